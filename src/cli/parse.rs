@@ -1,0 +1,199 @@
+//! `maillogsentinel parse`: the events of the given logs on stdout, a summary on stderr.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use jiff::tz::TimeZone;
+
+use crate::correlate::Windows;
+use crate::envelope::timestamp::{Clock, YearRule};
+use crate::pipeline::{Pipeline, Stats};
+use crate::sink::{CsvSink, EventSink, JsonlSink, TableSink, printable};
+use crate::source::{self, Input, LineChunks};
+
+#[derive(Args, Debug)]
+#[command(after_help = "Exit status: 0 when every input was read whole, 1 when one could not be \
+opened or read (a truncated .gz, say): the events read before the error are still printed.")]
+pub struct ParseArgs {
+    /// Log files (plain or gzip, detected by content); `-` or nothing reads stdin.
+    /// Several files are one stream, oldest first.
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Year of the first classic (yearless) timestamp; later ones roll over at New Year.
+    /// Default: inferred from each file's mtime (now for stdin).
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Time zone of timestamps without an offset (IANA name). Default: the system's.
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Print the auth-related lines no rule recognised (on stderr).
+    #[arg(long)]
+    pub show_unmatched: bool,
+    /// No summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Jsonl,
+    Csv,
+    Table,
+}
+
+fn unix_of(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
+    let tz = match &args.timezone {
+        Some(name) => TimeZone::get(name).with_context(|| format!("--timezone {name}"))?,
+        None => Clock::system_zone(),
+    };
+    let now = unix_of(SystemTime::now());
+    let first_rule = args.year.map_or(YearRule::NotAfter(now), YearRule::StartingIn);
+    let mut pipeline = Pipeline::new(Clock::new(tz, first_rule), Windows::default());
+
+    let stdout = io::stdout().lock();
+    let out = BufWriter::with_capacity(256 * 1024, stdout);
+    let sink: Box<dyn EventSink> = match args.format {
+        Format::Jsonl => Box::new(JsonlSink::new(out)),
+        Format::Csv => Box::new(CsvSink::new(out)),
+        Format::Table => Box::new(TableSink::new(out)),
+    };
+    let inputs: Vec<Input> = if args.files.is_empty() {
+        vec![Input::Stdin]
+    } else {
+        args.files.iter().map(|f| Input::from_arg(f)).collect()
+    };
+
+    let mut output = Output { sink, error: None };
+    let stderr = io::stderr();
+    let show = args.show_unmatched;
+    let mut unmatched = |line: &[u8]| {
+        if show {
+            let _ = writeln!(stderr.lock(), "unmatched: {}", printable(line));
+        }
+    };
+
+    let mut input_errors = 0u32;
+    let mut oversized = 0u64;
+    for input in &inputs {
+        let opened = match source::open(input) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("maillogsentinel: {e}");
+                input_errors += 1;
+                continue;
+            }
+        };
+        if args.year.is_none() {
+            let limit = opened.modified.map_or(now, unix_of);
+            pipeline.set_year_rule(YearRule::NotAfter(limit));
+        }
+        let mut chunks = LineChunks::new(opened.reader, 1 << 20);
+        loop {
+            match chunks.next_chunk() {
+                Ok(Some(chunk)) => {
+                    pipeline.feed_chunk(chunk, &mut |e| output.emit(&e), &mut unmatched)
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    eprintln!(
+                        "maillogsentinel: {}: read error after {} bytes{}: {e}; keeping the lines before it",
+                        input.name(),
+                        chunks.offset,
+                        if opened.gzip { " (decompressed)" } else { "" },
+                    );
+                    input_errors += 1;
+                    break;
+                }
+            }
+            if output.error.is_some() {
+                break;
+            }
+        }
+        oversized += chunks.oversized;
+    }
+    pipeline.finish(&mut |e| output.emit(&e));
+    if let Some(e) = output.error {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e).context("writing events");
+    }
+    output.sink.finish().context("writing events")?;
+    let mut stats = pipeline.stats().clone();
+    stats.skipped_long += oversized;
+    if !args.quiet {
+        print_summary(&stats, show);
+    }
+    Ok(if input_errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The sink, and the first error writing to it (after which events are dropped: the reader
+/// stops at the next chunk).
+struct Output {
+    sink: Box<dyn EventSink>,
+    error: Option<io::Error>,
+}
+
+impl Output {
+    fn emit(&mut self, e: &crate::event::AuthEvent) {
+        if self.error.is_none()
+            && let Err(err) = self.sink.write(e)
+        {
+            self.error = Some(err);
+        }
+    }
+}
+
+fn print_summary(s: &Stats, shown: bool) {
+    let mut e = io::stderr().lock();
+    let _ = writeln!(
+        e,
+        "lines read: {} (auth-related: {}, skipped as too long: {})",
+        s.lines, s.candidates, s.skipped_long
+    );
+    for (i, service) in ["postfix", "dovecot"].iter().enumerate() {
+        let _ = writeln!(
+            e,
+            "{service:<8} failures: {} events, {} attempts; successes: {} events, {} attempts",
+            s.events[i][0], s.attempts[i][0], s.events[i][1], s.attempts[i][1]
+        );
+    }
+    let _ = writeln!(
+        e,
+        "total    failed attempts: {}, successful logins: {}",
+        s.failure_attempts(),
+        s.success_attempts()
+    );
+    let _ = writeln!(
+        e,
+        "not counted: {} tempfails (Connection lost to authentication server), {} aborted SASL exchanges",
+        s.ambiguous, s.aborted
+    );
+    let _ = writeln!(
+        e,
+        "suspicious unmatched lines: {}{}",
+        s.unmatched,
+        if s.unmatched > 0 && !shown {
+            " (see them with --show-unmatched)"
+        } else {
+            ""
+        }
+    );
+}

@@ -1,0 +1,258 @@
+//! Attempt correlation: makes one authentication attempt count once, however many daemons log
+//! it, in one streaming pass with bounded memory.
+//!
+//! The rule (also in docs/ARCHITECTURE.md):
+//! * A Dovecot auth-process line with a session id waits for its login process's line with the
+//!   same `session=<id>`. A summary `(auth failed, N attempts)` then stands for N attempts: the
+//!   waiting lines become events of their own (they name each user tried, where the summary
+//!   names only the last), and the summary adds the attempts they do not cover. A `Login:`
+//!   turns the waiting lines into failures and adds the success.
+//! * A session-less auth-process line (Postfix SASL goes through Dovecot without a session id)
+//!   waits for Postfix's `(reason unavailable)` warning from the same IP, which counts the
+//!   attempt; the warning consumes the oldest waiting line of that IP.
+//! * `pam_unix(dovecot:auth)` is PAM's copy of the `pam(...)` line Dovecot writes next for the
+//!   same check: that line consumes it.
+//! * A line still waiting after its window (log time), or at the end of input, counts alone.
+//!
+//! Not done here: parsing lines (`detect`) or deciding what to store.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use crate::detect::{Attempt, CheckKind, Observation};
+use crate::envelope::timestamp::EventTime;
+use crate::event::{AuthEvent, Outcome};
+
+/// How long lines wait for their partner, in seconds of log time.
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    /// A login connection's auth lines wait this long for its summary / `Login:` line
+    /// (Dovecot drops idle pre-login connections after 3 minutes; penalties add seconds).
+    pub session: i64,
+    /// A session-less auth line waits this long for Postfix's warning (Dovecot's
+    /// auth_failure_delay is 2 s; Postfix gives up after 10 s).
+    pub sessionless: i64,
+    /// Waiting lines held at most; past it the oldest are counted alone (memory bound against
+    /// a log crafted to open sessions that never end).
+    pub max_pending: usize,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows {
+            session: 900,
+            sessionless: 60,
+            max_pending: 50_000,
+        }
+    }
+}
+
+/// Where a line came from: the envelope fields an event copies.
+#[derive(Debug, Clone, Copy)]
+pub struct LineContext<'a> {
+    pub time: Option<EventTime>,
+    pub server: Option<&'a [u8]>,
+}
+
+struct Waiting {
+    event: AuthEvent,
+    seen: i64,
+}
+
+#[derive(Default)]
+pub struct Correlator {
+    windows: Windows,
+    by_session: HashMap<Box<[u8]>, Vec<Waiting>>,
+    by_ip: HashMap<IpAddr, VecDeque<Waiting>>,
+    pam_by_ip: HashMap<IpAddr, VecDeque<Waiting>>,
+    pending: usize,
+    now: i64,
+    last_sweep: i64,
+}
+
+fn text(b: Option<&[u8]>) -> Option<String> {
+    b.map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+fn to_event(a: &Attempt<'_>, ctx: &LineContext<'_>, outcome: Outcome) -> AuthEvent {
+    AuthEvent {
+        time: ctx.time,
+        server: text(ctx.server),
+        service: a.service,
+        protocol: a.protocol,
+        outcome,
+        ip: a.ip,
+        user: a.user.map(<[u8]>::to_vec),
+        mechanism: text(a.mechanism),
+        reason: text(a.reason),
+        attempts: a.attempts,
+        session: text(a.session),
+    }
+}
+
+impl Correlator {
+    pub fn new(windows: Windows) -> Correlator {
+        Correlator {
+            windows,
+            ..Correlator::default()
+        }
+    }
+
+    /// Number of lines waiting for a partner.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Feeds one observation; completed events go to `emit`, in the order they complete.
+    pub fn observe(
+        &mut self,
+        obs: &Observation<'_>,
+        ctx: &LineContext<'_>,
+        emit: &mut impl FnMut(AuthEvent),
+    ) {
+        if let Some(t) = ctx.time {
+            self.now = self.now.max(t.unix);
+        }
+        if self.now - self.last_sweep >= self.windows.sessionless / 2
+            || self.pending > self.windows.max_pending
+        {
+            self.sweep(emit);
+        }
+        match obs {
+            Observation::Failure(a) => match a.session.and_then(|s| self.take_session(s)) {
+                Some(waiting) => {
+                    let covered = waiting.len().min(a.attempts as usize);
+                    for mut w in waiting.into_iter().take(covered) {
+                        w.event.protocol = a.protocol;
+                        w.event.session = text(a.session);
+                        emit(w.event);
+                    }
+                    let rest = a.attempts - covered as u32;
+                    if rest > 0 {
+                        let mut e = to_event(a, ctx, Outcome::Failure);
+                        e.attempts = rest;
+                        emit(e);
+                    }
+                }
+                None => emit(to_event(a, ctx, Outcome::Failure)),
+            },
+            Observation::SaslFailure(a) => {
+                let partner = self.pop_ip(a.ip);
+                let mut e = to_event(a, ctx, Outcome::Failure);
+                if e.user.is_none() {
+                    e.user = partner.and_then(|p| p.event.user);
+                }
+                emit(e);
+            }
+            Observation::Success(a) => {
+                if let Some(waiting) = a.session.and_then(|s| self.take_session(s)) {
+                    for mut w in waiting {
+                        w.event.protocol = a.protocol;
+                        emit(w.event);
+                    }
+                }
+                emit(to_event(a, ctx, Outcome::Success));
+            }
+            Observation::Check(a, kind) => {
+                let waiting = Waiting {
+                    event: to_event(a, ctx, Outcome::Failure),
+                    seen: self.now,
+                };
+                self.pending += 1;
+                match kind {
+                    CheckKind::PamUnix => {
+                        self.pam_by_ip.entry(a.ip).or_default().push_back(waiting);
+                    }
+                    CheckKind::Passdb => {
+                        if a.mechanism == Some(b"pam") {
+                            self.pop_pam(a.ip);
+                        }
+                        match a.session {
+                            Some(s) => self.by_session.entry(s.into()).or_default().push(waiting),
+                            None => self.by_ip.entry(a.ip).or_default().push_back(waiting),
+                        }
+                    }
+                }
+            }
+            Observation::Ambiguous(_) | Observation::Aborted | Observation::Known => {}
+        }
+    }
+
+    fn take_session(&mut self, session: &[u8]) -> Option<Vec<Waiting>> {
+        let w = self.by_session.remove(session)?;
+        self.pending -= w.len();
+        Some(w)
+    }
+
+    fn pop_ip(&mut self, ip: IpAddr) -> Option<Waiting> {
+        pop_front(&mut self.by_ip, ip, &mut self.pending)
+    }
+
+    fn pop_pam(&mut self, ip: IpAddr) {
+        pop_front(&mut self.pam_by_ip, ip, &mut self.pending);
+    }
+
+    /// Counts alone the lines whose window is over (all of them when over the memory bound).
+    fn sweep(&mut self, emit: &mut impl FnMut(AuthEvent)) {
+        self.last_sweep = self.now;
+        let over = self.pending > self.windows.max_pending;
+        let session_cut = if over { i64::MAX } else { self.now - self.windows.session };
+        let ip_cut = if over { i64::MAX } else { self.now - self.windows.sessionless };
+        let mut expired = Vec::new();
+        self.by_session.retain(|_, waiting| {
+            if waiting.last().is_some_and(|w| w.seen < session_cut) {
+                expired.append(waiting);
+                false
+            } else {
+                true
+            }
+        });
+        for map in [&mut self.by_ip, &mut self.pam_by_ip] {
+            map.retain(|_, queue| {
+                while queue.front().is_some_and(|w| w.seen < ip_cut) {
+                    expired.extend(queue.pop_front());
+                }
+                !queue.is_empty()
+            });
+        }
+        self.pending -= expired.len();
+        emit_in_order(expired, emit);
+    }
+
+    /// End of input: every waiting line counts alone.
+    pub fn finish(&mut self, emit: &mut impl FnMut(AuthEvent)) {
+        let mut all: Vec<Waiting> = Vec::with_capacity(self.pending);
+        all.extend(self.by_session.drain().flat_map(|(_, v)| v));
+        for map in [&mut self.by_ip, &mut self.pam_by_ip] {
+            all.extend(map.drain().flat_map(|(_, v)| v));
+        }
+        self.pending = 0;
+        emit_in_order(all, emit);
+    }
+}
+
+fn pop_front(
+    map: &mut HashMap<IpAddr, VecDeque<Waiting>>,
+    ip: IpAddr,
+    pending: &mut usize,
+) -> Option<Waiting> {
+    let queue = map.get_mut(&ip)?;
+    let w = queue.pop_front();
+    if queue.is_empty() {
+        map.remove(&ip);
+    }
+    if w.is_some() {
+        *pending -= 1;
+    }
+    w
+}
+
+fn emit_in_order(mut waiting: Vec<Waiting>, emit: &mut impl FnMut(AuthEvent)) {
+    waiting.sort_by_key(|w| (w.event.time, w.seen));
+    for w in waiting {
+        emit(w.event);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,117 @@
+//! Small byte-level helpers shared by the detectors: finding markers, reading IPs.
+//!
+//! Kept free of any knowledge of a particular daemon's format.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use memchr::memmem;
+
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memmem::find(hay, needle)
+}
+
+pub fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memmem::rfind(hay, needle)
+}
+
+/// Client address from its textual form; `::ffff:a.b.c.d` and an `IPv6:` prefix are accepted
+/// and the mapped form becomes IPv4.
+pub fn parse_ip(b: &[u8]) -> Option<IpAddr> {
+    let b = strip_prefix_ignore_case(b, b"ipv6:").unwrap_or(b);
+    if b.len() < 2 || b.len() > 45 {
+        return None;
+    }
+    if !b.contains(&b':') {
+        return parse_ipv4(b).map(IpAddr::V4);
+    }
+    let s = std::str::from_utf8(b).ok()?;
+    let v6: Ipv6Addr = s.parse().ok()?;
+    Some(match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
+    })
+}
+
+/// Strict dotted quad (no leading `+`, no empty parts), without going through `str`.
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = b.split(|&c| c == b'.');
+    for o in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v = part.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+        *o = u8::try_from(v).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
+pub fn strip_prefix_ignore_case<'a>(b: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    (b.len() >= prefix.len() && b[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &b[prefix.len()..])
+}
+
+/// Bytes up to the first of `stops` (or the end).
+pub fn until_any<'a>(b: &'a [u8], stops: &[u8]) -> &'a [u8] {
+    let n = b.iter().take_while(|c| !stops.contains(c)).count();
+    &b[..n]
+}
+
+/// Parses `HOST[IP]` optionally followed by `:PORT` at the start of `b`: (ip, rest).
+/// The host part is a DNS name Postfix validated (or `unknown`): it holds no `[`.
+pub fn host_bracket_ip(b: &[u8]) -> Option<(IpAddr, &[u8])> {
+    let open = memchr::memchr(b'[', b)?;
+    if b[..open].contains(&b' ') {
+        return None;
+    }
+    let close = open + 1 + memchr::memchr(b']', &b[open + 1..])?;
+    let ip = parse_ip(&b[open + 1..close])?;
+    let mut rest = &b[close + 1..];
+    if rest.first() == Some(&b':') {
+        let port = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if port > 0 {
+            rest = &rest[1 + port..];
+        }
+    }
+    Some((ip, rest))
+}
+
+/// `Some(b)` unless `b` is empty.
+pub fn non_empty(b: &[u8]) -> Option<&[u8]> {
+    (!b.is_empty()).then_some(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ips() {
+        assert_eq!(parse_ip(b"1.2.3.4"), Some("1.2.3.4".parse().unwrap()));
+        assert_eq!(parse_ip(b"::ffff:1.2.3.4"), Some("1.2.3.4".parse().unwrap()));
+        assert_eq!(parse_ip(b"IPv6:2001:db8::1"), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            parse_ip(b"2001:db8::a11:beef:7ac0"),
+            Some("2001:db8::a11:beef:7ac0".parse().unwrap())
+        );
+        for bad in [&b"1.2.3"[..], b"1.2.3.4.5", b"256.1.1.1", b"1..2.3", b"", b"x", b"1.2.3.4 "] {
+            assert_eq!(parse_ip(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bracketed_client() {
+        let (ip, rest) = host_bracket_ip(b"10.1.2.3.static.example.net[203.0.113.50]: SASL").unwrap();
+        assert_eq!(ip, "203.0.113.50".parse::<IpAddr>().unwrap());
+        assert_eq!(rest, b": SASL");
+        let (ip, rest) = host_bracket_ip(b"unknown[192.0.2.237]:55729: SASL").unwrap();
+        assert_eq!(ip, "192.0.2.237".parse::<IpAddr>().unwrap());
+        assert_eq!(rest, b": SASL");
+        assert!(host_bracket_ip(b"a b[1.2.3.4]").is_none());
+        assert!(host_bracket_ip(b"x[1.2.3.4").is_none());
+    }
+}

@@ -1,0 +1,181 @@
+//! Detectors: turn one parsed log line into an [`Observation`] of authentication activity.
+//!
+//! Each daemon family has one [`Detector`]; a detector looks only at its own line shapes, takes
+//! every field from its real position (user names are attacker-chosen and may imitate other
+//! fields), and borrows from the line. Detectors are stateless: an observation that needs
+//! another line to count correctly (a Dovecot auth-process line) is resolved by `correlate`.
+//!
+//! [`Prefilter`] picks the candidate lines of a buffer with one multi-needle scan so that
+//! uninteresting lines cost nothing but that scan.
+
+mod dovecot;
+mod fields;
+mod postfix;
+
+use std::net::IpAddr;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::envelope::LogLine;
+use crate::event::{Protocol, Service};
+
+pub use dovecot::DovecotDetector;
+pub use fields::parse_ip;
+pub use postfix::PostfixDetector;
+
+/// What a line says about one (or N) authentication attempts, borrowed from the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt<'a> {
+    pub service: Service,
+    pub protocol: Protocol,
+    pub ip: IpAddr,
+    pub user: Option<&'a [u8]>,
+    pub mechanism: Option<&'a [u8]>,
+    pub reason: Option<&'a [u8]>,
+    pub attempts: u32,
+    pub session: Option<&'a [u8]>,
+}
+
+/// Who else logs the attempt behind a Dovecot auth-process line (see `correlate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// A passdb result line `DRIVER(user,ip[,<session>]): reason` of the auth process.
+    Passdb,
+    /// `pam_unix(dovecot:auth): authentication failure`, written by PAM inside the auth
+    /// worker just before Dovecot's own `pam(...)` line for the same check.
+    PamUnix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observation<'a> {
+    /// A failed attempt that counts by itself (Postfix warning, Dovecot login summary).
+    Failure(Attempt<'a>),
+    /// Postfix's `(reason unavailable)` warning: the failure Dovecot SASL reported to Postfix.
+    /// Counts by itself, and absorbs the session-less Dovecot check line of the same attempt.
+    SaslFailure(Attempt<'a>),
+    /// A successful login.
+    Success(Attempt<'a>),
+    /// A failed password check written by Dovecot's auth process; the same attempt is usually
+    /// also written by a login process or by Postfix.
+    Check(Attempt<'a>, CheckKind),
+    /// An attempt whose password was never checked (Postfix lost Dovecot: 454 tempfail).
+    Ambiguous(Attempt<'a>),
+    /// The client gave up in the middle of SASL: neither failure nor success.
+    Aborted,
+    /// An auth-related line that is known not to be an attempt (`no auth attempts`, disconnect
+    /// statistics, outbound SASL errors, TLS aborts...).
+    Known,
+}
+
+/// A line-shape recogniser for one daemon family.
+pub trait Detector {
+    /// `None` when the line is not one of this detector's shapes.
+    fn detect<'a>(&self, line: &LogLine<'a>) -> Option<Observation<'a>>;
+}
+
+/// Which detector a program tag belongs to.
+fn family(program: &[u8]) -> Option<Service> {
+    if program.starts_with(b"postfix") || program.ends_with(b"smtpd") {
+        Some(Service::Postfix)
+    } else if program.starts_with(b"dovecot")
+        || program.starts_with(b"auth")
+        || program.ends_with(b"-login")
+        || program.starts_with(b"pam_unix")
+    {
+        Some(Service::Dovecot)
+    } else {
+        None
+    }
+}
+
+/// Runs the right detector for a line; lines without a program tag try both.
+pub fn detect<'a>(line: &LogLine<'a>) -> Option<Observation<'a>> {
+    match line.program.map(family) {
+        Some(Some(Service::Postfix)) => PostfixDetector.detect(line),
+        Some(Some(Service::Dovecot)) => DovecotDetector.detect(line),
+        Some(None) => None,
+        None => PostfixDetector
+            .detect(line)
+            .or_else(|| DovecotDetector.detect(line)),
+    }
+}
+
+/// Whether a line was written by a program this tool reads (for the unmatched report).
+pub fn is_mail_program(line: &LogLine<'_>) -> bool {
+    line.program.is_none_or(|p| family(p).is_some())
+}
+
+/// Byte strings, one of which every auth-related line holds. Case matters: each spelling
+/// that real logs use is listed, which keeps the scan on its fast SIMD path.
+const NEEDLES: [&str; 9] = [
+    "auth", "AUTH", "Auth", "ogin", "OGIN", "SASL", "sasl", "assword", "rhost=",
+];
+
+/// Finds candidate lines in a buffer: a line holding none of [`NEEDLES`] is skipped unseen.
+pub struct Prefilter {
+    searcher: AhoCorasick,
+}
+
+impl Default for Prefilter {
+    fn default() -> Self {
+        Prefilter {
+            searcher: AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(NEEDLES)
+                .expect("static needles build"),
+        }
+    }
+}
+
+impl Prefilter {
+    /// Calls `f` once for each line of `buf` (complete lines, `\n`-terminated or the last)
+    /// that holds a needle, in order.
+    pub fn for_each_candidate(&self, buf: &[u8], mut f: impl FnMut(&[u8])) {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let Some(m) = self
+                .searcher
+                .find(aho_corasick::Input::new(buf).range(pos..))
+            else {
+                break;
+            };
+            let start = memchr::memrchr(b'\n', &buf[pos..m.start()]).map_or(pos, |i| pos + i + 1);
+            let end = memchr::memchr(b'\n', &buf[m.end()..]).map_or(buf.len(), |i| m.end() + i);
+            f(&buf[start..end]);
+            pos = end + 1;
+        }
+    }
+
+    /// Whether one line would be a candidate.
+    pub fn is_candidate(&self, line: &[u8]) -> bool {
+        self.searcher.is_match(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefilter_yields_whole_candidate_lines_once() {
+        let buf = b"a benign line\nwarning: SASL LOGIN authentication failed\nx\nuser auth auth auth\nlast Login";
+        let mut got = Vec::new();
+        Prefilter::default().for_each_candidate(buf, |l| got.push(l.to_vec()));
+        assert_eq!(
+            got,
+            vec![
+                b"warning: SASL LOGIN authentication failed".to_vec(),
+                b"user auth auth auth".to_vec(),
+                b"last Login".to_vec(),
+            ]
+        );
+    }
+
+    #[test]
+    fn prefilter_on_empty_and_needle_free_buffers() {
+        let mut n = 0;
+        Prefilter::default().for_each_candidate(b"", |_| n += 1);
+        Prefilter::default().for_each_candidate(b"\n\nplain\n", |_| n += 1);
+        assert_eq!(n, 0);
+    }
+}

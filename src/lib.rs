@@ -1,0 +1,14 @@
+//! MailLogSentinel: finds authentication attacks in Postfix/Dovecot logs.
+//!
+//! The pipeline, one module per stage: `source` (reading files, gzip, stdin) -> `envelope`
+//! (syslog header) -> `detect` (per-daemon line shapes) -> `correlate` (one attempt counts
+//! once) -> `sink` (JSON Lines, CSV, table). See `docs/ARCHITECTURE.md`.
+
+pub mod cli;
+pub mod correlate;
+pub mod detect;
+pub mod envelope;
+pub mod event;
+pub mod pipeline;
+pub mod sink;
+pub mod source;

@@ -1,0 +1,167 @@
+//! The detection pipeline for one stream of lines: prefilter -> envelope -> detectors ->
+//! correlation, with the counts a summary needs.
+//!
+//! It owns no I/O: callers feed it chunks of whole lines (from `source`) and receive events
+//! through a callback (to a `sink` or a store).
+
+use crate::correlate::{Correlator, LineContext, Windows};
+use crate::detect::{self, Observation, Prefilter};
+use crate::envelope::{
+    self,
+    timestamp::{Clock, YearRule},
+};
+use crate::event::{AuthEvent, Outcome, Service};
+use crate::source::MAX_LINE;
+
+/// What a run saw, for the summary.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub lines: u64,
+    /// Lines holding an auth-related word (the only ones parsed).
+    pub candidates: u64,
+    /// Lines skipped for being longer than `MAX_LINE`.
+    pub skipped_long: u64,
+    /// Auth-related lines of Postfix/Dovecot that no rule took: a new log shape, maybe.
+    pub unmatched: u64,
+    /// Events and the attempts they stand for, by `[service][outcome]`.
+    pub events: [[u64; 2]; 2],
+    pub attempts: [[u64; 2]; 2],
+    /// Postfix `Connection lost to authentication server` tempfails: not counted as failures.
+    pub ambiguous: u64,
+    /// Clients that abandoned SASL half-way.
+    pub aborted: u64,
+}
+
+impl Stats {
+    pub fn count(&mut self, e: &AuthEvent) {
+        let s = match e.service {
+            Service::Postfix => 0,
+            Service::Dovecot => 1,
+        };
+        let o = match e.outcome {
+            Outcome::Failure => 0,
+            Outcome::Success => 1,
+        };
+        self.events[s][o] += 1;
+        self.attempts[s][o] += u64::from(e.attempts);
+    }
+
+    pub fn failure_attempts(&self) -> u64 {
+        self.attempts[0][0] + self.attempts[1][0]
+    }
+
+    pub fn success_attempts(&self) -> u64 {
+        self.attempts[0][1] + self.attempts[1][1]
+    }
+}
+
+pub struct Pipeline {
+    prefilter: Prefilter,
+    lines: LineProcessor,
+}
+
+/// The per-line state, apart from the prefilter so both can be borrowed at once.
+struct LineProcessor {
+    clock: Clock,
+    correlator: Correlator,
+    stats: Stats,
+}
+
+impl Pipeline {
+    pub fn new(clock: Clock, windows: Windows) -> Pipeline {
+        Pipeline {
+            prefilter: Prefilter::default(),
+            lines: LineProcessor {
+                clock,
+                correlator: Correlator::new(windows),
+                stats: Stats::default(),
+            },
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.lines.stats
+    }
+
+    /// How the next lines' yearless stamps get their year (per file: its mtime).
+    pub fn set_year_rule(&mut self, rule: YearRule) {
+        self.lines.clock.set_rule(rule);
+    }
+
+    /// Feeds a chunk of whole lines. Events go to `emit`; auth-related lines no rule took go
+    /// to `unmatched`.
+    pub fn feed_chunk(
+        &mut self,
+        chunk: &[u8],
+        emit: &mut impl FnMut(AuthEvent),
+        unmatched: &mut impl FnMut(&[u8]),
+    ) {
+        let stats = &mut self.lines.stats;
+        stats.lines += bytecount::count(chunk, b'\n') as u64;
+        if !chunk.is_empty() && !chunk.ends_with(b"\n") {
+            stats.lines += 1;
+        }
+        let lines = &mut self.lines;
+        self.prefilter
+            .for_each_candidate(chunk, |line| lines.feed_candidate(line, emit, unmatched));
+    }
+
+    /// Feeds one line (without its newline), counting it.
+    pub fn feed_line(
+        &mut self,
+        line: &[u8],
+        emit: &mut impl FnMut(AuthEvent),
+        unmatched: &mut impl FnMut(&[u8]),
+    ) {
+        self.lines.stats.lines += 1;
+        if self.prefilter.is_candidate(line) {
+            self.lines.feed_candidate(line, emit, unmatched);
+        }
+    }
+
+    /// End of the stream: lines still waiting for a partner count alone.
+    pub fn finish(&mut self, emit: &mut impl FnMut(AuthEvent)) {
+        let stats = &mut self.lines.stats;
+        self.lines.correlator.finish(&mut |e| {
+            stats.count(&e);
+            emit(e);
+        });
+    }
+}
+
+impl LineProcessor {
+    fn feed_candidate(
+        &mut self,
+        line: &[u8],
+        emit: &mut impl FnMut(AuthEvent),
+        unmatched: &mut impl FnMut(&[u8]),
+    ) {
+        if line.len() > MAX_LINE {
+            self.stats.skipped_long += 1;
+            return;
+        }
+        self.stats.candidates += 1;
+        let parsed = envelope::parse_line(line, &mut self.clock);
+        let Some(obs) = detect::detect(&parsed) else {
+            if detect::is_mail_program(&parsed) {
+                self.stats.unmatched += 1;
+                unmatched(line);
+            }
+            return;
+        };
+        match obs {
+            Observation::Ambiguous(_) => self.stats.ambiguous += 1,
+            Observation::Aborted => self.stats.aborted += 1,
+            _ => {}
+        }
+        let ctx = LineContext {
+            time: parsed.time,
+            server: parsed.host,
+        };
+        let stats = &mut self.stats;
+        self.correlator.observe(&obs, &ctx, &mut |e| {
+            stats.count(&e);
+            emit(e);
+        });
+    }
+}
