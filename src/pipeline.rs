@@ -143,7 +143,7 @@ impl LineProcessor {
         self.stats.candidates += 1;
         let parsed = envelope::parse_line(line, &mut self.clock);
         let Some(obs) = detect::detect(&parsed) else {
-            if detect::is_mail_program(&parsed) {
+            if detect::is_suspicious(&parsed) {
                 self.stats.unmatched += 1;
                 unmatched(line);
             }

@@ -100,9 +100,39 @@ pub fn detect<'a>(line: &LogLine<'a>) -> Option<Observation<'a>> {
     }
 }
 
-/// Whether a line was written by a program this tool reads (for the unmatched report).
-pub fn is_mail_program(line: &LogLine<'_>) -> bool {
-    line.program.is_none_or(|p| family(p).is_some())
+/// Whether a line no rule took still looks like authentication activity of smtpd or
+/// Dovecot's auth/login processes: the "suspicious unmatched" lines that reveal a new log
+/// shape. Words must start at a word boundary (`gauthk2c@` in a message-id is not `auth`),
+/// and Dovecot mail processes (`lmtp(user)`, `imap(user)`) after a login are not auth.
+pub fn is_suspicious(line: &LogLine<'_>) -> bool {
+    let from_auth_program = match line.program {
+        None => true,
+        Some(p) => match family(p) {
+            Some(Service::Postfix) => p.ends_with(b"smtpd"),
+            Some(Service::Dovecot) => true,
+            None => false,
+        },
+    };
+    if !from_auth_program {
+        return false;
+    }
+    let msg = line.message.strip_prefix(b"dovecot: ").unwrap_or(line.message);
+    if [&b"lmtp("[..], b"imap(", b"pop3(", b"managesieve(", b"submission("]
+        .iter()
+        .any(|p| msg.starts_with(p))
+    {
+        return false;
+    }
+    SUSPICIOUS_WORDS.iter().any(|w| has_word(msg, w))
+}
+
+const SUSPICIOUS_WORDS: [&[u8]; 4] = [b"auth", b"login", b"sasl", b"password"];
+
+/// Case-insensitive `word` at the start of a word of `hay`.
+fn has_word(hay: &[u8], word: &[u8]) -> bool {
+    hay.windows(word.len()).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(word) && (i == 0 || !hay[i - 1].is_ascii_alphanumeric())
+    })
 }
 
 /// Byte strings, one of which every auth-related line holds. Case matters: each spelling
@@ -169,6 +199,20 @@ mod tests {
                 b"last Login".to_vec(),
             ]
         );
+    }
+
+    #[test]
+    fn suspicious_needs_an_auth_word_from_an_auth_program() {
+        use crate::envelope::parse_line;
+        use crate::envelope::timestamp::{Clock, YearRule};
+        let mut clock = Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2025));
+        let mut sus = |l: &str| is_suspicious(&parse_line(l.as_bytes(), &mut clock));
+        assert!(sus("Jan  1 00:00:00 m dovecot: auth: new-driver(a,1.2.3.4): Authentication refused"));
+        assert!(sus("Jan  1 00:00:00 m postfix/smtpd[1]: warning: SASL: new shape"));
+        assert!(!sus("Jan  1 00:00:00 m postfix/cleanup[1]: 7D: message-id=<x.auth@y>"));
+        assert!(!sus("Jan  1 00:00:00 m postfix/smtpd[1]: 7D: message-id=<gauthk2c@localhost>"));
+        assert!(!sus("Jan  1 00:00:00 m dovecot: lmtp(a@b)<1><x>: msgid=<login.x@y>: saved"));
+        assert!(!sus("Jan  1 00:00:00 m sshd[1]: Failed password for root"));
     }
 
     #[test]

@@ -171,6 +171,7 @@ pub struct Clock {
 }
 
 const SLACK_SECS: i64 = 86_400;
+const MAX_OFFSET_SECS: i64 = 26 * 3600;
 
 impl Clock {
     pub fn new(tz: TimeZone, rule: YearRule) -> Clock {
@@ -249,7 +250,14 @@ impl Clock {
                 let ref_year = Civil::from_unix(limit).year;
                 // Nine years back covers 29 February after a skipped leap year (2096 -> 2104).
                 for year in (ref_year - 8..=ref_year + 1).rev() {
-                    if let Some(t) = self.local(mk(year), 0)
+                    let civil = mk(year);
+                    // UTC offsets stay within ±26 h: skip years that are too late whatever
+                    // the zone, without asking the zone (which would churn its cache).
+                    match civil.to_unix() {
+                        Some(wall) if wall - MAX_OFFSET_SECS <= limit + SLACK_SECS => {}
+                        _ => continue,
+                    }
+                    if let Some(t) = self.local(civil, 0)
                         && t.unix <= limit + SLACK_SECS
                     {
                         return Some(t);
