@@ -12,12 +12,14 @@ use jiff::tz::TimeZone;
 use crate::correlate::Windows;
 use crate::envelope::timestamp::{Clock, YearRule};
 use crate::pipeline::{Pipeline, Stats};
-use crate::sink::{CsvSink, EventSink, JsonlSink, TableSink, printable};
+use crate::sink::{CsvSink, EventSink, JsonlSink, TableSink, ThreadedSink, printable};
 use crate::source::{self, Input, LineChunks};
 
 #[derive(Args, Debug)]
-#[command(after_help = "Exit status: 0 when every input was read whole, 1 when one could not be \
-opened or read (a truncated .gz, say): the events read before the error are still printed.")]
+#[command(
+    after_help = "Exit status: 0 when every input was read whole, 1 when one could not be \
+opened or read (a truncated .gz, say): the events read before the error are still printed."
+)]
 pub struct ParseArgs {
     /// Log files (plain or gzip, detected by content); `-` or nothing reads stdin.
     /// Several files are one stream, oldest first.
@@ -60,12 +62,13 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         None => Clock::system_zone(),
     };
     let now = unix_of(SystemTime::now());
-    let first_rule = args.year.map_or(YearRule::NotAfter(now), YearRule::StartingIn);
+    let first_rule = args
+        .year
+        .map_or(YearRule::NotAfter(now), YearRule::StartingIn);
     let mut pipeline = Pipeline::new(Clock::new(tz, first_rule), Windows::default());
 
-    let stdout = io::stdout().lock();
-    let out = BufWriter::with_capacity(256 * 1024, stdout);
-    let sink: Box<dyn EventSink> = match args.format {
+    let out = BufWriter::with_capacity(256 * 1024, io::stdout());
+    let sink: Box<dyn EventSink + Send> = match args.format {
         Format::Jsonl => Box::new(JsonlSink::new(out)),
         Format::Csv => Box::new(CsvSink::new(out)),
         Format::Table => Box::new(TableSink::new(out)),
@@ -76,7 +79,10 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         args.files.iter().map(|f| Input::from_arg(f)).collect()
     };
 
-    let mut output = Output { sink, error: None };
+    let mut output = Output {
+        sink: ThreadedSink::spawn(sink),
+        stopped: false,
+    };
     let stderr = io::stderr();
     let show = args.show_unmatched;
     let mut unmatched = |line: &[u8]| {
@@ -104,7 +110,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         loop {
             match chunks.next_chunk() {
                 Ok(Some(chunk)) => {
-                    pipeline.feed_chunk(chunk, &mut |e| output.emit(&e), &mut unmatched)
+                    pipeline.feed_chunk(chunk, &mut |e| output.emit(e), &mut unmatched)
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -118,20 +124,17 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
                     break;
                 }
             }
-            if output.error.is_some() {
+            if output.stopped {
                 break;
             }
         }
         oversized += chunks.oversized;
     }
-    pipeline.finish(&mut |e| output.emit(&e));
-    if let Some(e) = output.error {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            return Ok(ExitCode::SUCCESS);
-        }
-        return Err(e).context("writing events");
+    pipeline.finish(&mut |e| output.emit(e));
+    match output.sink.finish() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other.context("writing events")?,
     }
-    output.sink.finish().context("writing events")?;
     let mut stats = pipeline.stats().clone();
     stats.skipped_long += oversized;
     if !args.quiet {
@@ -144,19 +147,17 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The sink, and the first error writing to it (after which events are dropped: the reader
-/// stops at the next chunk).
+/// The sink on its thread; once it stopped (a write error, which `finish` reports), events
+/// are dropped and the reader stops at the next chunk.
 struct Output {
-    sink: Box<dyn EventSink>,
-    error: Option<io::Error>,
+    sink: ThreadedSink,
+    stopped: bool,
 }
 
 impl Output {
-    fn emit(&mut self, e: &crate::event::AuthEvent) {
-        if self.error.is_none()
-            && let Err(err) = self.sink.write(e)
-        {
-            self.error = Some(err);
+    fn emit(&mut self, e: crate::event::AuthEvent) {
+        if !self.stopped && !self.sink.push(e) {
+            self.stopped = true;
         }
     }
 }

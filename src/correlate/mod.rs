@@ -196,8 +196,16 @@ impl Correlator {
     fn sweep(&mut self, emit: &mut impl FnMut(AuthEvent)) {
         self.last_sweep = self.now;
         let over = self.pending > self.windows.max_pending;
-        let session_cut = if over { i64::MAX } else { self.now - self.windows.session };
-        let ip_cut = if over { i64::MAX } else { self.now - self.windows.sessionless };
+        let session_cut = if over {
+            i64::MAX
+        } else {
+            self.now - self.windows.session
+        };
+        let ip_cut = if over {
+            i64::MAX
+        } else {
+            self.now - self.windows.sessionless
+        };
         let mut expired = Vec::new();
         self.by_session.retain(|_, waiting| {
             if waiting.last().is_some_and(|w| w.seen < session_cut) {

@@ -21,8 +21,14 @@ const LOGIN_RULES: [(&[u8], LoginVerdict); 9] = [
     (b"(proxy dest auth failed)", LoginVerdict::ProxyFailed),
     (b"(client didn't finish SASL auth", LoginVerdict::Aborted),
     (b"(no auth attempts", LoginVerdict::NotAnAttempt),
-    (b"(disconnected before auth was ready", LoginVerdict::NotAnAttempt),
-    (b"(disconnected during TLS handshake", LoginVerdict::NotAnAttempt),
+    (
+        b"(disconnected before auth was ready",
+        LoginVerdict::NotAnAttempt,
+    ),
+    (
+        b"(disconnected during TLS handshake",
+        LoginVerdict::NotAnAttempt,
+    ),
     (b"TLS handshaking", LoginVerdict::NotAnAttempt),
 ];
 
@@ -152,10 +158,9 @@ fn login_fields(body: &[u8]) -> Option<LoginFields<'_>> {
     let user_start = find(before, b"user=<");
     let head = &body[..user_start.unwrap_or(rip)];
     let (method, fields_start) = match rfind(before, b", method=") {
-        Some(m) if user_start.is_none_or(|u| m > u) => (
-            non_empty(until_any(&before[m + 9..], b", ")),
-            m,
-        ),
+        Some(m) if user_start.is_none_or(|u| m > u) => {
+            (non_empty(until_any(&before[m + 9..], b", ")), m)
+        }
         _ => (None, rip.saturating_sub(2)),
     };
     let user = user_start.and_then(|u| {
@@ -192,9 +197,10 @@ fn login_line(body: &[u8], protocol: Protocol) -> Option<Observation<'_>> {
     if success {
         return Some(Observation::Success(attempt(1, None)));
     }
-    let Some((marker, verdict)) = LOGIN_RULES.iter().find_map(|(m, v)| {
-        find(f.head, m).map(|i| (&f.head[i + m.len()..], *v))
-    }) else {
+    let Some((marker, verdict)) = LOGIN_RULES
+        .iter()
+        .find_map(|(m, v)| find(f.head, m).map(|i| (&f.head[i + m.len()..], *v)))
+    else {
         return Some(Observation::Known);
     };
     Some(match verdict {
@@ -210,7 +216,9 @@ fn login_line(body: &[u8], protocol: Protocol) -> Option<Observation<'_>> {
         LoginVerdict::Disallowed => {
             Observation::Failure(attempt(1, Some(b"plaintext auth disallowed")))
         }
-        LoginVerdict::ProxyFailed => Observation::Failure(attempt(1, Some(b"proxy dest auth failed"))),
+        LoginVerdict::ProxyFailed => {
+            Observation::Failure(attempt(1, Some(b"proxy dest auth failed")))
+        }
         LoginVerdict::Aborted => Observation::Aborted,
         LoginVerdict::NotAnAttempt => Observation::Known,
     })
@@ -253,10 +261,17 @@ fn pam_unix(body: &[u8]) -> Option<Observation<'_>> {
     ))
 }
 
-/// The arguments of an auth request prefix `(user,ip[,extra])`, `s` starting after `(`.
-/// Dovecot's default `auth_username_chars` allow no `)`, so the first `)` after which the
-/// arguments end in a valid IP closes them. Returns (user, ip, extra, rest after `)`).
-fn request_args(s: &[u8]) -> Option<(&[u8], std::net::IpAddr, &[u8], &[u8])> {
+/// The arguments of an auth request prefix `(user,ip[,extra])` and what follows its `)`.
+struct RequestArgs<'a> {
+    user: &'a [u8],
+    ip: std::net::IpAddr,
+    extra: &'a [u8],
+    rest: &'a [u8],
+}
+
+/// Parses [`RequestArgs`], `s` starting after `(`. Dovecot's default `auth_username_chars`
+/// allow no `)`, so the first `)` after which the arguments end in a valid IP closes them.
+fn request_args(s: &[u8]) -> Option<RequestArgs<'_>> {
     let mut from = 0;
     while let Some(i) = memchr::memchr(b')', &s[from..]) {
         let close = from + i;
@@ -266,13 +281,23 @@ fn request_args(s: &[u8]) -> Option<(&[u8], std::net::IpAddr, &[u8], &[u8])> {
             continue;
         };
         if let Some(ip) = parse_ip(&args[c1 + 1..]) {
-            return Some((&args[..c1], ip, b"", &s[close + 1..]));
+            return Some(RequestArgs {
+                user: &args[..c1],
+                ip,
+                extra: b"",
+                rest: &s[close + 1..],
+            });
         }
         let Some(c2) = memchr::memrchr(b',', &args[..c1]) else {
             continue;
         };
         if let Some(ip) = parse_ip(&args[c2 + 1..c1]) {
-            return Some((&args[..c2], ip, &args[c1 + 1..], &s[close + 1..]));
+            return Some(RequestArgs {
+                user: &args[..c2],
+                ip,
+                extra: &args[c1 + 1..],
+                rest: &s[close + 1..],
+            });
         }
     }
     None
@@ -287,7 +312,12 @@ fn passdb_line(body: &[u8]) -> Option<Observation<'_>> {
         .count();
     let driver = &body[..name_len];
     let open = body.get(name_len..)?.strip_prefix(b"(")?;
-    let (user, ip, extra, rest) = request_args(open)?;
+    let RequestArgs {
+        user,
+        ip,
+        extra,
+        rest,
+    } = request_args(open)?;
     let (session, rest) = match rest.strip_prefix(b"<") {
         Some(r) => {
             let sid = until_any(r, b">");
@@ -367,7 +397,9 @@ mod tests {
 
     #[test]
     fn summary_counts_n_attempts() {
-        let a = failure("Dec 30 00:04:09 mail dovecot: managesieve-login: Disconnected: Aborted login by logging out (auth failed, 3 attempts in 10 secs): user=<simon@example.com>, method=PLAIN, rip=49.5.222.122, lip=198.51.100.25, session=<dk0mFj5NrHeMszzx>");
+        let a = failure(
+            "Dec 30 00:04:09 mail dovecot: managesieve-login: Disconnected: Aborted login by logging out (auth failed, 3 attempts in 10 secs): user=<simon@example.com>, method=PLAIN, rip=49.5.222.122, lip=198.51.100.25, session=<dk0mFj5NrHeMszzx>",
+        );
         assert_eq!(a.attempts, 3);
         assert_eq!(s(a.user), Some("simon@example.com"));
         assert_eq!(a.ip.to_string(), "49.5.222.122");
@@ -379,22 +411,63 @@ mod tests {
     #[test]
     fn summary_shapes_across_versions() {
         for (line, n, user, proto) in [
-            ("Jun 13 16:30:54 p dovecot: imap-login: Disconnected (auth failed, 2 attempts): user=<bob>, method=PLAIN, rip=49.176.98.87, lip=1.1.1.1, TLS", 2, Some("bob"), Protocol::Imap),
-            ("Jun 14 00:48:21 p dovecot: imap-login: Disconnected (auth failed, 1 attempts): method=PLAIN, rip=59.167.242.100, lip=1.1.1.1, TLS: Disconnected", 1, None, Protocol::Imap),
-            ("Jun 12 19:07:29 h dovecot[241]: imap-login: Login aborted: Connection closed (auth failed, 3 attempts in 16 secs) (auth_failed): user=<test>, method=PLAIN, rip=192.0.2.241, lip=2.2.2.2, TLS, session=<9ZHq>", 3, Some("test"), Protocol::Imap),
-            ("Jul 02 13:49:31 h dovecot[442]: pop3-login: Aborted login (auth failed, 1 attempts in 17 secs): user=<test>, method=PLAIN, rip=192.51.100.13, lip=2.2.2.2", 1, Some("test"), Protocol::Pop3),
-            ("Jan 29 09:33:58 pop3-login: Info: Aborted login (auth failed, 1 attempts in 2 secs): user=<grace>, method=PLAIN, rip=212.9.180.3", 1, Some("grace"), Protocol::Pop3),
-            ("imap-login: Aborted login (auth failed, 6 attempts): XYZ rip=6.6.6.0, lip=127.0.0.1", 6, None, Protocol::Imap),
-            ("Aug 29 03:17:18 s dovecot: submission-login: Client has quit the connection (auth failed, 1 attempts in 2 secs): user=<user1>, method=LOGIN, rip=192.0.2.133, lip=0.0.0.0", 1, Some("user1"), Protocol::Submission),
+            (
+                "Jun 13 16:30:54 p dovecot: imap-login: Disconnected (auth failed, 2 attempts): user=<bob>, method=PLAIN, rip=49.176.98.87, lip=1.1.1.1, TLS",
+                2,
+                Some("bob"),
+                Protocol::Imap,
+            ),
+            (
+                "Jun 14 00:48:21 p dovecot: imap-login: Disconnected (auth failed, 1 attempts): method=PLAIN, rip=59.167.242.100, lip=1.1.1.1, TLS: Disconnected",
+                1,
+                None,
+                Protocol::Imap,
+            ),
+            (
+                "Jun 12 19:07:29 h dovecot[241]: imap-login: Login aborted: Connection closed (auth failed, 3 attempts in 16 secs) (auth_failed): user=<test>, method=PLAIN, rip=192.0.2.241, lip=2.2.2.2, TLS, session=<9ZHq>",
+                3,
+                Some("test"),
+                Protocol::Imap,
+            ),
+            (
+                "Jul 02 13:49:31 h dovecot[442]: pop3-login: Aborted login (auth failed, 1 attempts in 17 secs): user=<test>, method=PLAIN, rip=192.51.100.13, lip=2.2.2.2",
+                1,
+                Some("test"),
+                Protocol::Pop3,
+            ),
+            (
+                "Jan 29 09:33:58 pop3-login: Info: Aborted login (auth failed, 1 attempts in 2 secs): user=<grace>, method=PLAIN, rip=212.9.180.3",
+                1,
+                Some("grace"),
+                Protocol::Pop3,
+            ),
+            (
+                "imap-login: Aborted login (auth failed, 6 attempts): XYZ rip=6.6.6.0, lip=127.0.0.1",
+                6,
+                None,
+                Protocol::Imap,
+            ),
+            (
+                "Aug 29 03:17:18 s dovecot: submission-login: Client has quit the connection (auth failed, 1 attempts in 2 secs): user=<user1>, method=LOGIN, rip=192.0.2.133, lip=0.0.0.0",
+                1,
+                Some("user1"),
+                Protocol::Submission,
+            ),
         ] {
             let a = failure(line);
-            assert_eq!((a.attempts, s(a.user), a.protocol), (n, user, proto), "{line}");
+            assert_eq!(
+                (a.attempts, s(a.user), a.protocol),
+                (n, user, proto),
+                "{line}"
+            );
         }
     }
 
     #[test]
     fn injected_user_cannot_move_the_ip() {
-        let a = failure("Jan  1 00:00:00 m dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<x>, method=PLAIN, rip=198.51.100.7, lip=>, method=PLAIN, rip=203.0.113.9, lip=192.0.2.1, session=<abc>");
+        let a = failure(
+            "Jan  1 00:00:00 m dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<x>, method=PLAIN, rip=198.51.100.7, lip=>, method=PLAIN, rip=203.0.113.9, lip=192.0.2.1, session=<abc>",
+        );
         assert_eq!(a.ip.to_string(), "203.0.113.9");
         assert_eq!(s(a.user), Some("x>, method=PLAIN, rip=198.51.100.7, lip="));
         assert_eq!(s(a.mechanism), Some("PLAIN"));
@@ -402,16 +475,22 @@ mod tests {
 
     #[test]
     fn mapped_ipv6_and_empty_user() {
-        let a = failure("Jan  1 00:00:00 m dovecot: pop3-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<>, method=PLAIN, rip=::ffff:192.0.2.9, lip=::ffff:10.0.0.1, session=<a>");
+        let a = failure(
+            "Jan  1 00:00:00 m dovecot: pop3-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<>, method=PLAIN, rip=::ffff:192.0.2.9, lip=::ffff:10.0.0.1, session=<a>",
+        );
         assert_eq!(a.ip.to_string(), "192.0.2.9");
         assert_eq!(a.user, None);
     }
 
     #[test]
     fn disallowed_and_proxy_are_failures() {
-        let a = failure("Dec 12 11:19:11 d dovecot: pop3-login: Aborted login (tried to use disabled plaintext auth): rip=190.210.136.21, lip=113.212.99.193");
+        let a = failure(
+            "Dec 12 11:19:11 d dovecot: pop3-login: Aborted login (tried to use disabled plaintext auth): rip=190.210.136.21, lip=113.212.99.193",
+        );
         assert_eq!((a.attempts, a.user), (1, None));
-        let a = failure("Jul 17 09:21:22 m dovecot: imap-login: Disconnected (proxy dest auth failed): user=<r@a.au>, method=PLAIN, rip=192.0.2.4, lip=192.168.1.2, session=<N>");
+        let a = failure(
+            "Jul 17 09:21:22 m dovecot: imap-login: Disconnected (proxy dest auth failed): user=<r@a.au>, method=PLAIN, rip=192.0.2.4, lip=192.168.1.2, session=<N>",
+        );
         assert_eq!(s(a.user), Some("r@a.au"));
     }
 
@@ -426,14 +505,18 @@ mod tests {
             assert_eq!(obs(line), Some(Observation::Known), "{line}");
         }
         assert_eq!(
-            obs("Aug 31 16:15:10 s dovecot: imap-login: Disconnected (client didn't finish SASL auth, waited 2 secs): user=<>, method=PLAIN, rip=192.0.2.6, lip=192.168.1.2"),
+            obs(
+                "Aug 31 16:15:10 s dovecot: imap-login: Disconnected (client didn't finish SASL auth, waited 2 secs): user=<>, method=PLAIN, rip=192.0.2.6, lip=192.168.1.2"
+            ),
             Some(Observation::Aborted)
         );
     }
 
     #[test]
     fn login_success() {
-        match obs("Dec 30 00:01:44 mail dovecot: imap-login: Login: user=<adam@example.net>, method=PLAIN, rip=199.21.174.244, lip=198.51.100.25, mpid=63289, TLS, session=<QpcyiIR90+rBI5vj>") {
+        match obs(
+            "Dec 30 00:01:44 mail dovecot: imap-login: Login: user=<adam@example.net>, method=PLAIN, rip=199.21.174.244, lip=198.51.100.25, mpid=63289, TLS, session=<QpcyiIR90+rBI5vj>",
+        ) {
             Some(Observation::Success(a)) => {
                 assert_eq!(s(a.user), Some("adam@example.net"));
                 assert_eq!(s(a.session), Some("QpcyiIR90+rBI5vj"));
@@ -446,13 +529,55 @@ mod tests {
     #[test]
     fn passdb_lines() {
         for (line, user, ip, session, driver) in [
-            ("Dec 30 00:00:03 mail dovecot: auth: passwd-file(alice@example.com,186.5.116.213): unknown user", "alice@example.com", "186.5.116.213", None, "passwd-file"),
-            ("Dec 30 00:04:00 mail dovecot: auth-worker(19883): pam(simon@example.com,49.5.222.122,<dk0mFj5N>): pam_authenticate() failed: Authentication failure (password mismatch?)", "simon@example.com", "49.5.222.122", Some("dk0mFj5N"), "pam"),
-            ("Jun 12 11:48:12 auth-worker(80180): Info: conn unix:auth-worker (uid=143): auth-worker<13247>: sql(support,192.0.2.6): unknown user", "support", "192.0.2.6", None, "sql"),
-            ("Mar 23 06:10:52 auth: Info: ldap(dog,52.37.139.121,): invalid credentials", "dog", "52.37.139.121", None, "ldap"),
-            ("Jul 02 13:49:32 h dovecot[442]: dovecot: auth(default): pam(a@B.com,200.76.17.206): pam_authenticate() failed: User not known: 2 Time(s)", "a@B.com", "200.76.17.206", None, "pam"),
-            ("Aug 30 00:10:57 auth(info@example.com,192.0.2.110,sasl:login)<CvN+E95Uf4e7eEnj>: Info: sql: Password mismatch (given password: x)", "info@example.com", "192.0.2.110", Some("CvN+E95Uf4e7eEnj"), "sql"),
-            ("Jan  1 00:00:00 m dovecot: auth: passwd-file(we,ird,2001:db8::5,<s1>): Password mismatch", "we,ird", "2001:db8::5", Some("s1"), "passwd-file"),
+            (
+                "Dec 30 00:00:03 mail dovecot: auth: passwd-file(alice@example.com,186.5.116.213): unknown user",
+                "alice@example.com",
+                "186.5.116.213",
+                None,
+                "passwd-file",
+            ),
+            (
+                "Dec 30 00:04:00 mail dovecot: auth-worker(19883): pam(simon@example.com,49.5.222.122,<dk0mFj5N>): pam_authenticate() failed: Authentication failure (password mismatch?)",
+                "simon@example.com",
+                "49.5.222.122",
+                Some("dk0mFj5N"),
+                "pam",
+            ),
+            (
+                "Jun 12 11:48:12 auth-worker(80180): Info: conn unix:auth-worker (uid=143): auth-worker<13247>: sql(support,192.0.2.6): unknown user",
+                "support",
+                "192.0.2.6",
+                None,
+                "sql",
+            ),
+            (
+                "Mar 23 06:10:52 auth: Info: ldap(dog,52.37.139.121,): invalid credentials",
+                "dog",
+                "52.37.139.121",
+                None,
+                "ldap",
+            ),
+            (
+                "Jul 02 13:49:32 h dovecot[442]: dovecot: auth(default): pam(a@B.com,200.76.17.206): pam_authenticate() failed: User not known: 2 Time(s)",
+                "a@B.com",
+                "200.76.17.206",
+                None,
+                "pam",
+            ),
+            (
+                "Aug 30 00:10:57 auth(info@example.com,192.0.2.110,sasl:login)<CvN+E95Uf4e7eEnj>: Info: sql: Password mismatch (given password: x)",
+                "info@example.com",
+                "192.0.2.110",
+                Some("CvN+E95Uf4e7eEnj"),
+                "sql",
+            ),
+            (
+                "Jan  1 00:00:00 m dovecot: auth: passwd-file(we,ird,2001:db8::5,<s1>): Password mismatch",
+                "we,ird",
+                "2001:db8::5",
+                Some("s1"),
+                "passwd-file",
+            ),
         ] {
             let (a, kind) = check(line);
             assert_eq!(kind, CheckKind::Passdb);
@@ -461,16 +586,26 @@ mod tests {
             assert_eq!(s(a.session), session, "{line}");
             assert_eq!(s(a.mechanism), Some(driver), "{line}");
         }
-        assert_eq!(obs("Jan  1 00:00:00 m dovecot: auth: passwd-file(a,1.2.3.4): lookup failed"), None);
+        assert_eq!(
+            obs("Jan  1 00:00:00 m dovecot: auth: passwd-file(a,1.2.3.4): lookup failed"),
+            None
+        );
     }
 
     #[test]
     fn pam_unix_takes_the_last_rhost() {
-        let (a, kind) = check("dovecot-auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=rhost=1.2.3.4 rhost=192.0.43.10");
+        let (a, kind) = check(
+            "dovecot-auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=rhost=1.2.3.4 rhost=192.0.43.10",
+        );
         assert_eq!(kind, CheckKind::PamUnix);
         assert_eq!(a.ip.to_string(), "192.0.43.10");
         assert_eq!(s(a.user), Some("rhost=1.2.3.4"));
-        let (a, _) = check("Apr 19 05:22:20 vm5 auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=root rhost=176.61.140.225  user=root");
-        assert_eq!((s(a.user), a.ip.to_string()), (Some("root"), "176.61.140.225".into()));
+        let (a, _) = check(
+            "Apr 19 05:22:20 vm5 auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=root rhost=176.61.140.225  user=root",
+        );
+        assert_eq!(
+            (s(a.user), a.ip.to_string()),
+            (Some("root"), "176.61.140.225".into())
+        );
     }
 }

@@ -92,20 +92,35 @@ mod tests {
     #[test]
     fn ips() {
         assert_eq!(parse_ip(b"1.2.3.4"), Some("1.2.3.4".parse().unwrap()));
-        assert_eq!(parse_ip(b"::ffff:1.2.3.4"), Some("1.2.3.4".parse().unwrap()));
-        assert_eq!(parse_ip(b"IPv6:2001:db8::1"), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            parse_ip(b"::ffff:1.2.3.4"),
+            Some("1.2.3.4".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip(b"IPv6:2001:db8::1"),
+            Some("2001:db8::1".parse().unwrap())
+        );
         assert_eq!(
             parse_ip(b"2001:db8::a11:beef:7ac0"),
             Some("2001:db8::a11:beef:7ac0".parse().unwrap())
         );
-        for bad in [&b"1.2.3"[..], b"1.2.3.4.5", b"256.1.1.1", b"1..2.3", b"", b"x", b"1.2.3.4 "] {
+        for bad in [
+            &b"1.2.3"[..],
+            b"1.2.3.4.5",
+            b"256.1.1.1",
+            b"1..2.3",
+            b"",
+            b"x",
+            b"1.2.3.4 ",
+        ] {
             assert_eq!(parse_ip(bad), None, "{bad:?}");
         }
     }
 
     #[test]
     fn bracketed_client() {
-        let (ip, rest) = host_bracket_ip(b"10.1.2.3.static.example.net[203.0.113.50]: SASL").unwrap();
+        let (ip, rest) =
+            host_bracket_ip(b"10.1.2.3.static.example.net[203.0.113.50]: SASL").unwrap();
         assert_eq!(ip, "203.0.113.50".parse::<IpAddr>().unwrap());
         assert_eq!(rest, b": SASL");
         let (ip, rest) = host_bracket_ip(b"unknown[192.0.2.237]:55729: SASL").unwrap();

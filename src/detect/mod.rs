@@ -116,10 +116,19 @@ pub fn is_suspicious(line: &LogLine<'_>) -> bool {
     if !from_auth_program {
         return false;
     }
-    let msg = line.message.strip_prefix(b"dovecot: ").unwrap_or(line.message);
-    if [&b"lmtp("[..], b"imap(", b"pop3(", b"managesieve(", b"submission("]
-        .iter()
-        .any(|p| msg.starts_with(p))
+    let msg = line
+        .message
+        .strip_prefix(b"dovecot: ")
+        .unwrap_or(line.message);
+    if [
+        &b"lmtp("[..],
+        b"imap(",
+        b"pop3(",
+        b"managesieve(",
+        b"submission(",
+    ]
+    .iter()
+    .any(|p| msg.starts_with(p))
     {
         return false;
     }
@@ -207,11 +216,21 @@ mod tests {
         use crate::envelope::timestamp::{Clock, YearRule};
         let mut clock = Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2025));
         let mut sus = |l: &str| is_suspicious(&parse_line(l.as_bytes(), &mut clock));
-        assert!(sus("Jan  1 00:00:00 m dovecot: auth: new-driver(a,1.2.3.4): Authentication refused"));
-        assert!(sus("Jan  1 00:00:00 m postfix/smtpd[1]: warning: SASL: new shape"));
-        assert!(!sus("Jan  1 00:00:00 m postfix/cleanup[1]: 7D: message-id=<x.auth@y>"));
-        assert!(!sus("Jan  1 00:00:00 m postfix/smtpd[1]: 7D: message-id=<gauthk2c@localhost>"));
-        assert!(!sus("Jan  1 00:00:00 m dovecot: lmtp(a@b)<1><x>: msgid=<login.x@y>: saved"));
+        assert!(sus(
+            "Jan  1 00:00:00 m dovecot: auth: new-driver(a,1.2.3.4): Authentication refused"
+        ));
+        assert!(sus(
+            "Jan  1 00:00:00 m postfix/smtpd[1]: warning: SASL: new shape"
+        ));
+        assert!(!sus(
+            "Jan  1 00:00:00 m postfix/cleanup[1]: 7D: message-id=<x.auth@y>"
+        ));
+        assert!(!sus(
+            "Jan  1 00:00:00 m postfix/smtpd[1]: 7D: message-id=<gauthk2c@localhost>"
+        ));
+        assert!(!sus(
+            "Jan  1 00:00:00 m dovecot: lmtp(a@b)<1><x>: msgid=<login.x@y>: saved"
+        ));
         assert!(!sus("Jan  1 00:00:00 m sshd[1]: Failed password for root"));
     }
 

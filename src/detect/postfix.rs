@@ -23,8 +23,14 @@ enum FailureKind {
 }
 
 const REASONS: [(&[u8], FailureKind); 2] = [
-    (b"Connection lost to authentication server", FailureKind::Ambiguous),
-    (b"Invalid authentication mechanism", FailureKind::NotAnAttempt),
+    (
+        b"Connection lost to authentication server",
+        FailureKind::Ambiguous,
+    ),
+    (
+        b"Invalid authentication mechanism",
+        FailureKind::NotAnAttempt,
+    ),
 ];
 
 /// Lines mentioning AUTH/SASL that are known not to be attempts.
@@ -148,14 +154,18 @@ mod tests {
 
     fn attempt(o: Option<Observation<'_>>) -> Attempt<'_> {
         match o {
-            Some(Observation::Failure(a) | Observation::SaslFailure(a) | Observation::Success(a)) => a,
+            Some(
+                Observation::Failure(a) | Observation::SaslFailure(a) | Observation::Success(a),
+            ) => a,
             other => panic!("not an attempt: {other:?}"),
         }
     }
 
     #[test]
     fn failure_takes_the_bracketed_ip_not_the_first_dotted_quad() {
-        let a = attempt(obs("Dec  2 22:24:22 mx postfix/smtpd[7]: warning: 10.1.2.3.static.example.net[203.0.113.50]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"));
+        let a = attempt(obs(
+            "Dec  2 22:24:22 mx postfix/smtpd[7]: warning: 10.1.2.3.static.example.net[203.0.113.50]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+        ));
         assert_eq!(a.ip.to_string(), "203.0.113.50");
         assert_eq!(a.user, None);
         assert_eq!(a.mechanism, Some(&b"LOGIN"[..]));
@@ -165,29 +175,39 @@ mod tests {
 
     #[test]
     fn failure_with_port_user_and_instance() {
-        let o = obs("Aug  4 16:47:52 m postfix/submission/smtpd[1]: warning: unknown[2001:db8::1]:55729: SASL PLAIN authentication failed: (reason unavailable), sasl_username=Bob@Example.com");
+        let o = obs(
+            "Aug  4 16:47:52 m postfix/submission/smtpd[1]: warning: unknown[2001:db8::1]:55729: SASL PLAIN authentication failed: (reason unavailable), sasl_username=Bob@Example.com",
+        );
         assert!(matches!(o, Some(Observation::SaslFailure(_))));
         let a = attempt(o);
         assert_eq!(a.ip.to_string(), "2001:db8::1");
         assert_eq!(a.user, Some(&b"Bob@Example.com"[..]));
         assert_eq!(a.protocol, Protocol::Submission);
-        let a = attempt(obs("Aug  4 16:47:52 m postfix/smtps/smtpd[1]: warning: unknown[1.2.3.4]: SASL Plain authentication failed:"));
+        let a = attempt(obs(
+            "Aug  4 16:47:52 m postfix/smtps/smtpd[1]: warning: unknown[1.2.3.4]: SASL Plain authentication failed:",
+        ));
         assert_eq!((a.reason, a.protocol), (None, Protocol::Smtps));
     }
 
     #[test]
     fn user_name_imitating_fields_is_kept_whole() {
-        let a = attempt(obs("Aug  4 16:47:52 m postfix/smtpd[1]: warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: authentication failure, sasl_username=x, sasl_username=y?n[6.6.6.6]"));
+        let a = attempt(obs(
+            "Aug  4 16:47:52 m postfix/smtpd[1]: warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: authentication failure, sasl_username=x, sasl_username=y?n[6.6.6.6]",
+        ));
         assert_eq!(a.user, Some(&b"x, sasl_username=y?n[6.6.6.6]"[..]));
         assert_eq!(a.ip.to_string(), "1.2.3.4");
         // An empty name is no name.
-        let a = attempt(obs("Aug  4 16:47:52 m postfix/smtpd[1]: warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: x, sasl_username="));
+        let a = attempt(obs(
+            "Aug  4 16:47:52 m postfix/smtpd[1]: warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: x, sasl_username=",
+        ));
         assert_eq!(a.user, None);
     }
 
     #[test]
     fn not_failures() {
-        let tempfail = obs("Feb  3 08:29:28 mail postfix/smtpd[2]: warning: unknown[1.1.1.1]: SASL LOGIN authentication failed: Connection lost to authentication server, sasl_username=admin");
+        let tempfail = obs(
+            "Feb  3 08:29:28 mail postfix/smtpd[2]: warning: unknown[1.1.1.1]: SASL LOGIN authentication failed: Connection lost to authentication server, sasl_username=admin",
+        );
         assert!(matches!(tempfail, Some(Observation::Ambiguous(a)) if a.user == Some(b"admin")));
         for line in [
             "Jan 14 16:18:16 x postfix/smtpd[1]: warning: host[192.0.2.5]: SASL CRAM-MD5 authentication failed: Invalid authentication mechanism",
@@ -199,20 +219,30 @@ mod tests {
             assert_eq!(obs(line), Some(Observation::Known), "{line}");
         }
         assert_eq!(
-            obs("Feb 18 09:48:04 x postfix/smtpd[5]: warning: unknown[1.2.3.4]: SASL LOGIN authentication aborted"),
+            obs(
+                "Feb 18 09:48:04 x postfix/smtpd[5]: warning: unknown[1.2.3.4]: SASL LOGIN authentication aborted"
+            ),
             Some(Observation::Aborted)
         );
-        assert_eq!(obs("Feb 18 09:48:04 x postfix/smtpd[5]: connect from unknown[1.2.3.4]"), None);
+        assert_eq!(
+            obs("Feb 18 09:48:04 x postfix/smtpd[5]: connect from unknown[1.2.3.4]"),
+            None
+        );
     }
 
     #[test]
     fn success() {
-        let o = obs("Oct 30 13:19:26 gw postfix/smtpd[27530]: EB4B2C19E2: client=xxx[1.2.3.4]:587, sasl_method=PLAIN, sasl_username=user@domain, sasl_sender=a@b");
+        let o = obs(
+            "Oct 30 13:19:26 gw postfix/smtpd[27530]: EB4B2C19E2: client=xxx[1.2.3.4]:587, sasl_method=PLAIN, sasl_username=user@domain, sasl_sender=a@b",
+        );
         assert!(matches!(o, Some(Observation::Success(_))));
         let a = attempt(o);
         assert_eq!(a.user, Some(&b"user@domain"[..]));
         assert_eq!(a.mechanism, Some(&b"PLAIN"[..]));
         assert_eq!(a.ip.to_string(), "1.2.3.4");
-        assert_eq!(obs("Oct 30 13:19:26 gw postfix/smtpd[2]: EB4B2C19E2: client=xxx[1.2.3.4]"), None);
+        assert_eq!(
+            obs("Oct 30 13:19:26 gw postfix/smtpd[2]: EB4B2C19E2: client=xxx[1.2.3.4]"),
+            None
+        );
     }
 }

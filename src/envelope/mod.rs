@@ -24,7 +24,14 @@ pub struct LogLine<'a> {
 
 /// Level words that start a message and must not be taken for a program tag.
 const LEVELS: [&[u8]; 8] = [
-    b"warning", b"error", b"fatal", b"panic", b"info", b"debug", b"notice", b"statistics",
+    b"warning",
+    b"error",
+    b"fatal",
+    b"panic",
+    b"info",
+    b"debug",
+    b"notice",
+    b"statistics",
 ];
 
 fn skip_spaces(b: &[u8]) -> &[u8] {
@@ -55,7 +62,10 @@ pub fn split_tag(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut at = name_len;
     match b.get(at) {
         Some(b'[') => {
-            let n = b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let n = b[at + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
             if b.get(at + 1 + n) != Some(&b']') {
                 return None;
             }
@@ -65,7 +75,8 @@ pub fn split_tag(b: &[u8]) -> Option<(&[u8], &[u8])> {
             let inner = b[at + 1..].iter().take_while(|&&c| c != b')').count();
             let label = &b[at + 1..at + 1 + inner];
             if b.get(at + 1 + inner) != Some(&b')')
-                || !(label == b"default" || (!label.is_empty() && label.iter().all(u8::is_ascii_digit)))
+                || !(label == b"default"
+                    || (!label.is_empty() && label.iter().all(u8::is_ascii_digit)))
             {
                 return None;
             }
@@ -148,7 +159,11 @@ mod tests {
     #[track_caller]
     fn check(line: &str, host: Option<&str>, program: Option<&str>, message: &str) {
         let l = parse(line.as_bytes());
-        assert_eq!(l.host.map(|h| std::str::from_utf8(h).unwrap()), host, "{line}");
+        assert_eq!(
+            l.host.map(|h| std::str::from_utf8(h).unwrap()),
+            host,
+            "{line}"
+        );
         assert_eq!(
             l.program.map(|h| std::str::from_utf8(h).unwrap()),
             program,
@@ -221,8 +236,18 @@ mod tests {
 
     #[test]
     fn bare_messages() {
-        check("warning: unknown[1.2.3.4]: SASL", None, None, "warning: unknown[1.2.3.4]: SASL");
-        check("imap-login: Aborted login", None, Some("imap-login"), "Aborted login");
+        check(
+            "warning: unknown[1.2.3.4]: SASL",
+            None,
+            None,
+            "warning: unknown[1.2.3.4]: SASL",
+        );
+        check(
+            "imap-login: Aborted login",
+            None,
+            Some("imap-login"),
+            "Aborted login",
+        );
         check(
             "pam_unix(dovecot:auth): authentication failure;",
             None,
@@ -235,7 +260,12 @@ mod tests {
 
     #[test]
     fn crlf_and_empty() {
-        check("Jan  1 00:00:00 h dovecot: x\r", Some("h"), Some("dovecot"), "x");
+        check(
+            "Jan  1 00:00:00 h dovecot: x\r",
+            Some("h"),
+            Some("dovecot"),
+            "x",
+        );
         check("", None, None, "");
     }
 }

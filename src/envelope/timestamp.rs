@@ -506,7 +506,15 @@ mod tests {
         };
         assert_eq!(bad.to_unix(), None);
         assert_eq!(Civil { month: 13, ..bad }.to_unix(), None);
-        assert_eq!(Civil { month: 4, day: 31, ..bad }.to_unix(), None);
+        assert_eq!(
+            Civil {
+                month: 4,
+                day: 31,
+                ..bad
+            }
+            .to_unix(),
+            None
+        );
     }
 
     #[test]
@@ -557,8 +565,7 @@ mod tests {
     #[test]
     fn rfc3339_with_fraction_and_offsets() {
         let mut c = utc_clock(YearRule::StartingIn(2000));
-        let (t, used) =
-            parse_leading(b"2025-12-30T00:00:01.123456+01:00 mail x", &mut c).unwrap();
+        let (t, used) = parse_leading(b"2025-12-30T00:00:01.123456+01:00 mail x", &mut c).unwrap();
         let t = t.unwrap();
         assert_eq!(t.unix, unix(2025, 12, 29, 23, 0, 1));
         assert_eq!(t.nanos, 123_456_000);
@@ -567,7 +574,10 @@ mod tests {
         assert_eq!(t.rfc3339_utc().to_string(), "2025-12-29T23:00:01.123456Z");
         assert_eq!(t.offset_string(), "+01:00");
         let (t, _) = parse_leading(b"2022-04-14T00:36:03.150Z mailhub", &mut c).unwrap();
-        assert_eq!(t.unwrap().rfc3339_utc().to_string(), "2022-04-14T00:36:03.15Z");
+        assert_eq!(
+            t.unwrap().rfc3339_utc().to_string(),
+            "2022-04-14T00:36:03.15Z"
+        );
         let (t, _) = parse_leading(b"2022-04-14T00:36:03-0530 x", &mut c).unwrap();
         assert_eq!(t.unwrap().unix, unix(2022, 4, 14, 6, 6, 3));
     }
@@ -604,7 +614,13 @@ mod tests {
     #[test]
     fn not_a_timestamp() {
         let mut c = utc_clock(YearRule::StartingIn(2000));
-        for line in [&b"imap-login: x"[..], b"Foo 12 10:00:00", b"2025-13", b"", b"@40"] {
+        for line in [
+            &b"imap-login: x"[..],
+            b"Foo 12 10:00:00",
+            b"2025-13",
+            b"",
+            b"@40",
+        ] {
             assert!(parse_leading(line, &mut c).is_none(), "{line:?}");
         }
     }

@@ -62,7 +62,9 @@ impl<W: Write> EventSink for CsvSink<W> {
         }
         let user = e.user.as_deref().map(String::from_utf8_lossy);
         let cells = [
-            e.time.map(|t| t.rfc3339_utc().to_string()).unwrap_or_default(),
+            e.time
+                .map(|t| t.rfc3339_utc().to_string())
+                .unwrap_or_default(),
             e.server.clone().unwrap_or_default(),
             e.service.as_str().to_owned(),
             e.protocol.as_str().to_owned(),

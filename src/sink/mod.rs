@@ -7,6 +7,7 @@
 mod csv;
 mod jsonl;
 mod table;
+mod threaded;
 
 use std::borrow::Cow;
 use std::io;
@@ -16,6 +17,7 @@ use crate::event::AuthEvent;
 pub use csv::{CsvSink, neutralise_cell};
 pub use jsonl::JsonlSink;
 pub use table::TableSink;
+pub use threaded::ThreadedSink;
 
 pub trait EventSink {
     fn write(&mut self, event: &AuthEvent) -> io::Result<()>;
@@ -59,6 +61,9 @@ mod tests {
         assert_eq!(printable(b"alice@example.com"), "alice@example.com");
         assert_eq!(printable(b"a\x1b[31mred\n"), "a\\x1b[31mred\\x0a");
         assert_eq!(printable(b"\xff\xfeok"), "\\xff\\xfeok");
-        assert_eq!(printable("caf\u{e9}\u{9b}".as_bytes()), "caf\u{e9}\\xc2\\x9b");
+        assert_eq!(
+            printable("caf\u{e9}\u{9b}".as_bytes()),
+            "caf\u{e9}\\xc2\\x9b"
+        );
     }
 }

@@ -38,9 +38,11 @@ fn cut(s: String) -> String {
 
 impl<W: Write> EventSink for TableSink<W> {
     fn write(&mut self, e: &AuthEvent) -> io::Result<()> {
-        let opt = |v: Option<&[u8]>| v.map_or_else(|| "-".to_owned(), |b| cut(printable(b).into_owned()));
+        let opt =
+            |v: Option<&[u8]>| v.map_or_else(|| "-".to_owned(), |b| cut(printable(b).into_owned()));
         self.rows.push([
-            e.time.map_or_else(|| "-".to_owned(), |t| t.rfc3339_utc().to_string()),
+            e.time
+                .map_or_else(|| "-".to_owned(), |t| t.rfc3339_utc().to_string()),
             opt(e.server.as_deref().map(str::as_bytes)),
             format!("{}/{}", e.service.as_str(), e.protocol.as_str()),
             e.outcome.as_str().to_owned(),

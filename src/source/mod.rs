@@ -194,7 +194,9 @@ mod tests {
 
     #[test]
     fn chunks_reassemble_the_input() {
-        let data: Vec<u8> = (0..5000).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let data: Vec<u8> = (0..5000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
         assert_eq!(chunks(&data, 64).0, data);
         let mut partial = data.clone();
         partial.extend_from_slice(b"no newline at end");
