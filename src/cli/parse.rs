@@ -11,9 +11,10 @@ use jiff::tz::TimeZone;
 
 use crate::correlate::Windows;
 use crate::envelope::timestamp::{Clock, YearRule};
+use crate::pipeline::scan::{self, Scanned};
 use crate::pipeline::{Pipeline, Stats};
 use crate::sink::{CsvSink, EventSink, JsonlSink, TableSink, ThreadedSink, printable};
-use crate::source::{self, Input, LineChunks};
+use crate::source::{self, Input};
 
 #[derive(Args, Debug)]
 #[command(
@@ -93,8 +94,22 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
 
     let mut input_errors = 0u32;
     let mut oversized = 0u64;
-    for input in &inputs {
-        let opened = match source::open(input) {
+    // Scanning runs one input ahead, so the next file (often a .gz) is decompressed while
+    // this one is parsed.
+    let mut scanners = inputs.iter().map(|input| {
+        (
+            input,
+            source::open(input).map(|o| {
+                let modified = o.modified;
+                let gzip = o.gzip;
+                (scan::spawn(o.reader), modified, gzip)
+            }),
+        )
+    });
+    let mut next = scanners.next();
+    while let Some((input, opened)) = next {
+        next = scanners.next();
+        let (batches, modified, gzip) = match opened {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("maillogsentinel: {e}");
@@ -103,32 +118,36 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
             }
         };
         if args.year.is_none() {
-            let limit = opened.modified.map_or(now, unix_of);
-            pipeline.set_year_rule(YearRule::NotAfter(limit));
+            pipeline.set_year_rule(YearRule::NotAfter(modified.map_or(now, unix_of)));
         }
-        let mut chunks = LineChunks::new(opened.reader, 1 << 20);
-        loop {
-            match chunks.next_chunk() {
-                Ok(Some(chunk)) => {
-                    pipeline.feed_chunk(chunk, &mut |e| output.emit(e), &mut unmatched)
+        for scanned in &batches {
+            match scanned {
+                Scanned::Batch(batch) => {
+                    pipeline.feed_batch(&batch, &mut |e| output.emit(e), &mut unmatched)
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    eprintln!(
-                        "maillogsentinel: {}: read error after {} bytes{}: {e}; keeping the lines before it",
-                        input.name(),
-                        chunks.offset,
-                        if opened.gzip { " (decompressed)" } else { "" },
-                    );
-                    input_errors += 1;
-                    break;
+                Scanned::End {
+                    offset,
+                    oversized: n,
+                    error,
+                } => {
+                    oversized += n;
+                    if let Some(e) = error {
+                        eprintln!(
+                            "maillogsentinel: {}: read error after {offset} bytes{}: {e}; keeping the lines before it",
+                            input.name(),
+                            if gzip { " (decompressed)" } else { "" },
+                        );
+                        input_errors += 1;
+                    }
                 }
             }
             if output.stopped {
                 break;
             }
         }
-        oversized += chunks.oversized;
+        if output.stopped {
+            break;
+        }
     }
     pipeline.finish(&mut |e| output.emit(e));
     match output.sink.finish() {

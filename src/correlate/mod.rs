@@ -57,6 +57,8 @@ pub struct LineContext<'a> {
 struct Waiting {
     event: AuthEvent,
     seen: i64,
+    /// Arrival order, so lines counted alone come out in log order, run after run.
+    seq: u64,
 }
 
 #[derive(Default)]
@@ -66,6 +68,7 @@ pub struct Correlator {
     by_ip: HashMap<IpAddr, VecDeque<Waiting>>,
     pam_by_ip: HashMap<IpAddr, VecDeque<Waiting>>,
     pending: usize,
+    arrivals: u64,
     now: i64,
     last_sweep: i64,
 }
@@ -157,7 +160,9 @@ impl Correlator {
                 let waiting = Waiting {
                     event: to_event(a, ctx, Outcome::Failure),
                     seen: self.now,
+                    seq: self.arrivals,
                 };
+                self.arrivals += 1;
                 self.pending += 1;
                 match kind {
                     CheckKind::PamUnix => {
@@ -256,7 +261,7 @@ fn pop_front(
 }
 
 fn emit_in_order(mut waiting: Vec<Waiting>, emit: &mut impl FnMut(AuthEvent)) {
-    waiting.sort_by_key(|w| (w.event.time, w.seen));
+    waiting.sort_unstable_by_key(|w| w.seq);
     for w in waiting {
         emit(w.event);
     }

@@ -3,10 +3,11 @@
 //! Fields: `time` (RFC 3339 UTC, null without header), `offset`, `server`, `service`,
 //! `protocol`, `outcome`, `ip`, `user` (null when none), `mechanism`, `reason`, `attempts`,
 //! `session`; `user_hex` holds the exact bytes when the name is not valid UTF-8.
+//!
+//! Written by hand rather than through a serialisable struct: this is the hot end of `parse`,
+//! and the fields need no intermediate strings.
 
 use std::io::{self, Write};
-
-use serde::Serialize;
 
 use super::EventSink;
 use crate::event::AuthEvent;
@@ -21,54 +22,141 @@ impl<W: Write> JsonlSink<W> {
     }
 }
 
-#[derive(Serialize)]
-struct Row<'a> {
-    time: Option<String>,
-    offset: Option<String>,
-    server: Option<&'a str>,
-    service: &'static str,
-    protocol: &'static str,
-    outcome: &'static str,
-    ip: String,
-    user: Option<std::borrow::Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_hex: Option<String>,
-    mechanism: Option<&'a str>,
-    reason: Option<&'a str>,
-    attempts: u32,
-    session: Option<&'a str>,
+/// Writes `s` as a JSON string; control characters, quotes and backslashes are escaped.
+fn string(out: &mut impl Write, s: &str) -> io::Result<()> {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        serde_json::to_writer(&mut *out, s)?;
+        return Ok(());
+    }
+    out.write_all(b"\"")?;
+    out.write_all(s.as_bytes())?;
+    out.write_all(b"\"")
 }
 
-fn row(e: &AuthEvent) -> Row<'_> {
-    let user_hex = e
-        .user
-        .as_deref()
-        .filter(|u| std::str::from_utf8(u).is_err())
-        .map(|u| u.iter().map(|b| format!("{b:02x}")).collect());
-    Row {
-        time: e.time.map(|t| t.rfc3339_utc().to_string()),
-        offset: e.time.map(|t| t.offset_string()),
-        server: e.server.as_deref(),
-        service: e.service.as_str(),
-        protocol: e.protocol.as_str(),
-        outcome: e.outcome.as_str(),
-        ip: e.ip.to_string(),
-        user: e.user.as_deref().map(String::from_utf8_lossy),
-        user_hex,
-        mechanism: e.mechanism.as_deref(),
-        reason: e.reason.as_deref(),
-        attempts: e.attempts,
-        session: e.session.as_deref(),
+fn opt_string(out: &mut impl Write, s: Option<&str>) -> io::Result<()> {
+    match s {
+        Some(s) => string(out, s),
+        None => out.write_all(b"null"),
     }
 }
 
 impl<W: Write> EventSink for JsonlSink<W> {
     fn write(&mut self, e: &AuthEvent) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &row(e))?;
-        self.out.write_all(b"\n")
+        let out = &mut self.out;
+        match e.time {
+            Some(t) => write!(
+                out,
+                "{{\"time\":\"{}\",\"offset\":\"{}\"",
+                t.rfc3339_utc(),
+                t.offset_string()
+            )?,
+            None => out.write_all(b"{\"time\":null,\"offset\":null")?,
+        }
+        out.write_all(b",\"server\":")?;
+        opt_string(out, e.server.as_deref())?;
+        write!(
+            out,
+            ",\"service\":\"{}\",\"protocol\":\"{}\",\"outcome\":\"{}\",\"ip\":\"{}\",\"user\":",
+            e.service.as_str(),
+            e.protocol.as_str(),
+            e.outcome.as_str(),
+            e.ip
+        )?;
+        match e.user.as_deref() {
+            None => out.write_all(b"null")?,
+            Some(u) => match std::str::from_utf8(u) {
+                Ok(s) => string(out, s)?,
+                Err(_) => {
+                    string(out, &String::from_utf8_lossy(u))?;
+                    out.write_all(b",\"user_hex\":\"")?;
+                    for b in u {
+                        write!(out, "{b:02x}")?;
+                    }
+                    out.write_all(b"\"")?;
+                }
+            },
+        }
+        out.write_all(b",\"mechanism\":")?;
+        opt_string(out, e.mechanism.as_deref())?;
+        out.write_all(b",\"reason\":")?;
+        opt_string(out, e.reason.as_deref())?;
+        write!(out, ",\"attempts\":{},\"session\":", e.attempts)?;
+        opt_string(out, e.session.as_deref())?;
+        out.write_all(b"}\n")
     }
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::timestamp::EventTime;
+    use crate::event::{Outcome, Protocol, Service};
+
+    fn line(e: &AuthEvent) -> serde_json::Value {
+        let mut sink = JsonlSink::new(Vec::new());
+        sink.write(e).unwrap();
+        let text = String::from_utf8(sink.out).unwrap();
+        assert_eq!(text.matches('\n').count(), 1, "one line: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn event() -> AuthEvent {
+        AuthEvent {
+            time: Some(EventTime {
+                unix: 1_764_000_000,
+                nanos: 500_000_000,
+                offset_secs: -3600,
+            }),
+            server: Some("mx1".into()),
+            service: Service::Dovecot,
+            protocol: Protocol::Imap,
+            outcome: Outcome::Failure,
+            ip: "2001:db8::1".parse().unwrap(),
+            user: Some(b"bob".to_vec()),
+            mechanism: Some("PLAIN".into()),
+            reason: Some("auth failed".into()),
+            attempts: 3,
+            session: Some("abc".into()),
+        }
+    }
+
+    #[test]
+    fn every_field_is_written() {
+        let v = line(&event());
+        assert_eq!(v["time"], "2025-11-24T16:00:00.5Z");
+        assert_eq!(v["offset"], "-01:00");
+        assert_eq!(v["server"], "mx1");
+        assert_eq!(v["service"], "dovecot");
+        assert_eq!(v["protocol"], "imap");
+        assert_eq!(v["outcome"], "failure");
+        assert_eq!(v["ip"], "2001:db8::1");
+        assert_eq!(v["user"], "bob");
+        assert_eq!(v["mechanism"], "PLAIN");
+        assert_eq!(v["reason"], "auth failed");
+        assert_eq!(v["attempts"], 3);
+        assert_eq!(v["session"], "abc");
+        assert!(v.get("user_hex").is_none());
+    }
+
+    #[test]
+    fn hostile_and_missing_values() {
+        let mut e = event();
+        e.time = None;
+        e.server = None;
+        let name = b"a\"b\\c\nd\x1b[31m\xff".to_vec();
+        e.user = Some(name.clone());
+        e.reason = Some("x\"}{\"injected\":1".into());
+        let v = line(&e);
+        assert!(v["time"].is_null() && v["server"].is_null());
+        assert_eq!(v["user"], "a\"b\\c\nd\u{1b}[31m\u{fffd}");
+        let hex: String = name.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(v["user_hex"], hex.as_str());
+        assert_eq!(v["reason"], "x\"}{\"injected\":1");
+        e.user = None;
+        assert!(line(&e)["user"].is_null());
     }
 }

@@ -21,14 +21,17 @@ pub struct ThreadedSink {
 impl ThreadedSink {
     pub fn spawn(mut inner: Box<dyn EventSink + Send>) -> ThreadedSink {
         let (tx, rx) = sync_channel::<Vec<AuthEvent>>(DEPTH);
-        let worker = std::thread::spawn(move || {
-            for batch in rx {
-                for e in &batch {
-                    inner.write(e)?;
+        let worker = std::thread::Builder::new()
+            .name("mls-sink".into())
+            .spawn(move || {
+                for batch in rx {
+                    for e in &batch {
+                        inner.write(e)?;
+                    }
                 }
-            }
-            inner.finish()
-        });
+                inner.finish()
+            });
+        let worker = worker.expect("spawning the sink thread");
         ThreadedSink {
             batch: Vec::with_capacity(BATCH),
             tx: Some(tx),

@@ -1,8 +1,11 @@
 //! The detection pipeline for one stream of lines: prefilter -> envelope -> detectors ->
 //! correlation, with the counts a summary needs.
 //!
-//! It owns no I/O: callers feed it chunks of whole lines (from `source`) and receive events
-//! through a callback (to a `sink` or a store).
+//! It owns no I/O: callers feed it chunks of whole lines (from `source`), or batches of
+//! candidate lines from a [`scan`] thread, and receive events through a callback (to a `sink`
+//! or a store).
+
+pub mod scan;
 
 use crate::correlate::{Correlator, LineContext, Windows};
 use crate::detect::{self, Observation, Prefilter};
@@ -96,14 +99,21 @@ impl Pipeline {
         emit: &mut impl FnMut(AuthEvent),
         unmatched: &mut impl FnMut(&[u8]),
     ) {
-        let stats = &mut self.lines.stats;
-        stats.lines += bytecount::count(chunk, b'\n') as u64;
-        if !chunk.is_empty() && !chunk.ends_with(b"\n") {
-            stats.lines += 1;
+        let batch = scan::scan_chunk(&self.prefilter, chunk);
+        self.feed_batch(&batch, emit, unmatched);
+    }
+
+    /// Feeds the candidate lines a [`scan`] thread found in a chunk.
+    pub fn feed_batch(
+        &mut self,
+        batch: &scan::CandidateBatch,
+        emit: &mut impl FnMut(AuthEvent),
+        unmatched: &mut impl FnMut(&[u8]),
+    ) {
+        self.lines.stats.lines += batch.line_count;
+        for line in batch.iter() {
+            self.lines.feed_candidate(line, emit, unmatched);
         }
-        let lines = &mut self.lines;
-        self.prefilter
-            .for_each_candidate(chunk, |line| lines.feed_candidate(line, emit, unmatched));
     }
 
     /// Feeds one line (without its newline), counting it.

@@ -1,0 +1,130 @@
+//! The scanning stage on its own thread: reads one input, cuts it into lines, and sends on
+//! only the candidate lines (the prefilter's hits), so reading, decompression and the SIMD
+//! scan overlap with parsing.
+//!
+//! Memory stays bounded: one read buffer plus a few batches in the channel.
+
+use std::io::{self, Read};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use crate::detect::Prefilter;
+use crate::source::LineChunks;
+
+/// The candidate lines of one chunk of input.
+#[derive(Debug, Default)]
+pub struct CandidateBatch {
+    /// Candidate lines, each followed by `\n` (a line never holds one).
+    pub lines: Vec<u8>,
+    /// Lines of input the chunk held, candidates or not.
+    pub line_count: u64,
+}
+
+impl CandidateBatch {
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.lines
+            .strip_suffix(b"\n")
+            .unwrap_or(&self.lines)
+            .split(|&c| c == b'\n')
+            .filter(|_| !self.lines.is_empty())
+    }
+}
+
+/// What the scanning thread reports.
+pub enum Scanned {
+    Batch(CandidateBatch),
+    /// The input is over: how far it was read (decompressed bytes), lines dropped for being
+    /// longer than the read buffer, and the read error that ended it early, if any.
+    End {
+        offset: u64,
+        oversized: u64,
+        error: Option<io::Error>,
+    },
+}
+
+/// Batches in flight per input.
+const DEPTH: usize = 4;
+
+/// Starts scanning `reader` on a new thread.
+pub fn spawn(reader: Box<dyn Read + Send>) -> Receiver<Scanned> {
+    let (tx, rx) = sync_channel(DEPTH);
+    let spawned = std::thread::Builder::new()
+        .name("mls-scan".into())
+        .spawn(move || {
+            let prefilter = Prefilter::default();
+            let mut chunks = LineChunks::new(reader, 1 << 20);
+            let error = loop {
+                match chunks.next_chunk() {
+                    Ok(Some(chunk)) => {
+                        let batch = scan_chunk(&prefilter, chunk);
+                        if tx.send(Scanned::Batch(batch)).is_err() {
+                            return; // the pipeline stopped listening
+                        }
+                    }
+                    Ok(None) => break None,
+                    Err(e) => break Some(e),
+                }
+            };
+            let _ = tx.send(Scanned::End {
+                offset: chunks.offset,
+                oversized: chunks.oversized,
+                error,
+            });
+        });
+    spawned.expect("spawning the scan thread");
+    rx
+}
+
+/// The candidate lines of one chunk of whole lines.
+pub fn scan_chunk(prefilter: &Prefilter, chunk: &[u8]) -> CandidateBatch {
+    let mut batch = CandidateBatch {
+        lines: Vec::with_capacity(chunk.len() / 8),
+        line_count: bytecount::count(chunk, b'\n') as u64,
+    };
+    if !chunk.is_empty() && !chunk.ends_with(b"\n") {
+        batch.line_count += 1;
+    }
+    prefilter.for_each_candidate(chunk, |line| {
+        batch.lines.extend_from_slice(line);
+        batch.lines.push(b'\n');
+    });
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_hold_only_candidates_and_count_every_line() {
+        let data = b"benign\nSASL one\n\nplain\nLogin two\nlast auth".to_vec();
+        let rx = spawn(Box::new(io::Cursor::new(data)));
+        let mut lines = Vec::new();
+        let mut count = 0;
+        for s in rx {
+            match s {
+                Scanned::Batch(b) => {
+                    count += b.line_count;
+                    lines.extend(b.iter().map(<[u8]>::to_vec));
+                }
+                Scanned::End { error, offset, .. } => {
+                    assert!(error.is_none());
+                    assert_eq!(offset, 42);
+                }
+            }
+        }
+        assert_eq!(count, 6);
+        assert_eq!(
+            lines,
+            vec![
+                b"SASL one".to_vec(),
+                b"Login two".to_vec(),
+                b"last auth".to_vec()
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_batch_has_no_lines() {
+        assert_eq!(CandidateBatch::default().iter().count(), 0);
+    }
+}
