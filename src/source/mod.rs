@@ -3,6 +3,8 @@
 //!
 //! Not here: parsing lines, or remembering how far a file was read between runs.
 
+pub mod files;
+
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -102,8 +104,12 @@ pub struct LineChunks<R> {
     discarding: bool,
     /// Lines dropped for being longer than the buffer.
     pub oversized: u64,
-    /// Decompressed bytes read so far.
+    /// Decompressed bytes read so far (from where the reader started).
     pub offset: u64,
+    /// Where the oversized line being dropped started (its end is not read yet).
+    discard_start: Option<u64>,
+    /// Keep an unterminated last line back (it may still be being written).
+    hold_partial: bool,
     eof: bool,
 }
 
@@ -117,8 +123,24 @@ impl<R: Read> LineChunks<R> {
             discarding: false,
             oversized: 0,
             offset: 0,
+            discard_start: None,
+            hold_partial: false,
             eof: false,
         }
+    }
+
+    /// Never hands out a last line without its `\n`: a log being written may end mid-line,
+    /// and that line is only consumed once complete (see [`LineChunks::position`]).
+    pub fn holding_partial_line(mut self) -> Self {
+        self.hold_partial = true;
+        self
+    }
+
+    /// Bytes handed out (or dropped as oversized) so far: where the next run resumes. It
+    /// never points inside a line.
+    pub fn position(&self) -> u64 {
+        self.discard_start
+            .unwrap_or(self.offset - (self.filled - self.consumed) as u64)
     }
 
     /// The next chunk of whole lines, each ending in `\n` except maybe the last line of the
@@ -132,7 +154,7 @@ impl<R: Read> LineChunks<R> {
                 self.consumed = 0;
             }
             if self.eof {
-                if self.filled == 0 || self.discarding {
+                if self.filled == 0 || self.discarding || self.hold_partial {
                     return Ok(None);
                 }
                 self.consumed = self.filled;
@@ -154,6 +176,7 @@ impl<R: Read> LineChunks<R> {
                 match memchr::memchr(b'\n', &self.buf[new.clone()]) {
                     Some(i) => {
                         self.discarding = false;
+                        self.discard_start = None;
                         self.consumed = new.start + i + 1;
                     }
                     None => self.consumed = self.filled,
@@ -170,6 +193,7 @@ impl<R: Read> LineChunks<R> {
                     // No newline in a full buffer: this line is too long to keep.
                     self.oversized += 1;
                     self.discarding = true;
+                    self.discard_start = Some(self.position());
                     self.consumed = self.filled;
                 }
                 None => {}
@@ -211,6 +235,28 @@ mod tests {
         let (out, oversized) = chunks(&data, 100);
         assert_eq!(out, b"before\nafter\n");
         assert_eq!(oversized, 1);
+    }
+
+    #[test]
+    fn position_stops_before_an_unfinished_line() {
+        let data = b"one\ntwo\nthr".to_vec();
+        let mut c = LineChunks::new(&data[..], 64).holding_partial_line();
+        let mut out = Vec::new();
+        while let Some(chunk) = c.next_chunk().unwrap() {
+            out.extend_from_slice(chunk);
+        }
+        assert_eq!(out, b"one\ntwo\n");
+        assert_eq!(c.position(), 8);
+    }
+
+    #[test]
+    fn position_does_not_move_into_an_unfinished_oversized_line() {
+        let mut data = b"ok\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 300));
+        let mut c = LineChunks::new(&data[..], 100).holding_partial_line();
+        c.buf.truncate(100);
+        while c.next_chunk().unwrap().is_some() {}
+        assert_eq!(c.position(), 3);
     }
 
     #[test]
