@@ -7,10 +7,12 @@
 
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::envelope::timestamp::EventTime;
 
 /// Which daemon family reported the attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Service {
     Postfix,
     Dovecot,
@@ -26,7 +28,7 @@ impl Service {
 }
 
 /// The protocol the client spoke, as far as the log tells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Protocol {
     Smtp,
     Submission,
@@ -55,7 +57,7 @@ impl Protocol {
 }
 
 /// Whether the attempt was rejected or accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Outcome {
     Failure,
     Success,
@@ -71,7 +73,7 @@ impl Outcome {
 }
 
 /// One authentication attempt (or `attempts` attempts summarised by one line).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthEvent {
     /// When the counting line was written; `None` for a line without a syslog header.
     pub time: Option<EventTime>,

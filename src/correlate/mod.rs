@@ -19,6 +19,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::detect::{Attempt, CheckKind, Observation};
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
@@ -54,6 +56,7 @@ pub struct LineContext<'a> {
     pub server: Option<&'a [u8]>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Waiting {
     event: AuthEvent,
     seen: i64,
@@ -244,6 +247,87 @@ impl Correlator {
     }
 }
 
+/// What an incremental run keeps between runs: the lines still waiting for a partner, so a
+/// pair split by the end of a run is still counted once.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    version: u32,
+    now: i64,
+    arrivals: u64,
+    sessions: Vec<(Vec<u8>, Vec<Waiting>)>,
+    by_ip: Vec<(IpAddr, Vec<Waiting>)>,
+    pam_by_ip: Vec<(IpAddr, Vec<Waiting>)>,
+}
+
+const STATE_VERSION: u32 = 1;
+
+/// A saved state that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable correlator state: {0}")]
+pub struct StateError(String);
+
+impl Correlator {
+    /// The waiting lines, as bytes for the store (written with the checkpoints they belong to).
+    pub fn save_state(&self) -> Vec<u8> {
+        let mut sessions: Vec<(&[u8], &Vec<Waiting>)> =
+            self.by_session.iter().map(|(k, v)| (&k[..], v)).collect();
+        sessions.sort_by_key(|(k, _)| *k);
+        serde_json::to_vec(&serde_json::json!({
+            "version": STATE_VERSION,
+            "now": self.now,
+            "arrivals": self.arrivals,
+            "sessions": sessions,
+            "by_ip": ip_list(&self.by_ip),
+            "pam_by_ip": ip_list(&self.pam_by_ip),
+        }))
+        .expect("plain data serialises")
+    }
+
+    /// A correlator holding the waiting lines of [`Correlator::save_state`].
+    pub fn restore(windows: Windows, bytes: &[u8]) -> Result<Correlator, StateError> {
+        let s: SavedState = serde_json::from_slice(bytes).map_err(|e| StateError(e.to_string()))?;
+        if s.version != STATE_VERSION {
+            return Err(StateError(format!(
+                "version {} is not {STATE_VERSION}",
+                s.version
+            )));
+        }
+        let mut c = Correlator::new(windows);
+        c.now = s.now;
+        c.last_sweep = s.now;
+        c.arrivals = s.arrivals;
+        for (k, v) in s.sessions {
+            c.pending += v.len();
+            c.by_session.insert(k.into(), v);
+        }
+        for (ip, v) in s.by_ip {
+            c.pending += v.len();
+            c.by_ip.insert(ip, v.into());
+        }
+        for (ip, v) in s.pam_by_ip {
+            c.pending += v.len();
+            c.pam_by_ip.insert(ip, v.into());
+        }
+        Ok(c)
+    }
+
+    /// Counts alone the lines whose partner would have been logged before `wall_now` (seconds
+    /// since the epoch): at the end of a run on a log that went quiet, their windows are over
+    /// even though no later line says so.
+    pub fn expire_at(&mut self, wall_now: i64, emit: &mut impl FnMut(AuthEvent)) {
+        self.now = self.now.max(wall_now);
+        self.sweep(emit);
+    }
+}
+
+/// A map of queues in a stable order, for saving.
+fn ip_list(m: &HashMap<IpAddr, VecDeque<Waiting>>) -> Vec<(IpAddr, Vec<&Waiting>)> {
+    let mut v: Vec<(IpAddr, Vec<&Waiting>)> =
+        m.iter().map(|(ip, q)| (*ip, q.iter().collect())).collect();
+    v.sort_by_key(|(ip, _)| *ip);
+    v
+}
+
 fn pop_front(
     map: &mut HashMap<IpAddr, VecDeque<Waiting>>,
     ip: IpAddr,
@@ -269,3 +353,93 @@ fn emit_in_order(mut waiting: Vec<Waiting>, emit: &mut impl FnMut(AuthEvent)) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+    use crate::envelope::parse_line;
+    use crate::envelope::timestamp::{Clock, YearRule};
+    use crate::event::Outcome;
+
+    fn feed(c: &mut Correlator, line: &str, out: &mut Vec<AuthEvent>) {
+        let mut clock = Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2025));
+        let l = parse_line(line.as_bytes(), &mut clock);
+        let obs = crate::detect::detect(&l).expect("a known line");
+        let ctx = LineContext {
+            time: l.time,
+            server: l.host,
+        };
+        c.observe(&obs, &ctx, &mut |e| out.push(e));
+    }
+
+    #[test]
+    fn a_pair_split_across_runs_counts_once() {
+        let mut out = Vec::new();
+        let mut c = Correlator::new(Windows::default());
+        feed(
+            &mut c,
+            "Dec 30 00:04:00 m dovecot: auth: passwd-file(a@x,192.0.2.1,<S1>): unknown user",
+            &mut out,
+        );
+        feed(
+            &mut c,
+            "Dec 30 00:04:01 m dovecot: auth: passwd-file(b@x,192.0.2.2): Password mismatch",
+            &mut out,
+        );
+        feed(
+            &mut c,
+            "Dec 30 00:04:02 m auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=c rhost=192.0.2.3",
+            &mut out,
+        );
+        assert!(out.is_empty());
+        let saved = c.save_state();
+        let mut c = Correlator::restore(Windows::default(), &saved).unwrap();
+        assert_eq!(c.pending(), 3);
+        feed(
+            &mut c,
+            "Dec 30 00:04:09 m dovecot: imap-login: Disconnected (auth failed, 2 attempts in 9 secs): user=<z>, method=PLAIN, rip=192.0.2.1, lip=192.0.2.25, session=<S1>",
+            &mut out,
+        );
+        feed(
+            &mut c,
+            "Dec 30 00:04:03 m postfix/smtpd[1]: warning: unknown[192.0.2.2]: SASL PLAIN authentication failed: (reason unavailable), sasl_username=b@x",
+            &mut out,
+        );
+        feed(
+            &mut c,
+            "Dec 30 00:04:03 m dovecot: auth-worker(5): pam(c,192.0.2.3): pam_authenticate() failed: Authentication failure",
+            &mut out,
+        );
+        let users: Vec<_> = out
+            .iter()
+            .map(|e| (e.user.clone().unwrap(), e.attempts))
+            .collect();
+        assert_eq!(
+            users,
+            [
+                (b"a@x".to_vec(), 1),
+                (b"z".to_vec(), 1),
+                (b"b@x".to_vec(), 1)
+            ]
+        );
+        assert_eq!(c.pending(), 1, "the pam() line waits for a postfix partner");
+        let mut later = Vec::new();
+        c.expire_at(c.now + 3600, &mut |e| later.push(e));
+        assert_eq!(later.len(), 1);
+        assert_eq!(later[0].user.as_deref(), Some(&b"c"[..]));
+        assert_eq!(later[0].outcome, Outcome::Failure);
+        assert_eq!(c.pending(), 0);
+    }
+
+    #[test]
+    fn garbage_state_is_an_error() {
+        assert!(Correlator::restore(Windows::default(), b"{not json").is_err());
+        assert!(
+            Correlator::restore(
+                Windows::default(),
+                br#"{"version":99,"now":0,"arrivals":0,"sessions":[],"by_ip":[],"pam_by_ip":[]}"#
+            )
+            .is_err()
+        );
+    }
+}

@@ -10,7 +10,9 @@ use std::fmt;
 use jiff::tz::TimeZone;
 
 /// An instant in UTC plus the UTC offset the line was written with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct EventTime {
     /// Seconds since the Unix epoch, UTC.
     pub unix: i64,
