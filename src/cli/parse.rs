@@ -102,7 +102,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
             source::open(input).map(|o| {
                 let modified = o.modified;
                 let gzip = o.gzip;
-                (scan::spawn(o.reader), modified, gzip)
+                (scan::spawn(o.reader, false), modified, gzip)
             }),
         )
     });
@@ -126,14 +126,14 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
                     pipeline.feed_batch(&batch, &mut |e| output.emit(e), &mut unmatched)
                 }
                 Scanned::End {
-                    offset,
+                    position,
                     oversized: n,
                     error,
                 } => {
                     oversized += n;
                     if let Some(e) = error {
                         eprintln!(
-                            "maillogsentinel: {}: read error after {offset} bytes{}: {e}; keeping the lines before it",
+                            "maillogsentinel: {}: read error after {position} bytes{}: {e}; keeping the lines before it",
                             input.name(),
                             if gzip { " (decompressed)" } else { "" },
                         );

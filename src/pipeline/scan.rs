@@ -17,6 +17,9 @@ pub struct CandidateBatch {
     pub lines: Vec<u8>,
     /// Lines of input the chunk held, candidates or not.
     pub line_count: u64,
+    /// Bytes of input consumed up to the end of this chunk (from where reading started): a
+    /// checkpoint offset, never inside a line.
+    pub position: u64,
 }
 
 impl CandidateBatch {
@@ -32,10 +35,11 @@ impl CandidateBatch {
 /// What the scanning thread reports.
 pub enum Scanned {
     Batch(CandidateBatch),
-    /// The input is over: how far it was read (decompressed bytes), lines dropped for being
-    /// longer than the read buffer, and the read error that ended it early, if any.
+    /// The input is over: how far it was consumed (decompressed bytes, never inside a line),
+    /// lines dropped for being longer than the read buffer, and the read error that ended it
+    /// early, if any.
     End {
-        offset: u64,
+        position: u64,
         oversized: u64,
         error: Option<io::Error>,
     },
@@ -44,18 +48,23 @@ pub enum Scanned {
 /// Batches in flight per input.
 const DEPTH: usize = 4;
 
-/// Starts scanning `reader` on a new thread.
-pub fn spawn(reader: Box<dyn Read + Send>) -> Receiver<Scanned> {
+/// Starts scanning `reader` on a new thread. With `hold_partial`, an unterminated last line
+/// is left for later (a live log may be mid-write).
+pub fn spawn(reader: Box<dyn Read + Send>, hold_partial: bool) -> Receiver<Scanned> {
     let (tx, rx) = sync_channel(DEPTH);
     let spawned = std::thread::Builder::new()
         .name("mls-scan".into())
         .spawn(move || {
             let prefilter = Prefilter::default();
             let mut chunks = LineChunks::new(reader, 1 << 20);
+            if hold_partial {
+                chunks = chunks.holding_partial_line();
+            }
             let error = loop {
                 match chunks.next_chunk() {
                     Ok(Some(chunk)) => {
-                        let batch = scan_chunk(&prefilter, chunk);
+                        let mut batch = scan_chunk(&prefilter, chunk);
+                        batch.position = chunks.position();
                         if tx.send(Scanned::Batch(batch)).is_err() {
                             return; // the pipeline stopped listening
                         }
@@ -65,7 +74,7 @@ pub fn spawn(reader: Box<dyn Read + Send>) -> Receiver<Scanned> {
                 }
             };
             let _ = tx.send(Scanned::End {
-                offset: chunks.offset,
+                position: chunks.position(),
                 oversized: chunks.oversized,
                 error,
             });
@@ -79,6 +88,7 @@ pub fn scan_chunk(prefilter: &Prefilter, chunk: &[u8]) -> CandidateBatch {
     let mut batch = CandidateBatch {
         lines: Vec::with_capacity(chunk.len() / 8),
         line_count: bytecount::count(chunk, b'\n') as u64,
+        position: 0,
     };
     if !chunk.is_empty() && !chunk.ends_with(b"\n") {
         batch.line_count += 1;
@@ -97,7 +107,7 @@ mod tests {
     #[test]
     fn batches_hold_only_candidates_and_count_every_line() {
         let data = b"benign\nSASL one\n\nplain\nLogin two\nlast auth".to_vec();
-        let rx = spawn(Box::new(io::Cursor::new(data)));
+        let rx = spawn(Box::new(io::Cursor::new(data)), false);
         let mut lines = Vec::new();
         let mut count = 0;
         for s in rx {
@@ -106,9 +116,11 @@ mod tests {
                     count += b.line_count;
                     lines.extend(b.iter().map(<[u8]>::to_vec));
                 }
-                Scanned::End { error, offset, .. } => {
+                Scanned::End {
+                    error, position, ..
+                } => {
                     assert!(error.is_none());
-                    assert_eq!(offset, 42);
+                    assert_eq!(position, 42);
                 }
             }
         }
@@ -121,6 +133,20 @@ mod tests {
                 b"last auth".to_vec()
             ]
         );
+    }
+
+    #[test]
+    fn holding_the_partial_line_stops_the_position_before_it() {
+        let rx = spawn(Box::new(io::Cursor::new(b"SASL a\nSASL b".to_vec())), true);
+        let mut lines = 0;
+        let mut end = None;
+        for s in rx {
+            match s {
+                Scanned::Batch(b) => lines += b.iter().count(),
+                Scanned::End { position, .. } => end = Some(position),
+            }
+        }
+        assert_eq!((lines, end), (1, Some(7)));
     }
 
     #[test]
