@@ -42,9 +42,7 @@ fn sibling_age(base: &str, name: &str) -> Option<Age> {
     if let Some(n) = rest.strip_prefix('.').and_then(digits) {
         return Some(Age::Numbered(n));
     }
-    rest.strip_prefix('-')
-        .and_then(digits)
-        .map(Age::Dated)
+    rest.strip_prefix('-').and_then(digits).map(Age::Dated)
 }
 
 /// The live log `live` and its rotated siblings in its directory, oldest first (the live file
@@ -218,15 +216,28 @@ mod tests {
     fn rotation_order_is_oldest_first_numerically() {
         let dir = tempfile::tempdir().unwrap();
         for name in [
-            "mail.log", "mail.log.1", "mail.log.2.gz", "mail.log.10.gz", "mail.log.3.gz",
-            "mail.log.bak", "mail.logger", "mail.log.1.bz2", "mail.err",
+            "mail.log",
+            "mail.log.1",
+            "mail.log.2.gz",
+            "mail.log.10.gz",
+            "mail.log.3.gz",
+            "mail.log.bak",
+            "mail.logger",
+            "mail.log.1.bz2",
+            "mail.err",
         ] {
             fs::write(dir.path().join(name), b"x\n").unwrap();
         }
         let files = discover(&dir.path().join("mail.log")).unwrap();
         assert_eq!(
             names(&files),
-            ["mail.log.10.gz", "mail.log.3.gz", "mail.log.2.gz", "mail.log.1", "mail.log"]
+            [
+                "mail.log.10.gz",
+                "mail.log.3.gz",
+                "mail.log.2.gz",
+                "mail.log.1",
+                "mail.log"
+            ]
         );
         assert!(files[..4].iter().all(|f| f.rotated) && !files[4].rotated);
     }
@@ -234,13 +245,21 @@ mod tests {
     #[test]
     fn dateext_order() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["mail.log-20251123.gz", "mail.log-20251130", "mail.log-20251116.gz"] {
+        for name in [
+            "mail.log-20251123.gz",
+            "mail.log-20251130",
+            "mail.log-20251116.gz",
+        ] {
             fs::write(dir.path().join(name), b"x\n").unwrap();
         }
         let files = discover(&dir.path().join("mail.log")).unwrap();
         assert_eq!(
             names(&files),
-            ["mail.log-20251116.gz", "mail.log-20251123.gz", "mail.log-20251130"]
+            [
+                "mail.log-20251116.gz",
+                "mail.log-20251123.gz",
+                "mail.log-20251130"
+            ]
         );
     }
 
@@ -250,15 +269,27 @@ mod tests {
         let content = b"Nov 23 06:25:01 mx1 first line\nsecond\nthird\n";
         fs::write(dir.path().join("mail.log.1"), content).unwrap();
         fs::write(dir.path().join("mail.log.2.gz"), gz(content)).unwrap();
-        let plain = OpenedLog::open(&dir.path().join("mail.log.1")).unwrap().unwrap();
-        let packed = OpenedLog::open(&dir.path().join("mail.log.2.gz")).unwrap().unwrap();
+        let plain = OpenedLog::open(&dir.path().join("mail.log.1"))
+            .unwrap()
+            .unwrap();
+        let packed = OpenedLog::open(&dir.path().join("mail.log.2.gz"))
+            .unwrap()
+            .unwrap();
         assert_eq!(plain.fingerprint, packed.fingerprint);
         assert!(packed.gzip && !plain.gzip);
         let mut rest = String::new();
-        packed.reader_at(31).unwrap().read_to_string(&mut rest).unwrap();
+        packed
+            .reader_at(31)
+            .unwrap()
+            .read_to_string(&mut rest)
+            .unwrap();
         assert_eq!(rest, "second\nthird\n");
         let mut rest = String::new();
-        plain.reader_at(31).unwrap().read_to_string(&mut rest).unwrap();
+        plain
+            .reader_at(31)
+            .unwrap()
+            .read_to_string(&mut rest)
+            .unwrap();
         assert_eq!(rest, "second\nthird\n");
     }
 
@@ -287,9 +318,15 @@ mod tests {
         let p = dir.path().join("mail.log");
         fs::write(&p, b"short\n").unwrap();
         let o = OpenedLog::open(&p).unwrap().unwrap();
-        assert_eq!(o.reader_at(100).err().unwrap().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            o.reader_at(100).err().unwrap().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
         fs::write(&p, gz(b"short\n")).unwrap();
         let o = OpenedLog::open(&p).unwrap().unwrap();
-        assert_eq!(o.reader_at(100).err().unwrap().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            o.reader_at(100).err().unwrap().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     }
 }
