@@ -9,6 +9,7 @@ pub mod correlate;
 pub mod detect;
 pub mod envelope;
 pub mod event;
+pub mod logging;
 pub mod pipeline;
 pub mod sink;
 pub mod source;
