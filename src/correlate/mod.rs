@@ -104,6 +104,10 @@ impl Correlator {
         }
     }
 
+    pub fn windows(&self) -> Windows {
+        self.windows
+    }
+
     /// Number of lines waiting for a partner.
     pub fn pending(&self) -> usize {
         self.pending

@@ -7,7 +7,7 @@
 
 pub mod scan;
 
-use crate::correlate::{Correlator, LineContext, Windows};
+use crate::correlate::{Correlator, LineContext, StateError, Windows};
 use crate::detect::{self, Observation, Prefilter};
 use crate::envelope::{
     self,
@@ -127,6 +127,32 @@ impl Pipeline {
         if self.prefilter.is_candidate(line) {
             self.lines.feed_candidate(line, emit, unmatched);
         }
+    }
+
+    /// Lines the reader dropped for being longer than its buffer.
+    pub fn count_oversized(&mut self, n: u64) {
+        self.lines.stats.skipped_long += n;
+    }
+
+    /// The correlator's waiting lines, to store with the checkpoints (see `correlate`).
+    pub fn correlator_state(&self) -> Vec<u8> {
+        self.lines.correlator.save_state()
+    }
+
+    /// Takes back the waiting lines of an earlier run.
+    pub fn restore_correlator(&mut self, state: &[u8]) -> Result<(), StateError> {
+        let windows = self.lines.correlator.windows();
+        self.lines.correlator = Correlator::restore(windows, state)?;
+        Ok(())
+    }
+
+    /// Counts alone the waiting lines whose partner would have come before `wall_now`.
+    pub fn expire_at(&mut self, wall_now: i64, emit: &mut impl FnMut(AuthEvent)) {
+        let stats = &mut self.lines.stats;
+        self.lines.correlator.expire_at(wall_now, &mut |e| {
+            stats.count(&e);
+            emit(e);
+        });
     }
 
     /// End of the stream: lines still waiting for a partner count alone.

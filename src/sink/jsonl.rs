@@ -8,8 +8,9 @@
 //! and the fields need no intermediate strings.
 
 use std::io::{self, Write};
+use std::path::Path;
 
-use super::EventSink;
+use super::{AppendFile, EventSink, Repair};
 use crate::event::AuthEvent;
 
 pub struct JsonlSink<W: Write> {
@@ -87,6 +88,32 @@ impl<W: Write> EventSink for JsonlSink<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// The JSON Lines export of the default run (`--jsonl PATH`, `[paths] jsonl_export`):
+/// exactly-once like the CSV, through an [`AppendFile`].
+pub struct JsonlExport {
+    file: AppendFile,
+}
+
+impl JsonlExport {
+    pub fn open(path: &Path, committed: Option<u64>) -> io::Result<(JsonlExport, Repair)> {
+        let (file, repair) = AppendFile::open(path, committed)?;
+        Ok((JsonlExport { file }, repair))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// Appends the events and syncs; returns the length to commit.
+    pub fn append(&mut self, events: &[&AuthEvent]) -> io::Result<u64> {
+        let mut sink = JsonlSink::new(Vec::with_capacity(events.len() * 256));
+        for e in events {
+            sink.write(e)?;
+        }
+        self.file.append(&sink.out)
     }
 }
 

@@ -4,6 +4,7 @@
 //! writes can inject a CSV formula, break a JSON line or reach a terminal as a control
 //! sequence. Not here: deciding which events to write, or storing them.
 
+mod append;
 mod csv;
 mod jsonl;
 mod table;
@@ -14,8 +15,9 @@ use std::io;
 
 use crate::event::AuthEvent;
 
+pub use append::{AppendFile, Repair};
 pub use csv::{CsvSink, neutralise_cell};
-pub use jsonl::JsonlSink;
+pub use jsonl::{JsonlExport, JsonlSink};
 pub use table::TableSink;
 pub use threaded::ThreadedSink;
 

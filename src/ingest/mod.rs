@@ -1,0 +1,376 @@
+//! The default run: reads every new line of the mail log and its rotated siblings, oldest
+//! first, and stores the events exactly once in the store and the CSV.
+//!
+//! The checkpoint protocol (docs/ARCHITECTURE.md): per file, identified by the fingerprint
+//! of its first decompressed line, the offset in decompressed bytes up to the last complete
+//! line consumed, and whether the file is finished (a compressed rotation read to its end).
+//! Events, checkpoints, the correlator's waiting lines and the CSV's committed length are
+//! written in one store transaction, after the CSV rows are appended and synced: a crash
+//! before the commit leaves a CSV tail that the next start cuts, and re-reads the same lines.
+//! Not here: the journald source (`journal`), argument handling (`cli`).
+
+pub mod guard;
+
+use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use jiff::tz::TimeZone;
+use log::{info, warn};
+
+use crate::correlate::Windows;
+use crate::envelope::timestamp::{Clock, YearRule};
+use crate::event::{AuthEvent, Outcome};
+use crate::pipeline::scan::{self, Scanned};
+use crate::pipeline::{Pipeline, Stats};
+use crate::sink::{JsonlExport, LegacyCsv};
+use crate::source::files::{LogFile, OpenedLog, discover};
+use crate::store::{Checkpoint, Commit, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot list the log files of {path}: {source}")]
+    Discover { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}")]
+    Export { path: PathBuf, source: io::Error },
+}
+
+pub struct RunOptions {
+    /// The live log (`[paths] mail_log`); its rotated siblings are found beside it.
+    pub mail_log: PathBuf,
+    /// On the first run, start at the end of the logs instead of backfilling them.
+    pub from_end: bool,
+    pub timezone: TimeZone,
+    /// Show a progress line on stderr (only when it is a terminal).
+    pub progress: bool,
+    /// Commit at least every this many events...
+    pub commit_events: usize,
+    /// ...and every this many bytes read.
+    pub commit_bytes: u64,
+}
+
+impl RunOptions {
+    pub fn new(mail_log: PathBuf, timezone: TimeZone) -> RunOptions {
+        RunOptions {
+            mail_log,
+            from_end: false,
+            timezone,
+            progress: true,
+            commit_events: 50_000,
+            commit_bytes: 64 << 20,
+        }
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub files_read: u32,
+    pub bytes_read: u64,
+    pub stats: Stats,
+    pub events_stored: u64,
+    /// Files that could not be read whole (a truncated or corrupt .gz): what was before the
+    /// damage is stored, the file is retried next run.
+    pub damaged: Vec<String>,
+}
+
+/// Where the run writes.
+pub struct Outputs<'a> {
+    pub store: &'a mut Store,
+    pub csv: &'a mut LegacyCsv,
+    pub jsonl: Option<&'a mut JsonlExport>,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn unix_of(t: Option<SystemTime>) -> i64 {
+    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or_else(unix_now, |d| d.as_secs() as i64)
+}
+
+/// Offset just past the last newline of a plain file (where `--from-end` starts).
+fn end_of_last_line(path: &Path) -> io::Result<u64> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        f.seek(SeekFrom::Start(start))?;
+        let chunk = &mut buf[..(end - start) as usize];
+        f.read_exact(chunk)?;
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// Events waiting for the next commit, and the writing of one commit.
+struct Committer<'a, 'o> {
+    out: &'a mut Outputs<'o>,
+    events: Vec<(AuthEvent, String)>,
+    stored: u64,
+}
+
+impl Committer<'_, '_> {
+    fn commit(
+        &mut self,
+        checkpoint: Option<&Checkpoint>,
+        pipeline: &Pipeline,
+    ) -> Result<(), IngestError> {
+        let failures: Vec<&AuthEvent> = self
+            .events
+            .iter()
+            .map(|(e, _)| e)
+            .filter(|e| e.outcome == Outcome::Failure)
+            .collect();
+        let csv_len = self
+            .out
+            .csv
+            .append(&failures)
+            .map_err(|source| IngestError::Export {
+                path: self.out.csv.path().to_path_buf(),
+                source,
+            })?;
+        let jsonl_len = match self.out.jsonl.as_deref_mut() {
+            Some(j) => {
+                let all: Vec<&AuthEvent> = self.events.iter().map(|(e, _)| e).collect();
+                Some(j.append(&all).map_err(|source| IngestError::Export {
+                    path: j.path().to_path_buf(),
+                    source,
+                })?)
+            }
+            None => None,
+        };
+        let state = pipeline.correlator_state();
+        self.out.store.commit(&Commit {
+            events: &self.events,
+            checkpoints: checkpoint.map(std::slice::from_ref).unwrap_or(&[]),
+            cursor: None,
+            correlator_state: Some(&state),
+            csv_len: Some(csv_len),
+            jsonl_len,
+        })?;
+        self.stored += self.events.len() as u64;
+        self.events.clear();
+        Ok(())
+    }
+}
+
+/// One run over the rotation set of `opts.mail_log`.
+pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestError> {
+    let now = unix_now();
+    let mut pipeline = Pipeline::new(
+        Clock::new(opts.timezone.clone(), YearRule::NotAfter(now)),
+        Windows::default(),
+    );
+    if let Some(state) = out.store.correlator_state()? {
+        if let Err(e) = pipeline.restore_correlator(&state) {
+            warn!("{e}: lines waiting for a partner at the end of the last run are lost");
+        }
+    }
+    let first_run = out.store.checkpoints()?.is_empty();
+    let files = discover(&opts.mail_log).map_err(|source| IngestError::Discover {
+        path: opts.mail_log.clone(),
+        source,
+    })?;
+    let mut report = RunReport::default();
+    let mut committer = Committer {
+        out,
+        events: Vec::new(),
+        stored: 0,
+    };
+    let mut progress = Progress::new(opts.progress && io::stderr().is_terminal());
+    for (i, file) in files.iter().enumerate() {
+        progress.file(i + 1, files.len(), &file.path);
+        read_file(
+            opts,
+            file,
+            first_run,
+            &mut pipeline,
+            &mut committer,
+            &mut report,
+            &mut progress,
+        )?;
+    }
+    progress.done();
+    // Lines still waiting whose partner would have been written by now count alone.
+    let fingerprint = String::from("expired");
+    pipeline.expire_at(now, &mut |e| committer.events.push((e, fingerprint.clone())));
+    committer.commit(None, &pipeline)?;
+    report.events_stored = committer.stored;
+    report.stats = pipeline.stats().clone();
+    Ok(report)
+}
+
+fn read_file(
+    opts: &RunOptions,
+    file: &LogFile,
+    first_run: bool,
+    pipeline: &mut Pipeline,
+    committer: &mut Committer,
+    report: &mut RunReport,
+    progress: &mut Progress,
+) -> Result<(), IngestError> {
+    let path = file.path.display().to_string();
+    let opened = match OpenedLog::open(&file.path) {
+        Ok(Some(o)) => o,
+        Ok(None) => return Ok(()), // no complete first line yet: next run
+        Err(e) => {
+            warn!("{path}: cannot read: {e}");
+            report.damaged.push(path);
+            return Ok(());
+        }
+    };
+    let fingerprint = opened.fingerprint.clone();
+    let known = committer.out.store.checkpoint(&fingerprint)?;
+    if known.as_ref().is_some_and(|c| c.finished) {
+        return Ok(());
+    }
+    let checkpoint = |offset, finished| Checkpoint {
+        fingerprint: fingerprint.clone(),
+        path: file.path.clone(),
+        offset,
+        finished,
+    };
+    if known.is_none() && first_run && opts.from_end {
+        let (offset, finished) = if opened.gzip {
+            (0, true)
+        } else {
+            match end_of_last_line(&file.path) {
+                Ok(end) => (end, false),
+                Err(e) => {
+                    warn!("{path}: cannot read: {e}");
+                    return Ok(());
+                }
+            }
+        };
+        committer.commit(Some(&checkpoint(offset, finished)), pipeline)?;
+        return Ok(());
+    }
+    let gzip = opened.gzip;
+    let modified = opened.modified;
+    let mut start = known.map_or(0, |c| c.offset);
+    let reader = match opened.reader_at(start) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            warn!("{path}: shorter than where the last run stopped ({start} bytes): replaced, read from its start");
+            start = 0;
+            match OpenedLog::open(&file.path).and_then(|o| {
+                o.ok_or_else(|| io::Error::other("first line vanished"))?
+                    .reader_at(0)
+            }) {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!("{path}: cannot read: {e}");
+                    report.damaged.push(path);
+                    return Ok(());
+                }
+            }
+        }
+        Err(e) => {
+            warn!("{path}: cannot read: {e}");
+            report.damaged.push(path);
+            return Ok(());
+        }
+    };
+    report.files_read += 1;
+    pipeline.set_year_rule(YearRule::NotAfter(unix_of(modified)));
+    // Only a compressed file is complete: a plain one (live, or rotated but still open in the
+    // syslog daemon) may be mid-line at its end.
+    let batches = scan::spawn(reader, !gzip);
+    let mut position = start;
+    let mut committed_at = start;
+    let mut finished = false;
+    for scanned in batches {
+        match scanned {
+            Scanned::Batch(batch) => {
+                pipeline.feed_batch(
+                    &batch,
+                    &mut |e| committer.events.push((e, fingerprint.clone())),
+                    &mut |_| {},
+                );
+                report.bytes_read += start + batch.position - position;
+                position = start + batch.position;
+                progress.bytes(report.bytes_read);
+                if committer.events.len() >= opts.commit_events
+                    || position - committed_at >= opts.commit_bytes
+                {
+                    committer.commit(Some(&checkpoint(position, false)), pipeline)?;
+                    committed_at = position;
+                }
+            }
+            Scanned::End {
+                position: end,
+                oversized,
+                error,
+            } => {
+                report.bytes_read += start + end - position;
+                position = start + end;
+                pipeline.count_oversized(oversized);
+                match error {
+                    Some(e) => {
+                        warn!("{path}: damaged after {position} bytes{}: {e}; the lines before are kept, the file is retried next run",
+                            if gzip { " of decompressed data" } else { "" });
+                        report.damaged.push(path.clone());
+                    }
+                    None => finished = gzip && file.rotated,
+                }
+            }
+        }
+    }
+    committer.commit(Some(&checkpoint(position, finished)), pipeline)?;
+    info!("{path}: read up to byte {position}{}", if finished { " (finished)" } else { "" });
+    Ok(())
+}
+
+/// A one-line progress display on a terminal; silent otherwise.
+struct Progress {
+    on: bool,
+    last: Instant,
+    label: String,
+}
+
+impl Progress {
+    fn new(on: bool) -> Progress {
+        Progress {
+            on,
+            last: Instant::now(),
+            label: String::new(),
+        }
+    }
+
+    fn file(&mut self, n: usize, of: usize, path: &Path) {
+        if self.on {
+            self.label = format!("[{n}/{of}] {}", path.display());
+            self.draw(0);
+        }
+    }
+
+    fn bytes(&mut self, total: u64) {
+        if self.on && self.last.elapsed().as_millis() >= 200 {
+            self.draw(total);
+        }
+    }
+
+    fn draw(&mut self, total: u64) {
+        self.last = Instant::now();
+        let mut e = io::stderr().lock();
+        let _ = write!(e, "\r\x1b[K{}  {} MiB read", self.label, total >> 20);
+        let _ = e.flush();
+    }
+
+    fn done(&mut self) {
+        if self.on {
+            let _ = write!(io::stderr().lock(), "\r\x1b[K");
+        }
+    }
+}
