@@ -4,6 +4,7 @@
 //! Not here: parsing lines, or remembering how far a file was read between runs.
 
 pub mod files;
+pub mod journal;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
