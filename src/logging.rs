@@ -147,7 +147,10 @@ mod tests {
         }
         for i in 1..=KEEP {
             let len = fs::metadata(rotated_name(&path, i)).unwrap().len();
-            assert!(len <= ROTATE_BYTES && len > ROTATE_BYTES - 1000, "{i}: {len}");
+            assert!(
+                len <= ROTATE_BYTES && len > ROTATE_BYTES - 1000,
+                "{i}: {len}"
+            );
         }
         assert!(!rotated_name(&path, KEEP + 1).exists());
         assert!(fs::metadata(&path).unwrap().len() <= ROTATE_BYTES);

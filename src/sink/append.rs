@@ -139,7 +139,10 @@ mod tests {
         assert_eq!(f.append(b"a\n").unwrap(), 2);
         assert_eq!(f.append(b"bc\n").unwrap(), 5);
         assert_eq!(std::fs::read(&p).unwrap(), b"a\nbc\n");
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
     }
 
     #[test]
