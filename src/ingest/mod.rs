@@ -25,6 +25,7 @@ use crate::pipeline::scan::{self, Scanned};
 use crate::pipeline::{Pipeline, Stats};
 use crate::sink::{JsonlExport, LegacyCsv};
 use crate::source::files::{LogFile, OpenedLog, discover};
+use crate::source::journal::{JournalError, JournalQuery};
 use crate::store::{Checkpoint, Commit, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +36,12 @@ pub enum IngestError {
     Discover { path: PathBuf, source: io::Error },
     #[error("cannot write {path}: {source}")]
     Export { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
 }
+
+/// The cursor's key in the store.
+pub const JOURNAL_SOURCE: &str = "journal";
 
 pub struct RunOptions {
     /// The live log (`[paths] mail_log`); its rotated siblings are found beside it.
@@ -124,6 +130,7 @@ impl Committer<'_, '_> {
     fn commit(
         &mut self,
         checkpoint: Option<&Checkpoint>,
+        cursor: Option<&str>,
         pipeline: &Pipeline,
     ) -> Result<(), IngestError> {
         let failures: Vec<&AuthEvent> = self
@@ -154,7 +161,7 @@ impl Committer<'_, '_> {
         self.out.store.commit(&Commit {
             events: &self.events,
             checkpoints: checkpoint.map(std::slice::from_ref).unwrap_or(&[]),
-            cursor: None,
+            cursor: cursor.map(|c| (JOURNAL_SOURCE, c)),
             correlator_state: Some(&state),
             csv_len: Some(csv_len),
             jsonl_len,
@@ -168,15 +175,7 @@ impl Committer<'_, '_> {
 /// One run over the rotation set of `opts.mail_log`.
 pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestError> {
     let now = unix_now();
-    let mut pipeline = Pipeline::new(
-        Clock::new(opts.timezone.clone(), YearRule::NotAfter(now)),
-        Windows::default(),
-    );
-    if let Some(state) = out.store.correlator_state()? {
-        if let Err(e) = pipeline.restore_correlator(&state) {
-            warn!("{e}: lines waiting for a partner at the end of the last run are lost");
-        }
-    }
+    let mut pipeline = restored_pipeline(opts.timezone.clone(), now, out.store)?;
     let first_run = out.store.checkpoints()?.is_empty();
     let files = discover(&opts.mail_log).map_err(|source| IngestError::Discover {
         path: opts.mail_log.clone(),
@@ -205,7 +204,70 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
     // Lines still waiting whose partner would have been written by now count alone.
     let fingerprint = String::from("expired");
     pipeline.expire_at(now, &mut |e| committer.events.push((e, fingerprint.clone())));
-    committer.commit(None, &pipeline)?;
+    committer.commit(None, None, &pipeline)?;
+    report.events_stored = committer.stored;
+    report.stats = pipeline.stats().clone();
+    Ok(report)
+}
+
+/// Restores the correlator's waiting lines of the last run (a broken state is reported and
+/// dropped: only those few lines are lost).
+fn restored_pipeline(tz: TimeZone, now: i64, store: &Store) -> Result<Pipeline, IngestError> {
+    let mut pipeline = Pipeline::new(Clock::new(tz, YearRule::NotAfter(now)), Windows::default());
+    if let Some(state) = store.correlator_state()?
+        && let Err(e) = pipeline.restore_correlator(&state)
+    {
+        warn!("{e}: lines waiting for a partner at the end of the last run are lost");
+    }
+    Ok(pipeline)
+}
+
+/// One run over the journal entries after the stored cursor.
+pub fn run_journal(
+    query: &JournalQuery,
+    from_end: bool,
+    tz: TimeZone,
+    out: &mut Outputs,
+) -> Result<RunReport, IngestError> {
+    let now = unix_now();
+    let mut pipeline = restored_pipeline(tz, now, out.store)?;
+    let cursor = out.store.cursor(JOURNAL_SOURCE)?;
+    let mut report = RunReport::default();
+    let mut committer = Committer {
+        out,
+        events: Vec::new(),
+        stored: 0,
+    };
+    if cursor.is_none() && from_end {
+        if let Some(last) = query.last_cursor()? {
+            committer.commit(None, Some(&last), &pipeline)?;
+        }
+        report.stats = pipeline.stats().clone();
+        return Ok(report);
+    }
+    let mut reader = query.read_after(cursor.as_deref())?;
+    let mut last: Option<String> = None;
+    let mut since_commit = 0usize;
+    while let Some(entry) = reader.next_entry()? {
+        report.bytes_read += entry.line.len() as u64 + 1;
+        pipeline.feed_line(
+            &entry.line,
+            &mut |e| committer.events.push((e, JOURNAL_SOURCE.to_owned())),
+            &mut |_| {},
+        );
+        last = Some(entry.cursor);
+        since_commit += 1;
+        if committer.events.len() >= 50_000 || since_commit >= 500_000 {
+            committer.commit(None, last.as_deref(), &pipeline)?;
+            since_commit = 0;
+        }
+    }
+    // Commit what was read even if journalctl then reports a failure.
+    let finished = reader.finish();
+    committer.commit(None, last.as_deref(), &pipeline)?;
+    finished?;
+    pipeline.expire_at(now, &mut |e| committer.events.push((e, JOURNAL_SOURCE.to_owned())));
+    committer.commit(None, None, &pipeline)?;
     report.events_stored = committer.stored;
     report.stats = pipeline.stats().clone();
     Ok(report)
@@ -253,7 +315,7 @@ fn read_file(
                 }
             }
         };
-        committer.commit(Some(&checkpoint(offset, finished)), pipeline)?;
+        committer.commit(Some(&checkpoint(offset, finished)), None, pipeline)?;
         return Ok(());
     }
     let gzip = opened.gzip;
@@ -304,7 +366,7 @@ fn read_file(
                 if committer.events.len() >= opts.commit_events
                     || position - committed_at >= opts.commit_bytes
                 {
-                    committer.commit(Some(&checkpoint(position, false)), pipeline)?;
+                    committer.commit(Some(&checkpoint(position, false)), None, pipeline)?;
                     committed_at = position;
                 }
             }
@@ -327,7 +389,7 @@ fn read_file(
             }
         }
     }
-    committer.commit(Some(&checkpoint(position, finished)), pipeline)?;
+    committer.commit(Some(&checkpoint(position, finished)), None, pipeline)?;
     info!("{path}: read up to byte {position}{}", if finished { " (finished)" } else { "" });
     Ok(())
 }

@@ -1,0 +1,290 @@
+//! The default run (`maillogsentinel`, `maillogsentinel run`) and `--reset` / `--purge`:
+//! config, guards, outputs, then the ingestion in `ingest`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use log::{LevelFilter, info, warn};
+
+use crate::config::{Config, LogLevel, MailLog};
+use crate::ingest::guard::{self, LockError};
+use crate::ingest::{self, Outputs, RunOptions, archive};
+use crate::logging::Logger;
+use crate::sink::{JsonlExport, LegacyCsv, Repair};
+use crate::source::journal::JournalQuery;
+use crate::store::Store;
+
+/// Exit statuses (sysexits.h), for scripts and systemd.
+pub mod exit {
+    /// Another run holds the lock (EX_TEMPFAIL).
+    pub const LOCKED: u8 = 75;
+    /// Refused to run as root (EX_NOPERM).
+    pub const ROOT: u8 = 77;
+    /// The configuration is missing or wrong (EX_CONFIG).
+    pub const CONFIG: u8 = 78;
+}
+
+pub const DB_FILE: &str = "maillogsentinel.db";
+pub const CSV_FILE: &str = "maillogsentinel.csv";
+pub const LOG_FILE: &str = "maillogsentinel.log";
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct RunArgs {
+    /// On the first run, start at the end of the logs instead of reading all rotated files.
+    #[arg(long)]
+    pub from_end: bool,
+    /// Also export every event as JSON Lines to PATH (overrides `[paths] jsonl_export`).
+    #[arg(long, value_name = "PATH")]
+    pub jsonl: Option<PathBuf>,
+    /// No progress line, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Options every command that reads the config shares.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub config: Option<PathBuf>,
+    pub allow_root: bool,
+}
+
+/// A failure already reported, with its exit status.
+struct Exit(u8);
+
+fn load_config(common: &Common) -> Result<Config, Exit> {
+    let path = common
+        .config
+        .clone()
+        .unwrap_or_else(|| Config::default_path().to_path_buf());
+    if !path.exists() {
+        eprintln!(
+            "maillogsentinel: no configuration at {}: run `sudo maillogsentinel --setup`, or pass --config PATH",
+            path.display()
+        );
+        return Err(Exit(exit::CONFIG));
+    }
+    match Config::load(&path) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("maillogsentinel: warning: {w}");
+            }
+            Ok(loaded.config)
+        }
+        Err(e) => {
+            eprintln!("maillogsentinel: {e}");
+            Err(Exit(exit::CONFIG))
+        }
+    }
+}
+
+fn refuse_root(common: &Common) -> Result<(), Exit> {
+    if guard::is_root() && !common.allow_root {
+        eprintln!(
+            "maillogsentinel: refusing to run as root: run it as the operational user set up by --setup (or pass --allow-root)"
+        );
+        return Err(Exit(exit::ROOT));
+    }
+    Ok(())
+}
+
+fn level(l: LogLevel) -> LevelFilter {
+    match l {
+        LogLevel::Debug => LevelFilter::Debug,
+        LogLevel::Info => LevelFilter::Info,
+        LogLevel::Warning => LevelFilter::Warn,
+        LogLevel::Error | LogLevel::Critical => LevelFilter::Error,
+    }
+}
+
+fn create_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
+}
+
+/// Config, root check, directories, logger, lock: what every writing command needs first.
+fn prepare(common: &Common) -> Result<(Config, guard::RunLock), Exit> {
+    let config = load_config(common)?;
+    refuse_root(common)?;
+    for dir in [&config.working_dir, &config.state_dir] {
+        if let Err(e) = create_dir(dir) {
+            eprintln!("maillogsentinel: cannot create {}: {e}", dir.display());
+            return Err(Exit(1));
+        }
+    }
+    match Logger::new(
+        level(config.log_level),
+        Some(&config.working_dir.join(LOG_FILE)),
+        false,
+    ) {
+        Ok(logger) => logger.install(),
+        Err(e) => {
+            eprintln!(
+                "maillogsentinel: cannot write {}: {e}",
+                config.working_dir.join(LOG_FILE).display()
+            );
+            return Err(Exit(1));
+        }
+    }
+    match guard::acquire(&config.state_dir) {
+        Ok(lock) => Ok((config, lock)),
+        Err(e @ LockError::Busy(_)) => {
+            eprintln!("maillogsentinel: {e}");
+            Err(Exit(exit::LOCKED))
+        }
+        Err(e) => {
+            eprintln!("maillogsentinel: {e}");
+            Err(Exit(1))
+        }
+    }
+}
+
+fn report_repair(what: &Path, repair: &Repair) {
+    match repair {
+        Repair::None | Repair::Created => {}
+        Repair::CutTail { bytes } => warn!(
+            "{}: cut {bytes} bytes written by a run that did not finish",
+            what.display()
+        ),
+        Repair::Shorter { committed, actual } => warn!(
+            "{}: {actual} bytes, shorter than the {committed} committed: edited by hand? appending at its end",
+            what.display()
+        ),
+        Repair::Adopted { cut } => info!(
+            "{}: adopted as it is{}",
+            what.display(),
+            if *cut > 0 {
+                format!(" (cut an unfinished last line of {cut} bytes)")
+            } else {
+                String::new()
+            }
+        ),
+    }
+}
+
+pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let (config, _lock) = match prepare(common) {
+        Ok(p) => p,
+        Err(Exit(code)) => return Ok(ExitCode::from(code)),
+    };
+    let mut store = Store::open(&config.working_dir.join(DB_FILE))?;
+    let csv_path = config.working_dir.join(CSV_FILE);
+    let (mut csv, repair) =
+        LegacyCsv::open(&csv_path, store.csv_committed_len()?, config.csv_date_format)?;
+    report_repair(&csv_path, &repair);
+    let jsonl_path = args.jsonl.clone().or_else(|| config.jsonl_path.clone());
+    let mut jsonl = match &jsonl_path {
+        Some(p) => {
+            let (j, repair) = JsonlExport::open(p, store.jsonl_committed_len()?)?;
+            report_repair(p, &repair);
+            Some(j)
+        }
+        None => None,
+    };
+    let tz = match &config.timezone {
+        Some(name) => jiff::tz::TimeZone::get(name)?,
+        None => crate::envelope::timestamp::Clock::system_zone(),
+    };
+    let mut outputs = Outputs {
+        store: &mut store,
+        csv: &mut csv,
+        jsonl: jsonl.as_mut(),
+    };
+    let started = std::time::Instant::now();
+    let report = match &config.mail_log {
+        MailLog::File(path) => {
+            let mut opts = RunOptions::new(path.clone(), tz);
+            opts.from_end = args.from_end;
+            opts.progress = !args.no_progress;
+            ingest::run(&opts, &mut outputs)?
+        }
+        MailLog::Journal => {
+            let j = &config.journal;
+            let query = JournalQuery {
+                journalctl: j.journalctl.clone(),
+                directory: j.directory.clone(),
+                identifiers: j.identifiers.clone(),
+                units: j.units.clone(),
+            };
+            ingest::run_journal(&query, args.from_end, tz, &mut outputs)?
+        }
+    };
+    let s = &report.stats;
+    let summary = format!(
+        "read {} lines ({} MiB, {} files) in {:.2} s: stored {} events ({} failed attempts, {} successful logins); {} tempfails and {} aborted exchanges not counted; {} suspicious unmatched lines",
+        s.lines,
+        report.bytes_read >> 20,
+        report.files_read,
+        started.elapsed().as_secs_f64(),
+        report.events_stored,
+        s.failure_attempts(),
+        s.success_attempts(),
+        s.ambiguous,
+        s.aborted,
+        s.unmatched,
+    );
+    // The logger shows it on a terminal, and keeps it in the log file for timer runs.
+    info!("{summary}");
+    for d in &report.damaged {
+        warn!("{d}: could not be read whole; the lines before the damage are stored");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `--reset` moves: the run's outputs. `--purge` adds caches (every other file of the
+/// working and state directories, except the lock).
+fn outputs_of(config: &Config) -> Vec<PathBuf> {
+    let w = &config.working_dir;
+    let mut v = vec![
+        w.join(CSV_FILE),
+        w.join(DB_FILE),
+        w.join(format!("{DB_FILE}-wal")),
+        w.join(format!("{DB_FILE}-shm")),
+        w.join(LOG_FILE),
+    ];
+    v.extend((1..=crate::logging::KEEP).map(|i| w.join(format!("{LOG_FILE}.{i}"))));
+    v.extend(config.jsonl_path.clone());
+    v
+}
+
+pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
+    let (config, _lock) = match prepare(common) {
+        Ok(p) => p,
+        Err(Exit(code)) => return Ok(ExitCode::from(code)),
+    };
+    let mut paths = outputs_of(&config);
+    if purge {
+        for dir in [&config.working_dir, &config.state_dir] {
+            for entry in std::fs::read_dir(dir)? {
+                let p = entry?.path();
+                let keep = p.file_name().is_some_and(|n| n == guard::LOCK_FILE)
+                    || p.starts_with(&config.backup_dir)
+                    || config.backup_dir.starts_with(&p)
+                    || p == config.path;
+                if !keep && !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+    }
+    let label = if purge { "purge" } else { "reset" };
+    let (dest, moved) = archive::archive(&paths, &config.backup_dir, label)?;
+    if moved.is_empty() {
+        println!("nothing to {label}: no output in {}", config.working_dir.display());
+    } else {
+        for m in &moved {
+            println!("moved {} -> {}", m.from.display(), m.to.display());
+        }
+        println!(
+            "{label}: {} items archived in {}; the next run starts from the beginning",
+            moved.len(),
+            dest.display()
+        );
+        info!("{label}: archived {} items in {}", moved.len(), dest.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
