@@ -170,6 +170,8 @@ pub struct Clock {
     /// Last wall-clock hour converted: (local unix of the hour, offset) - rules change at most
     /// hourly in practice, and lines come in order, so this one entry hits almost always.
     hour_cache: Option<(i64, i32)>,
+    /// Last yearless minute resolved: (month, day, hour, minute) and its instant at second 0.
+    minute_cache: Option<([u8; 4], EventTime)>,
 }
 
 const SLACK_SECS: i64 = 86_400;
@@ -182,6 +184,7 @@ impl Clock {
             rule,
             rolling: None,
             hour_cache: None,
+            minute_cache: None,
         }
     }
 
@@ -193,6 +196,7 @@ impl Clock {
     pub fn set_rule(&mut self, rule: YearRule) {
         self.rule = rule;
         self.rolling = None;
+        self.minute_cache = None;
     }
 
     /// Instant of a wall-clock time with a known year, in this clock's zone.
@@ -239,34 +243,25 @@ impl Clock {
         minute: u8,
         second: u8,
     ) -> Option<EventTime> {
-        let mk = |year| Civil {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-        };
         match self.rule {
-            YearRule::NotAfter(limit) => {
-                let ref_year = Civil::from_unix(limit).year;
-                // Nine years back covers 29 February after a skipped leap year (2096 -> 2104).
-                for year in (ref_year - 8..=ref_year + 1).rev() {
-                    let civil = mk(year);
-                    // UTC offsets stay within ±26 h: skip years that are too late whatever
-                    // the zone, without asking the zone (which would churn its cache).
-                    match civil.to_unix() {
-                        Some(wall) if wall - MAX_OFFSET_SECS <= limit + SLACK_SECS => {}
-                        _ => continue,
+            YearRule::NotAfter(limit) if second < 60 => {
+                // Consecutive lines share their minute, and under this rule the answer depends
+                // only on it: the year search runs once a minute of log.
+                let key = [month, day, hour, minute];
+                let base = match self.minute_cache {
+                    Some((k, t)) if k == key => t,
+                    _ => {
+                        let t = self.latest_year(limit, month, day, hour, minute, 0)?;
+                        self.minute_cache = Some((key, t));
+                        t
                     }
-                    if let Some(t) = self.local(civil, 0)
-                        && t.unix <= limit + SLACK_SECS
-                    {
-                        return Some(t);
-                    }
-                }
-                None
+                };
+                Some(EventTime {
+                    unix: base.unix + i64::from(second),
+                    ..base
+                })
             }
+            YearRule::NotAfter(limit) => self.latest_year(limit, month, day, hour, minute, second),
             YearRule::StartingIn(first) => {
                 let mut year = match self.rolling {
                     None => first,
@@ -278,9 +273,55 @@ impl Clock {
                     year += 4 - year.rem_euclid(4);
                 }
                 self.rolling = Some((year, month));
-                self.local(mk(year), 0)
+                self.local(
+                    Civil {
+                        year,
+                        month,
+                        day,
+                        hour,
+                        minute,
+                        second,
+                    },
+                    0,
+                )
             }
         }
+    }
+
+    /// The stamp in the latest year that does not put it after `limit` (plus a day of slack).
+    fn latest_year(
+        &mut self,
+        limit: i64,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+    ) -> Option<EventTime> {
+        let ref_year = Civil::from_unix(limit).year;
+        // Nine years back covers 29 February after a skipped leap year (2096 -> 2104).
+        for year in (ref_year - 8..=ref_year + 1).rev() {
+            let civil = Civil {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+            };
+            // UTC offsets stay within ±26 h: skip years that are too late whatever the zone,
+            // without asking the zone (which would churn its cache).
+            match civil.to_unix() {
+                Some(wall) if wall - MAX_OFFSET_SECS <= limit + SLACK_SECS => {}
+                _ => continue,
+            }
+            if let Some(t) = self.local(civil, 0)
+                && t.unix <= limit + SLACK_SECS
+            {
+                return Some(t);
+            }
+        }
+        None
     }
 }
 
