@@ -24,11 +24,12 @@ pub struct CandidateBatch {
 
 impl CandidateBatch {
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.lines
-            .strip_suffix(b"\n")
-            .unwrap_or(&self.lines)
-            .split(|&c| c == b'\n')
-            .filter(|_| !self.lines.is_empty())
+        let mut start = 0;
+        memchr::memchr_iter(b'\n', &self.lines).map(move |end| {
+            let line = &self.lines[start..end];
+            start = end + 1;
+            line
+        })
     }
 }
 
