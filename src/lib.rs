@@ -5,6 +5,7 @@
 //! once) -> `sink` (JSON Lines, CSV, table). See `docs/ARCHITECTURE.md`.
 
 pub mod cli;
+pub mod config;
 pub mod correlate;
 pub mod detect;
 pub mod envelope;

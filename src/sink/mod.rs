@@ -7,6 +7,7 @@
 mod append;
 mod csv;
 mod jsonl;
+mod legacy_csv;
 mod table;
 mod threaded;
 
@@ -18,6 +19,7 @@ use crate::event::AuthEvent;
 pub use append::{AppendFile, Repair};
 pub use csv::{CsvSink, neutralise_cell};
 pub use jsonl::{JsonlExport, JsonlSink};
+pub use legacy_csv::{CsvDateFormat, LegacyCsv};
 pub use table::TableSink;
 pub use threaded::ThreadedSink;
 
