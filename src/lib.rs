@@ -14,3 +14,4 @@ pub mod logging;
 pub mod pipeline;
 pub mod sink;
 pub mod source;
+pub mod store;
