@@ -10,6 +10,7 @@ pub mod correlate;
 pub mod detect;
 pub mod envelope;
 pub mod event;
+pub mod ingest;
 pub mod logging;
 pub mod pipeline;
 pub mod sink;

@@ -1,35 +1,69 @@
 //! The command line: argument definitions and dispatch. The edge of the program, where errors
-//! become messages and exit codes.
+//! become messages and exit codes (see `run::exit`).
 
 mod parse;
+mod run;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+pub use run::exit;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "maillogsentinel",
     version,
     about = "Finds authentication attacks in Postfix/Dovecot logs",
-    arg_required_else_help = true,
-    after_help = "Examples:\n  maillogsentinel parse /var/log/mail.log\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n  maillogsentinel parse mail.log --show-unmatched --format table"
+    long_about = "Finds authentication attacks in Postfix/Dovecot logs.\n\nWithout a command, runs the incremental extraction: reads the new lines of the mail log and its rotated siblings (or the journal) and stores their events in the database and the CSV of the working directory, exactly once.",
+    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n\nExit status: 0 ok, 1 error, 2 bad arguments, 75 another run holds the lock, 77 refused to run as root, 78 configuration missing or wrong."
 )]
 pub struct Cli {
+    /// Configuration file [default: /etc/maillogsentinel.conf]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Run even as root (the operational user is meant to run it).
+    #[arg(long, global = true)]
+    pub allow_root: bool,
+    /// Archive the CSV, database, checkpoints and own log into a timestamped backup
+    /// directory; the next run starts from the beginning.
+    #[arg(long, conflicts_with = "purge")]
+    pub reset: bool,
+    /// Like --reset, and also archive caches: only the configuration stays.
+    #[arg(long)]
+    pub purge: bool,
+    #[command(flatten)]
+    pub run: run::RunArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The incremental extraction (the default when no command is given)
+    Run(run::RunArgs),
     /// Print the authentication events of log files (stateless: no config, no store, no network)
     Parse(parse::ParseArgs),
+    /// Same as --reset
+    Reset,
+    /// Same as --purge
+    Purge,
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let common = run::Common {
+        config: cli.config.clone(),
+        allow_root: cli.allow_root,
+    };
     let result = match cli.command {
-        Command::Parse(args) => parse::run(args),
+        Some(Command::Parse(args)) => parse::run(args),
+        Some(Command::Run(args)) => run::run(&common, &args),
+        Some(Command::Reset) => run::reset(&common, false),
+        Some(Command::Purge) => run::reset(&common, true),
+        None if cli.reset || cli.purge => run::reset(&common, cli.purge),
+        None => run::run(&common, &cli.run),
     };
     match result {
         Ok(code) => code,

@@ -173,8 +173,11 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut store = Store::open(&config.working_dir.join(DB_FILE))?;
     let csv_path = config.working_dir.join(CSV_FILE);
-    let (mut csv, repair) =
-        LegacyCsv::open(&csv_path, store.csv_committed_len()?, config.csv_date_format)?;
+    let (mut csv, repair) = LegacyCsv::open(
+        &csv_path,
+        store.csv_committed_len()?,
+        config.csv_date_format,
+    )?;
     report_repair(&csv_path, &repair);
     let jsonl_path = args.jsonl.clone().or_else(|| config.jsonl_path.clone());
     let mut jsonl = match &jsonl_path {
@@ -274,7 +277,10 @@ pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
     let label = if purge { "purge" } else { "reset" };
     let (dest, moved) = archive::archive(&paths, &config.backup_dir, label)?;
     if moved.is_empty() {
-        println!("nothing to {label}: no output in {}", config.working_dir.display());
+        println!(
+            "nothing to {label}: no output in {}",
+            config.working_dir.display()
+        );
     } else {
         for m in &moved {
             println!("moved {} -> {}", m.from.display(), m.to.display());
@@ -284,7 +290,11 @@ pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
             moved.len(),
             dest.display()
         );
-        info!("{label}: archived {} items in {}", moved.len(), dest.display());
+        info!(
+            "{label}: archived {} items in {}",
+            moved.len(),
+            dest.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

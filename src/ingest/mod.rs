@@ -9,6 +9,7 @@
 //! before the commit leaves a CSV tail that the next start cuts, and re-reads the same lines.
 //! Not here: the journald source (`journal`), argument handling (`cli`).
 
+pub mod archive;
 pub mod guard;
 
 use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
@@ -203,7 +204,9 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
     progress.done();
     // Lines still waiting whose partner would have been written by now count alone.
     let fingerprint = String::from("expired");
-    pipeline.expire_at(now, &mut |e| committer.events.push((e, fingerprint.clone())));
+    pipeline.expire_at(now, &mut |e| {
+        committer.events.push((e, fingerprint.clone()))
+    });
     committer.commit(None, None, &pipeline)?;
     report.events_stored = committer.stored;
     report.stats = pipeline.stats().clone();
@@ -266,7 +269,9 @@ pub fn run_journal(
     let finished = reader.finish();
     committer.commit(None, last.as_deref(), &pipeline)?;
     finished?;
-    pipeline.expire_at(now, &mut |e| committer.events.push((e, JOURNAL_SOURCE.to_owned())));
+    pipeline.expire_at(now, &mut |e| {
+        committer.events.push((e, JOURNAL_SOURCE.to_owned()))
+    });
     committer.commit(None, None, &pipeline)?;
     report.events_stored = committer.stored;
     report.stats = pipeline.stats().clone();
@@ -324,7 +329,9 @@ fn read_file(
     let reader = match opened.reader_at(start) {
         Ok(r) => r,
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-            warn!("{path}: shorter than where the last run stopped ({start} bytes): replaced, read from its start");
+            warn!(
+                "{path}: shorter than where the last run stopped ({start} bytes): replaced, read from its start"
+            );
             start = 0;
             match OpenedLog::open(&file.path).and_then(|o| {
                 o.ok_or_else(|| io::Error::other("first line vanished"))?
@@ -380,8 +387,10 @@ fn read_file(
                 pipeline.count_oversized(oversized);
                 match error {
                     Some(e) => {
-                        warn!("{path}: damaged after {position} bytes{}: {e}; the lines before are kept, the file is retried next run",
-                            if gzip { " of decompressed data" } else { "" });
+                        warn!(
+                            "{path}: damaged after {position} bytes{}: {e}; the lines before are kept, the file is retried next run",
+                            if gzip { " of decompressed data" } else { "" }
+                        );
                         report.damaged.push(path.clone());
                     }
                     None => finished = gzip && file.rotated,
@@ -390,7 +399,10 @@ fn read_file(
         }
     }
     committer.commit(Some(&checkpoint(position, finished)), None, pipeline)?;
-    info!("{path}: read up to byte {position}{}", if finished { " (finished)" } else { "" });
+    info!(
+        "{path}: read up to byte {position}{}",
+        if finished { " (finished)" } else { "" }
+    );
     Ok(())
 }
 

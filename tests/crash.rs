@@ -1,0 +1,63 @@
+//! The kill -9 test: runs of the real binary are killed at random moments while a writer
+//! appends to a log and rotates it (create-style with delaycompress, copytruncate, partial
+//! lines); afterwards every complete line's event is in SQLite and in the CSV exactly once.
+//!
+//! Seed: `MLS_CRASH_SEED` (default: time based, printed); kills: `MLS_CRASH_KILLS` (200).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Rng, Writer, exactly_once, run_ok, setup, spawn_run};
+
+#[test]
+fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
+    let mut rng = Rng::from_env("MLS_CRASH_SEED");
+    let seed = rng.0;
+    let kills: u32 = std::env::var("MLS_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    eprintln!("kill -9 test: seed {seed}, {kills} kills (MLS_CRASH_SEED={seed} replays it)");
+    let s = setup();
+    let mut writer = Writer::new(&s.logs);
+    let (mut killed, mut completed) = (0u32, 0u32);
+    let started = Instant::now();
+    while killed < kills {
+        for _ in 0..rng.below(4) {
+            writer.append(&mut rng, 400, true);
+        }
+        match rng.below(12) {
+            0 => writer.rotate_create(),
+            1 => writer.rotate_copytruncate(),
+            _ => {}
+        }
+        let mut child = spawn_run(&s.config);
+        std::thread::sleep(Duration::from_micros(rng.below(12_000)));
+        if child.try_wait().unwrap().is_some() {
+            completed += 1;
+        } else {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            killed += 1;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "took too long"
+        );
+    }
+    writer.finish_line();
+    run_ok(&s.config);
+    run_ok(&s.config);
+    eprintln!(
+        "kill -9 test: seed {seed}: {killed} runs killed, {completed} finished on their own, {} lines",
+        writer.next_user
+    );
+    let problems = exactly_once(&s.work, writer.next_user);
+    assert!(
+        problems.is_empty(),
+        "seed {seed}: {} problems, first: {:?}",
+        problems.len(),
+        &problems[..problems.len().min(20)]
+    );
+}

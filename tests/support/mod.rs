@@ -1,0 +1,279 @@
+//! Shared by the binary-level ingestion tests: a seeded RNG, a log writer that rotates like
+//! logrotate, a config in a temp dir, and readers of what a run stored.
+#![allow(dead_code)] // each test file uses a part
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn from_env(var: &str) -> Rng {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The line of attempt `n`: a Postfix failure naming user `u{n}`.
+pub fn line(n: u64) -> Vec<u8> {
+    format!(
+        "Nov 23 06:{:02}:{:02} mx1 postfix/smtpd[{}]: warning: unknown[192.0.2.{}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=u{n}\n",
+        (n / 60) % 60,
+        n % 60,
+        1000 + n % 5000,
+        n % 250 + 1
+    )
+    .into_bytes()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Writes lines `u0, u1, ...` to `dir/mail.log` and rotates it; never deletes a line.
+pub struct Writer {
+    pub dir: PathBuf,
+    /// Lines started so far (the last may be partial).
+    pub next_user: u64,
+    /// The end of a line written only in part.
+    pub partial: Option<Vec<u8>>,
+    /// Rotated files so far, oldest last: numbering of `mail.log.N[.gz]`.
+    rotated: u32,
+}
+
+impl Writer {
+    pub fn new(dir: &Path) -> Writer {
+        fs::create_dir_all(dir).unwrap();
+        Writer {
+            dir: dir.to_path_buf(),
+            next_user: 0,
+            partial: None,
+            rotated: 0,
+        }
+    }
+
+    pub fn live(&self) -> PathBuf {
+        self.dir.join("mail.log")
+    }
+
+    fn open_live(&self) -> File {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.live())
+            .unwrap()
+    }
+
+    /// Lines whose newline is written.
+    pub fn complete_lines(&self) -> u64 {
+        self.next_user - u64::from(self.partial.is_some())
+    }
+
+    /// Appends up to `max` lines; with `allow_partial`, maybe ends in the middle of one.
+    pub fn append(&mut self, rng: &mut Rng, max: u64, allow_partial: bool) {
+        let mut f = self.open_live();
+        if let Some(rest) = self.partial.take() {
+            f.write_all(&rest).unwrap();
+        }
+        for _ in 0..rng.below(max) + 1 {
+            let l = line(self.next_user);
+            self.next_user += 1;
+            if allow_partial && rng.below(8) == 0 {
+                let cut = 1 + rng.below(l.len() as u64 - 1) as usize;
+                f.write_all(&l[..cut]).unwrap();
+                self.partial = Some(l[cut..].to_vec());
+                return;
+            }
+            f.write_all(&l).unwrap();
+        }
+    }
+
+    /// Finishes a partial line (a daemon does before its log is rotated).
+    pub fn finish_line(&mut self) {
+        if let Some(rest) = self.partial.take() {
+            self.open_live().write_all(&rest).unwrap();
+        }
+    }
+
+    /// Renames `mail.log.K[.gz]` to K+1, oldest first.
+    fn shift(&mut self) {
+        for k in (1..=self.rotated).rev() {
+            for ext in ["", ".gz"] {
+                let from = self.dir.join(format!("mail.log.{k}{ext}"));
+                if from.exists() {
+                    fs::rename(&from, self.dir.join(format!("mail.log.{}{ext}", k + 1))).unwrap();
+                }
+            }
+        }
+        self.rotated += 1;
+    }
+
+    /// logrotate `create` + `delaycompress`: `.1` becomes `.2.gz`, the live log `.1`.
+    pub fn rotate_create(&mut self) {
+        self.finish_line();
+        self.shift();
+        self.compress(2);
+        if self.live().exists() {
+            fs::rename(self.live(), self.dir.join("mail.log.1")).unwrap();
+        }
+        File::create(self.live()).unwrap();
+    }
+
+    /// logrotate `copytruncate`: the live log is copied to `.1` and truncated in place.
+    pub fn rotate_copytruncate(&mut self) {
+        self.finish_line();
+        self.shift();
+        self.compress(2);
+        if self.live().exists() {
+            fs::copy(self.live(), self.dir.join("mail.log.1")).unwrap();
+        }
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(self.live())
+            .unwrap();
+    }
+
+    /// Compresses `mail.log.K` into `mail.log.K.gz` (through a temporary file, as logrotate).
+    pub fn compress(&mut self, k: u32) {
+        let plain = self.dir.join(format!("mail.log.{k}"));
+        if !plain.exists() {
+            return;
+        }
+        let tmp = self.dir.join(format!("mail.log.{k}.gz.tmp"));
+        fs::write(&tmp, gzip(&fs::read(&plain).unwrap())).unwrap();
+        fs::rename(tmp, self.dir.join(format!("mail.log.{k}.gz"))).unwrap();
+        fs::remove_file(plain).unwrap();
+    }
+}
+
+/// A working dir and a config pointing at `logs/mail.log`.
+pub struct Setup {
+    pub _tmp: tempfile::TempDir,
+    pub logs: PathBuf,
+    pub work: PathBuf,
+    pub config: PathBuf,
+}
+
+pub fn setup() -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    let work = tmp.path().join("work");
+    fs::create_dir_all(&logs).unwrap();
+    let config = tmp.path().join("maillogsentinel.conf");
+    fs::write(
+        &config,
+        format!(
+            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = {l}\n\n[general]\nlog_level = WARNING\n",
+            w = work.display(),
+            l = logs.join("mail.log").display()
+        ),
+    )
+    .unwrap();
+    Setup {
+        _tmp: tmp,
+        logs,
+        work,
+        config,
+    }
+}
+
+pub fn spawn_run(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
+        .args(["--allow-root", "--no-progress", "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs to the end; panics with its stderr when it fails.
+pub fn run_ok(config: &Path) {
+    let out = spawn_run(config).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "run failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Failure attempts per user in the store.
+pub fn users_in_db(work: &Path) -> HashMap<String, u64> {
+    let mut map = HashMap::new();
+    let db = work.join("maillogsentinel.db");
+    if !db.exists() {
+        return map;
+    }
+    let db = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = db
+        .prepare("SELECT user, attempts FROM events WHERE outcome = 'failure'")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))
+        .unwrap();
+    for row in rows {
+        let (user, attempts) = row.unwrap();
+        *map.entry(String::from_utf8(user).unwrap()).or_default() += attempts;
+    }
+    map
+}
+
+/// Rows per user in the CSV.
+pub fn users_in_csv(work: &Path) -> HashMap<String, u64> {
+    let mut map = HashMap::new();
+    let Ok(csv) = fs::read_to_string(work.join("maillogsentinel.csv")) else {
+        return map;
+    };
+    for row in csv.lines().skip(1) {
+        let user = row.split(';').nth(3).unwrap().to_owned();
+        *map.entry(user).or_default() += 1;
+    }
+    map
+}
+
+/// Every line `u0..u{n}` exactly once in both the store and the CSV; the problems otherwise.
+pub fn exactly_once(work: &Path, n: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, map) in [("sqlite", users_in_db(work)), ("csv", users_in_csv(work))] {
+        for u in 0..n {
+            match map.get(&format!("u{u}")) {
+                Some(1) => {}
+                other => problems.push(format!("u{u}: {other:?} in {name}")),
+            }
+        }
+        if map.len() as u64 != n {
+            problems.push(format!("{name} holds {} users, expected {n}", map.len()));
+        }
+    }
+    problems
+}
