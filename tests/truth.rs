@@ -47,7 +47,7 @@ fn log_files(dir: &Path) -> Vec<PathBuf> {
             Some((if n.is_empty() { 0 } else { n.parse().ok()? }, p))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     files.into_iter().map(|(_, p)| p).collect()
 }
 
