@@ -15,18 +15,36 @@ use maillogsentinel::envelope::{
 };
 use maillogsentinel::pipeline::Pipeline;
 
-const GENERATOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/gen-maillog.py");
+const GENERATOR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/bench/gen-maillog.py"
+);
 
 fn clock() -> Clock {
     Clock::new(jiff::tz::TimeZone::UTC, YearRule::NotAfter(1_764_000_000))
 }
 
 const LINES: [(&str, &str); 5] = [
-    ("postfix_failure", "Dec 30 00:00:04 mail postfix/smtpd[2586]: warning: unknown[186.5.116.213]: SASL PLAIN authentication failed: (reason unavailable), sasl_username=alice.campbell@example.com"),
-    ("dovecot_summary", "Dec 30 00:04:09 mail dovecot: managesieve-login: Disconnected: Aborted login by logging out (auth failed, 3 attempts in 10 secs): user=<simon.dupont@example.com>, method=PLAIN, rip=49.5.222.122, lip=198.51.100.25, session=<dk0mFj5NrHeMszzx>"),
-    ("dovecot_passdb", "Dec 30 00:04:00 mail dovecot: auth-worker(19883): pam(simon.dupont@example.com,49.5.222.122,<dk0mFj5NrHeMszzx>): pam_authenticate() failed: Authentication failure (password mismatch?)"),
-    ("benign_disconnect", "Dec 30 00:00:14 mail postfix/smtpd[42373]: disconnect from unknown[184.74.182.226] ehlo=1 auth=0/1 quit=1 commands=2/3"),
-    ("rfc3339_failure", "2025-12-30T00:00:01.123456+00:00 mail postfix/smtps/smtpd[26770]: warning: unknown[40.188.190.106]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"),
+    (
+        "postfix_failure",
+        "Dec 30 00:00:04 mail postfix/smtpd[2586]: warning: unknown[186.5.116.213]: SASL PLAIN authentication failed: (reason unavailable), sasl_username=alice.campbell@example.com",
+    ),
+    (
+        "dovecot_summary",
+        "Dec 30 00:04:09 mail dovecot: managesieve-login: Disconnected: Aborted login by logging out (auth failed, 3 attempts in 10 secs): user=<simon.dupont@example.com>, method=PLAIN, rip=49.5.222.122, lip=198.51.100.25, session=<dk0mFj5NrHeMszzx>",
+    ),
+    (
+        "dovecot_passdb",
+        "Dec 30 00:04:00 mail dovecot: auth-worker(19883): pam(simon.dupont@example.com,49.5.222.122,<dk0mFj5NrHeMszzx>): pam_authenticate() failed: Authentication failure (password mismatch?)",
+    ),
+    (
+        "benign_disconnect",
+        "Dec 30 00:00:14 mail postfix/smtpd[42373]: disconnect from unknown[184.74.182.226] ehlo=1 auth=0/1 quit=1 commands=2/3",
+    ),
+    (
+        "rfc3339_failure",
+        "2025-12-30T00:00:01.123456+00:00 mail postfix/smtps/smtpd[26770]: warning: unknown[40.188.190.106]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+    ),
 ];
 
 fn lines(c: &mut Criterion) {
@@ -80,7 +98,11 @@ fn throughput(c: &mut Criterion) {
             while start < log.len() {
                 let end = (start + (1 << 20)).min(log.len());
                 let end = memchr::memrchr(b'\n', &log[start..end]).map_or(end, |i| start + i + 1);
-                p.feed_chunk(&log[start..end], &mut |e| n += u64::from(e.attempts), &mut |_| {});
+                p.feed_chunk(
+                    &log[start..end],
+                    &mut |e| n += u64::from(e.attempts),
+                    &mut |_| {},
+                );
                 start = end;
             }
             p.finish(&mut |e| n += u64::from(e.attempts));

@@ -61,3 +61,41 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         &problems[..problems.len().min(20)]
     );
 }
+
+#[test]
+fn rows_appended_by_a_run_that_died_before_committing_are_cut() {
+    let s = setup();
+    let mut writer = Writer::new(&s.logs);
+    let mut rng = Rng(7);
+    // The first run only creates the outputs (and commits the CSV header's length).
+    std::fs::File::create(writer.live()).unwrap();
+    run_ok(&s.config);
+    // A run that died between appending rows and committing leaves them behind.
+    let csv = s.work.join("maillogsentinel.csv");
+    let mut torn = std::fs::read(&csv).unwrap();
+    torn.extend_from_slice(b"mx1;23/11/2026 06:00;192.0.2.9;u0;null;null;null;null;null\nmx1;23/11/2026 06:00;192.0.2.9;u1;nu");
+    std::fs::write(&csv, torn).unwrap();
+    writer.append(&mut rng, 30, false);
+    run_ok(&s.config);
+    let problems = exactly_once(&s.work, writer.complete_lines());
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[test]
+fn an_old_tools_csv_is_adopted_and_kept() {
+    let s = setup();
+    std::fs::create_dir_all(&s.work).unwrap();
+    let old = "server;date;ip;user;hostname;reverse_dns_status\nmx;01/01/2024 00:00;1.2.3.4;olduser;null;Errno 1\n";
+    std::fs::write(s.work.join("maillogsentinel.csv"), old).unwrap();
+    let mut writer = Writer::new(&s.logs);
+    writer.append(&mut Rng(3), 5, false);
+    run_ok(&s.config);
+    let text = std::fs::read_to_string(s.work.join("maillogsentinel.csv")).unwrap();
+    assert!(text.starts_with(old), "{text}");
+    let new_rows: Vec<&str> = text[old.len()..].lines().collect();
+    assert_eq!(new_rows.len() as u64, writer.complete_lines());
+    assert!(
+        new_rows.iter().all(|r| r.split(';').count() == 6),
+        "{new_rows:?}"
+    );
+}

@@ -188,6 +188,24 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    // An export without a committed length (new, or left by the old tool) is adopted as it
+    // is now, and that length committed at once: rows a run appends after this and dies
+    // before committing are then cut at the next start, never adopted.
+    let csv_unknown = store.csv_committed_len()?.is_none();
+    let jsonl_unknown = jsonl.is_some() && store.jsonl_committed_len()?.is_none();
+    if csv_unknown || jsonl_unknown {
+        store.commit(&crate::store::Commit {
+            events: &[],
+            checkpoints: &[],
+            cursor: None,
+            correlator_state: None,
+            csv_len: csv_unknown.then(|| csv.len()),
+            jsonl_len: jsonl
+                .as_ref()
+                .filter(|_| jsonl_unknown)
+                .map(JsonlExport::len),
+        })?;
+    }
     let tz = match &config.timezone {
         Some(name) => jiff::tz::TimeZone::get(name)?,
         None => crate::envelope::timestamp::Clock::system_zone(),

@@ -189,17 +189,51 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
         stored: 0,
     };
     let mut progress = Progress::new(opts.progress && io::stderr().is_terminal());
-    for (i, file) in files.iter().enumerate() {
-        progress.file(i + 1, files.len(), &file.path);
-        read_file(
+    let mut next = match files.first() {
+        Some(f) => Some(plan_file(
             opts,
-            file,
+            f,
             first_run,
-            &mut pipeline,
-            &mut committer,
+            committer.out.store,
             &mut report,
-            &mut progress,
-        )?;
+        )?),
+        None => None,
+    };
+    for (i, file) in files.iter().enumerate() {
+        let current = next.take().unwrap_or(Plan::Skip);
+        // Plan the next file now, unless it is this very file again (a copy with the same
+        // first line): its checkpoint is only known once this one is committed.
+        let ahead = files.get(i + 1);
+        let mut deferred = None;
+        if let Some(f) = ahead {
+            let plan = plan_file(opts, f, first_run, committer.out.store, &mut report)?;
+            match (plan.fingerprint(), current.fingerprint()) {
+                (Some(a), Some(b)) if a == b => deferred = Some(f),
+                _ => next = Some(plan),
+            }
+        }
+        progress.file(i + 1, files.len(), &file.path);
+        match current {
+            Plan::Skip => {}
+            Plan::MarkEnd(cp) => committer.commit(Some(&cp), None, &pipeline)?,
+            Plan::Read(r) => read_file(
+                opts,
+                r,
+                &mut pipeline,
+                &mut committer,
+                &mut report,
+                &mut progress,
+            )?,
+        }
+        if let Some(f) = deferred {
+            next = Some(plan_file(
+                opts,
+                f,
+                first_run,
+                committer.out.store,
+                &mut report,
+            )?);
+        }
     }
     progress.done();
     // Lines still waiting whose partner would have been written by now count alone.
@@ -278,36 +312,59 @@ pub fn run_journal(
     Ok(report)
 }
 
-fn read_file(
+/// What to do with one file of the rotation set, decided before reading it.
+enum Plan {
+    /// Nothing to read (finished, not identifiable yet, or unreadable).
+    Skip,
+    /// First run with `--from-end`: only record where the file ends.
+    MarkEnd(Checkpoint),
+    /// Read from `start`: its scanning thread is already running.
+    Read(Reading),
+}
+
+struct Reading {
+    fingerprint: String,
+    path: PathBuf,
+    rotated: bool,
+    gzip: bool,
+    modified: Option<SystemTime>,
+    start: u64,
+    batches: std::sync::mpsc::Receiver<Scanned>,
+}
+
+impl Plan {
+    fn fingerprint(&self) -> Option<&str> {
+        match self {
+            Plan::Skip => None,
+            Plan::MarkEnd(c) => Some(&c.fingerprint),
+            Plan::Read(r) => Some(&r.fingerprint),
+        }
+    }
+}
+
+/// Opens `file`, finds its checkpoint, and starts reading it on a scanning thread. Called one
+/// file ahead, so the next file (often a .gz) decompresses while this one is stored.
+fn plan_file(
     opts: &RunOptions,
     file: &LogFile,
     first_run: bool,
-    pipeline: &mut Pipeline,
-    committer: &mut Committer,
+    store: &Store,
     report: &mut RunReport,
-    progress: &mut Progress,
-) -> Result<(), IngestError> {
+) -> Result<Plan, IngestError> {
     let path = file.path.display().to_string();
     let opened = match OpenedLog::open(&file.path) {
         Ok(Some(o)) => o,
-        Ok(None) => return Ok(()), // no complete first line yet: next run
+        Ok(None) => return Ok(Plan::Skip), // no complete first line yet: next run
         Err(e) => {
             warn!("{path}: cannot read: {e}");
             report.damaged.push(path);
-            return Ok(());
+            return Ok(Plan::Skip);
         }
     };
-    let fingerprint = opened.fingerprint.clone();
-    let known = committer.out.store.checkpoint(&fingerprint)?;
+    let known = store.checkpoint(&opened.fingerprint)?;
     if known.as_ref().is_some_and(|c| c.finished) {
-        return Ok(());
+        return Ok(Plan::Skip);
     }
-    let checkpoint = |offset, finished| Checkpoint {
-        fingerprint: fingerprint.clone(),
-        path: file.path.clone(),
-        offset,
-        finished,
-    };
     if known.is_none() && first_run && opts.from_end {
         let (offset, finished) = if opened.gzip {
             (0, true)
@@ -316,15 +373,19 @@ fn read_file(
                 Ok(end) => (end, false),
                 Err(e) => {
                     warn!("{path}: cannot read: {e}");
-                    return Ok(());
+                    return Ok(Plan::Skip);
                 }
             }
         };
-        committer.commit(Some(&checkpoint(offset, finished)), None, pipeline)?;
-        return Ok(());
+        return Ok(Plan::MarkEnd(Checkpoint {
+            fingerprint: opened.fingerprint,
+            path: file.path.clone(),
+            offset,
+            finished,
+        }));
     }
-    let gzip = opened.gzip;
-    let modified = opened.modified;
+    let fingerprint = opened.fingerprint.clone();
+    let (gzip, modified) = (opened.gzip, opened.modified);
     let mut start = known.map_or(0, |c| c.offset);
     let reader = match opened.reader_at(start) {
         Ok(r) => r,
@@ -334,41 +395,67 @@ fn read_file(
             );
             start = 0;
             match OpenedLog::open(&file.path).and_then(|o| {
-                o.ok_or_else(|| io::Error::other("first line vanished"))?
+                o.ok_or_else(|| io::Error::other("its first line vanished"))?
                     .reader_at(0)
             }) {
                 Ok(r) => r,
                 Err(e) => {
                     warn!("{path}: cannot read: {e}");
                     report.damaged.push(path);
-                    return Ok(());
+                    return Ok(Plan::Skip);
                 }
             }
         }
         Err(e) => {
             warn!("{path}: cannot read: {e}");
             report.damaged.push(path);
-            return Ok(());
+            return Ok(Plan::Skip);
         }
     };
-    report.files_read += 1;
-    pipeline.set_year_rule(YearRule::NotAfter(unix_of(modified)));
     // Only a compressed file is complete: a plain one (live, or rotated but still open in the
-    // syslog daemon) may be mid-line at its end.
-    let batches = scan::spawn(reader, !gzip);
-    let mut position = start;
-    let mut committed_at = start;
+    // syslog daemon) may end mid-line.
+    Ok(Plan::Read(Reading {
+        fingerprint,
+        path: file.path.clone(),
+        rotated: file.rotated,
+        gzip,
+        modified,
+        start,
+        batches: scan::spawn(reader, !gzip),
+    }))
+}
+
+/// Feeds one file's batches through the pipeline, committing as it goes.
+fn read_file(
+    opts: &RunOptions,
+    r: Reading,
+    pipeline: &mut Pipeline,
+    committer: &mut Committer,
+    report: &mut RunReport,
+    progress: &mut Progress,
+) -> Result<(), IngestError> {
+    let path = r.path.display().to_string();
+    let checkpoint = |offset, finished| Checkpoint {
+        fingerprint: r.fingerprint.clone(),
+        path: r.path.clone(),
+        offset,
+        finished,
+    };
+    report.files_read += 1;
+    pipeline.set_year_rule(YearRule::NotAfter(unix_of(r.modified)));
+    let mut position = r.start;
+    let mut committed_at = r.start;
     let mut finished = false;
-    for scanned in batches {
+    for scanned in &r.batches {
         match scanned {
             Scanned::Batch(batch) => {
                 pipeline.feed_batch(
                     &batch,
-                    &mut |e| committer.events.push((e, fingerprint.clone())),
+                    &mut |e| committer.events.push((e, r.fingerprint.clone())),
                     &mut |_| {},
                 );
-                report.bytes_read += start + batch.position - position;
-                position = start + batch.position;
+                report.bytes_read += r.start + batch.position - position;
+                position = r.start + batch.position;
                 progress.bytes(report.bytes_read);
                 if committer.events.len() >= opts.commit_events
                     || position - committed_at >= opts.commit_bytes
@@ -382,18 +469,18 @@ fn read_file(
                 oversized,
                 error,
             } => {
-                report.bytes_read += start + end - position;
-                position = start + end;
+                report.bytes_read += r.start + end - position;
+                position = r.start + end;
                 pipeline.count_oversized(oversized);
                 match error {
                     Some(e) => {
                         warn!(
                             "{path}: damaged after {position} bytes{}: {e}; the lines before are kept, the file is retried next run",
-                            if gzip { " of decompressed data" } else { "" }
+                            if r.gzip { " of decompressed data" } else { "" }
                         );
                         report.damaged.push(path.clone());
                     }
-                    None => finished = gzip && file.rotated,
+                    None => finished = r.gzip && r.rotated,
                 }
             }
         }

@@ -107,6 +107,14 @@ impl JsonlExport {
         self.file.path()
     }
 
+    pub fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.file.is_empty()
+    }
+
     /// Appends the events and syncs; returns the length to commit.
     pub fn append(&mut self, events: &[&AuthEvent]) -> io::Result<u64> {
         let mut sink = JsonlSink::new(Vec::with_capacity(events.len() * 256));

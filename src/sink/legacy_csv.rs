@@ -58,6 +58,15 @@ impl LegacyCsv {
         self.file.path()
     }
 
+    /// Bytes written and synced so far (with the header).
+    pub fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.file.is_empty()
+    }
+
     /// Appends one row per failed attempt (successes are not written), syncs, and returns the
     /// length to commit.
     pub fn append(&mut self, events: &[&AuthEvent]) -> io::Result<u64> {
