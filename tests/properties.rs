@@ -26,8 +26,8 @@ fn run(chunk: &[u8]) -> Vec<AuthEvent> {
 
 fn any_ip() -> impl Strategy<Value = IpAddr> {
     prop_oneof![
-        any::<[u8; 4]>().prop_map(|o| IpAddr::from(o)),
-        any::<[u16; 8]>().prop_map(|s| IpAddr::from(s)),
+        any::<[u8; 4]>().prop_map(IpAddr::from),
+        any::<[u16; 8]>().prop_map(IpAddr::from),
     ]
     // `::ffff:a.b.c.d` is stored as IPv4: generate the form the detector gives back.
     .prop_map(|ip| match ip {
