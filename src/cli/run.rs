@@ -110,6 +110,9 @@ fn create_dir(dir: &Path) -> io::Result<()> {
 fn prepare(common: &Common) -> Result<(Config, guard::RunLock), Exit> {
     let config = load_config(common)?;
     refuse_root(common)?;
+    // Everything this run creates (SQLite's -wal/-shm files too) is 0640, directories 0750.
+    // SAFETY: umask has no preconditions and cannot fail.
+    unsafe { libc::umask(0o027) };
     for dir in [&config.working_dir, &config.state_dir] {
         if let Err(e) = create_dir(dir) {
             eprintln!("maillogsentinel: cannot create {}: {e}", dir.display());
