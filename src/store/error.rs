@@ -1,0 +1,146 @@
+//! What can go wrong with the store, worded for the operator: a full disk, an I/O error, a
+//! damaged file and a store locked by another process each get their own variant so that the
+//! command line can say so plainly instead of printing a raw SQLite code.
+//!
+//! Not here: deciding whether an error is fatal (the caller does).
+
+use std::path::PathBuf;
+
+use rusqlite::ErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file could not be created or opened at all.
+    #[error("cannot open the store {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// SQLITE_FULL: no space left on the device (or the file hit its size limit).
+    #[error("disk full: no space left for the store while {doing} ({source})")]
+    Full {
+        doing: &'static str,
+        source: rusqlite::Error,
+    },
+    /// SQLITE_IOERR: the operating system failed a read, write or fsync.
+    #[error("I/O error on the store while {doing}: {source}")]
+    Io {
+        doing: &'static str,
+        source: rusqlite::Error,
+    },
+    /// SQLITE_BUSY / SQLITE_LOCKED past the busy timeout: another process holds the store.
+    #[error("the store is locked by another process while {doing}: {source}")]
+    Busy {
+        doing: &'static str,
+        source: rusqlite::Error,
+    },
+    /// Not a SQLite file, a damaged one, or rows this version cannot read.
+    #[error("the store is damaged: {message}")]
+    Corrupt { message: String },
+    /// The schema is newer than this program knows.
+    #[error("the store was written by a newer version of maillogsentinel (schema {found}, this one knows {known})")]
+    NewerSchema { found: i64, known: i64 },
+    /// Any other SQLite error, with what was being done.
+    #[error("store error while {doing}: {source}")]
+    Sqlite {
+        doing: &'static str,
+        source: rusqlite::Error,
+    },
+}
+
+impl StoreError {
+    /// Whether the device is full: an SQLite SQLITE_FULL, or ENOSPC when creating the file.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Full { .. } => true,
+            StoreError::Open { source, .. } => source
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull),
+            _ => false,
+        }
+    }
+
+    /// Classifies a SQLite error raised while `doing`.
+    pub(crate) fn sqlite(doing: &'static str, source: rusqlite::Error) -> StoreError {
+        match source.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::Full { doing, source },
+            Some(ErrorCode::SystemIoFailure) => StoreError::Io { doing, source },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Busy { doing, source }
+            }
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt {
+                message: format!("{doing}: {source}"),
+            },
+            _ => StoreError::Sqlite { doing, source },
+        }
+    }
+
+    pub(crate) fn corrupt(message: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            message: message.into(),
+        }
+    }
+}
+
+/// `.doing("what")` on a rusqlite result: classify the error and say what was being done.
+pub(crate) trait Doing<T> {
+    fn doing(self, what: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Doing<T> for rusqlite::Result<T> {
+    fn doing(self, what: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::sqlite(what, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(code: std::os::raw::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn sqlite_codes_are_classified() {
+        let full = StoreError::sqlite("storing events", code(rusqlite::ffi::SQLITE_FULL));
+        assert!(matches!(full, StoreError::Full { .. }));
+        assert!(full.is_disk_full());
+        assert!(full.to_string().starts_with("disk full"), "{full}");
+        assert!(full.to_string().contains("storing events"), "{full}");
+        assert!(matches!(
+            StoreError::sqlite("x", code(rusqlite::ffi::SQLITE_IOERR_FSYNC)),
+            StoreError::Io { .. }
+        ));
+        assert!(matches!(
+            StoreError::sqlite("x", code(rusqlite::ffi::SQLITE_BUSY)),
+            StoreError::Busy { .. }
+        ));
+        assert!(matches!(
+            StoreError::sqlite("x", code(rusqlite::ffi::SQLITE_NOTADB)),
+            StoreError::Corrupt { .. }
+        ));
+        assert!(matches!(
+            StoreError::sqlite("x", code(rusqlite::ffi::SQLITE_CORRUPT)),
+            StoreError::Corrupt { .. }
+        ));
+        let other = StoreError::sqlite("x", code(rusqlite::ffi::SQLITE_CONSTRAINT));
+        assert!(matches!(other, StoreError::Sqlite { doing: "x", .. }));
+        assert!(!other.is_disk_full());
+        assert!(!StoreError::sqlite("x", rusqlite::Error::QueryReturnedNoRows).is_disk_full());
+    }
+
+    #[test]
+    fn enospc_at_creation_is_disk_full() {
+        let e = StoreError::Open {
+            path: "/x".into(),
+            source: Box::new(std::io::Error::from_raw_os_error(libc::ENOSPC)),
+        };
+        assert!(e.is_disk_full());
+        let e = StoreError::Open {
+            path: "/x".into(),
+            source: Box::new(std::io::Error::from_raw_os_error(libc::EACCES)),
+        };
+        assert!(!e.is_disk_full());
+    }
+}
