@@ -1,54 +1,44 @@
 //! The embedded store: one SQLite file in the working directory, the source of truth. It holds
 //! the events (successes too), the file checkpoints, the journal cursor, the correlator's
 //! waiting lines and the exports' committed lengths, all written by one transaction per commit
-//! (see the checkpoint protocol in docs/ARCHITECTURE.md).
+//! (see the checkpoint protocol in docs/ARCHITECTURE.md): a run killed at any instant leaves the
+//! store at its previous commit.
 //!
-//! Not here: deciding what to commit (`ingest`), export formats (`sink`).
+//! Not here: deciding what to commit and when (`ingest`), export formats (`sink`), the schema
+//! text and its migrations (`schema`).
 
-use std::fs::OpenOptions;
+mod error;
+mod schema;
+
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome, Protocol, Service};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot open the store {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error("the store is full: no space left on the device ({0})")]
-    Full(rusqlite::Error),
-    #[error("store error while {doing}: {source}")]
-    Sqlite {
-        doing: &'static str,
-        source: rusqlite::Error,
-    },
-    #[error("the store was written by a newer version (schema {0})")]
-    NewerSchema(i64),
-}
+pub use error::StoreError;
+use error::Doing;
+pub use schema::SCHEMA_VERSION;
 
-trait Doing<T> {
-    fn doing(self, what: &'static str) -> Result<T, StoreError>;
-}
+/// How long a statement waits for another process's write lock before failing with
+/// [`StoreError::Busy`].
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl<T> Doing<T> for rusqlite::Result<T> {
-    fn doing(self, doing: &'static str) -> Result<T, StoreError> {
-        self.map_err(|source| match source.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(source),
-            _ => StoreError::Sqlite { doing, source },
-        })
-    }
-}
+const META_CSV_LEN: &str = "csv_len";
+const META_JSONL_LEN: &str = "jsonl_len";
+const META_CORRELATOR: &str = "correlator_state";
 
 /// Where reading a file stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// The file's identity (see `source::files`).
     pub fingerprint: String,
+    /// Where the file was last seen (informative: the fingerprint identifies it).
     pub path: PathBuf,
     /// Decompressed bytes up to the last complete line consumed.
     pub offset: u64,
@@ -56,144 +46,157 @@ pub struct Checkpoint {
     pub finished: bool,
 }
 
-/// Everything one commit writes, in one transaction.
+/// Everything one commit writes, in one transaction. `None` fields leave the stored value as
+/// it is.
 pub struct Commit<'a> {
     /// New events, each with its source (a file fingerprint, or "journal").
     pub events: &'a [(AuthEvent, String)],
+    /// Checkpoints to insert or replace (by fingerprint).
     pub checkpoints: &'a [Checkpoint],
     /// (source, cursor) of the journal.
     pub cursor: Option<(&'a str, &'a str)>,
+    /// The correlator's waiting lines, opaque to the store.
     pub correlator_state: Option<&'a [u8]>,
+    /// The CSV export's length once this commit's rows are appended.
     pub csv_len: Option<u64>,
+    /// The JSON Lines export's length, likewise.
     pub jsonl_len: Option<u64>,
 }
 
-/// A stored event with its source and enrichment columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
-    pub event: AuthEvent,
-    pub source: String,
+/// The enrichment columns of a stored event: `None` until enrichment fills them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enrichment {
+    pub hostname: Option<String>,
+    pub reverse_dns_status: Option<String>,
+    pub country_code: Option<String>,
+    pub asn: Option<String>,
+    pub aso: Option<String>,
 }
 
-const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    time_unix INTEGER, time_nanos INTEGER NOT NULL DEFAULT 0, offset_secs INTEGER NOT NULL DEFAULT 0,
-    server TEXT, service TEXT NOT NULL, protocol TEXT NOT NULL, outcome TEXT NOT NULL,
-    ip TEXT NOT NULL, user BLOB, mechanism TEXT, reason TEXT, attempts INTEGER NOT NULL,
-    session TEXT, source TEXT,
-    hostname TEXT, reverse_dns_status TEXT, country_code TEXT, asn TEXT, aso TEXT
-);
-CREATE INDEX IF NOT EXISTS events_time ON events(time_unix);
-CREATE INDEX IF NOT EXISTS events_ip ON events(ip);
-CREATE INDEX IF NOT EXISTS events_outcome_time ON events(outcome, time_unix);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    fingerprint TEXT PRIMARY KEY, path TEXT NOT NULL, offset INTEGER NOT NULL,
-    finished INTEGER NOT NULL, updated_unix INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL);
-";
+/// A stored event: the event, its source and its enrichment columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The row id (insertion order).
+    pub id: i64,
+    pub event: AuthEvent,
+    /// A file fingerprint, or "journal" (empty if the row has none).
+    pub source: String,
+    pub enrichment: Enrichment,
+}
 
 pub struct Store {
     conn: Connection,
-}
-
-fn service_of(s: &str) -> Service {
-    match s {
-        "dovecot" => Service::Dovecot,
-        _ => Service::Postfix,
-    }
-}
-
-fn protocol_of(s: &str) -> Protocol {
-    [
-        Protocol::Smtp,
-        Protocol::Submission,
-        Protocol::Smtps,
-        Protocol::Imap,
-        Protocol::Pop3,
-        Protocol::ManageSieve,
-        Protocol::Lmtp,
-    ]
-    .into_iter()
-    .find(|p| p.as_str() == s)
-    .unwrap_or(Protocol::Unknown)
+    path: PathBuf,
 }
 
 impl Store {
-    /// Opens (or creates, mode 0640) the store at `path`.
+    /// Opens the store at `path`, creating it (mode 0640) with the current schema if new,
+    /// migrating an older schema, refusing a newer one.
+    ///
+    /// Settings: WAL journal (readers such as reports never block a run, and a run never
+    /// blocks them), `synchronous = FULL` (a returned commit survives a power loss), a busy
+    /// timeout of 10 s.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let open_err = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
+        // Created here rather than by SQLite so that the mode is 0640 whatever the umask
+        // allows more of; SQLite gives its -wal and -shm files the mode of the database.
+        let created = match OpenOptions::new()
             .write(true)
+            .create_new(true)
             .mode(0o640)
             .open(path)
-            .map_err(|e| open_err(Box::new(e)))?;
-        let conn = Connection::open(path).map_err(|e| open_err(Box::new(e)))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
+        {
+            Ok(f) => {
+                f.sync_all().map_err(|e| open_err(Box::new(e)))?;
+                sync_parent(path).map_err(|e| open_err(Box::new(e)))?;
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(open_err(Box::new(e))),
+        };
+        let mut conn = Connection::open(path).map_err(|e| open_err(Box::new(e)))?;
+        let not_a_store = |e: StoreError| match e {
+            StoreError::Corrupt { message } => StoreError::corrupt(format!(
+                "{}: not a maillogsentinel store, or damaged ({message})",
+                path.display()
+            )),
+            e => e,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)
             .doing("setting the busy timeout")?;
-        // WAL: readers (reports) never block the run; FULL: a commit survives power loss.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .doing("enabling WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .doing("setting synchronous")?;
-        conn.execute_batch(SCHEMA).doing("creating the schema")?;
-        let store = Store { conn };
-        match store.meta_int("schema_version")? {
-            None => store.set_meta("schema_version", SCHEMA_VERSION)?,
-            Some(v) if v > SCHEMA_VERSION => return Err(StoreError::NewerSchema(v)),
-            Some(_) => {} // migrations from older schemas go here
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .doing("enabling the WAL journal")
+            .map_err(not_a_store)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            log::warn!(
+                "{}: the file system refused the WAL journal (journal_mode is {mode}): \
+                 reports will wait for runs and runs for reports",
+                path.display()
+            );
         }
-        Ok(store)
+        conn.pragma_update(None, "synchronous", "FULL")
+            .doing("setting synchronous = FULL")?;
+        {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .doing("opening the store")
+                .map_err(not_a_store)?;
+            schema::ensure(&tx).map_err(not_a_store)?;
+            tx.commit().doing("creating the schema")?;
+        }
+        if created {
+            log::debug!("{}: new store created", path.display());
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
-    fn meta_int(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .doing("reading meta")
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
-    fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
-            .doing("writing meta")?;
-        Ok(())
+    /// The stored schema version (equal to [`SCHEMA_VERSION`] once opened).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        schema::version(&self.conn)?
+            .ok_or_else(|| StoreError::corrupt("the meta table has no schema_version"))
     }
 
+    /// The checkpoint of the file with this fingerprint, if it was ever read.
     pub fn checkpoint(&self, fingerprint: &str) -> Result<Option<Checkpoint>, StoreError> {
         self.conn
-            .query_row(
+            .prepare_cached(
                 "SELECT fingerprint, path, offset, finished FROM checkpoints WHERE fingerprint = ?1",
-                [fingerprint],
-                row_checkpoint,
             )
+            .doing("reading a checkpoint")?
+            .query_row([fingerprint], row_checkpoint)
             .optional()
-            .doing("reading a checkpoint")
+            .doing("reading a checkpoint")?
+            .transpose()
     }
 
+    /// Every checkpoint, by path.
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT fingerprint, path, offset, finished FROM checkpoints ORDER BY path")
+            .prepare_cached(
+                "SELECT fingerprint, path, offset, finished FROM checkpoints ORDER BY path, fingerprint",
+            )
             .doing("reading checkpoints")?;
-        stmt.query_map([], row_checkpoint)
+        let rows = stmt
+            .query_map([], row_checkpoint)
             .doing("reading checkpoints")?
-            .collect::<rusqlite::Result<_>>()
-            .doing("reading checkpoints")
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .doing("reading checkpoints")?;
+        rows.into_iter().collect()
     }
 
+    /// The cursor stored for `source` (the journal).
     pub fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row(
@@ -205,36 +208,59 @@ impl Store {
             .doing("reading the journal cursor")
     }
 
+    /// The correlator's state blob of the last commit that had one.
     pub fn correlator_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
         self.conn
             .query_row(
-                "SELECT value FROM meta WHERE key = 'correlator_state'",
-                [],
+                "SELECT value FROM meta WHERE key = ?1",
+                [META_CORRELATOR],
                 |r| r.get(0),
             )
             .optional()
             .doing("reading the correlator state")
     }
 
+    /// The CSV export's committed length; `None` if never recorded.
     pub fn csv_committed_len(&self) -> Result<Option<u64>, StoreError> {
-        Ok(self.meta_int("csv_len")?.map(|v| v as u64))
+        self.meta_len(META_CSV_LEN)
     }
 
+    /// The JSON Lines export's committed length; `None` if never recorded.
     pub fn jsonl_committed_len(&self) -> Result<Option<u64>, StoreError> {
-        Ok(self.meta_int("jsonl_len")?.map(|v| v as u64))
+        self.meta_len(META_JSONL_LEN)
     }
 
-    /// Writes everything of `c` in one transaction: all of it, or (on error) nothing.
+    fn meta_len(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .doing("reading an export length")?;
+        v.map(|v| {
+            u64::try_from(v).map_err(|_| StoreError::corrupt(format!("negative {key} {v}")))
+        })
+        .transpose()
+    }
+
+    /// Writes everything of `c` in one transaction: all of it, or (on error, or if the process
+    /// dies before this returns) nothing.
     pub fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().doing("starting a transaction")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .doing("starting a commit")?;
         {
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO events (time_unix, time_nanos, offset_secs, server, service, protocol, outcome, ip, user, mechanism, reason, attempts, session, source)
+                    "INSERT INTO events (time_unix, time_nanos, offset_secs, server, service,
+                         protocol, outcome, ip, user, mechanism, reason, attempts, session, source)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .doing("preparing the event insert")?;
+            let mut ip = String::with_capacity(48);
             for (e, source) in c.events {
+                ip.clear();
+                let _ = write!(ip, "{}", e.ip);
                 insert
                     .execute(params![
                         e.time.map(|t| t.unix),
@@ -244,7 +270,7 @@ impl Store {
                         e.service.as_str(),
                         e.protocol.as_str(),
                         e.outcome.as_str(),
-                        e.ip.to_string(),
+                        ip,
                         e.user,
                         e.mechanism,
                         e.reason,
@@ -254,34 +280,51 @@ impl Store {
                     ])
                     .doing("storing events")?;
             }
-            let now = jiff::Timestamp::now().as_second();
-            for cp in c.checkpoints {
-                tx.execute(
-                    "INSERT INTO checkpoints (fingerprint, path, offset, finished, updated_unix) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(fingerprint) DO UPDATE SET path = excluded.path, offset = excluded.offset, finished = excluded.finished, updated_unix = excluded.updated_unix",
-                    params![cp.fingerprint, cp.path.to_string_lossy(), cp.offset as i64, cp.finished, now],
-                )
-                .doing("storing a checkpoint")?;
+            if !c.checkpoints.is_empty() {
+                let now = jiff::Timestamp::now().as_second();
+                let mut upsert = tx
+                    .prepare_cached(
+                        "INSERT INTO checkpoints (fingerprint, path, offset, finished, updated_unix)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(fingerprint) DO UPDATE SET path = excluded.path,
+                             offset = excluded.offset, finished = excluded.finished,
+                             updated_unix = excluded.updated_unix",
+                    )
+                    .doing("preparing the checkpoint update")?;
+                for cp in c.checkpoints {
+                    upsert
+                        .execute(params![
+                            cp.fingerprint,
+                            cp.path.to_string_lossy(),
+                            to_i64(cp.offset, "a checkpoint offset")?,
+                            cp.finished,
+                            now
+                        ])
+                        .doing("storing a checkpoint")?;
+                }
             }
             if let Some((source, cursor)) = c.cursor {
-                tx.execute(
-                    "INSERT INTO cursors (source, cursor) VALUES (?1, ?2) ON CONFLICT(source) DO UPDATE SET cursor = excluded.cursor",
-                    params![source, cursor],
+                tx.prepare_cached(
+                    "INSERT INTO cursors (source, cursor) VALUES (?1, ?2)
+                     ON CONFLICT(source) DO UPDATE SET cursor = excluded.cursor",
                 )
+                .doing("preparing the cursor update")?
+                .execute(params![source, cursor])
                 .doing("storing the journal cursor")?;
             }
             let mut meta = tx
                 .prepare_cached(
-                    "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    "INSERT INTO meta(key, value) VALUES(?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 )
                 .doing("preparing a meta update")?;
             if let Some(state) = c.correlator_state {
-                meta.execute(params!["correlator_state", state])
+                meta.execute(params![META_CORRELATOR, state])
                     .doing("storing the correlator state")?;
             }
-            for (key, len) in [("csv_len", c.csv_len), ("jsonl_len", c.jsonl_len)] {
+            for (key, len) in [(META_CSV_LEN, c.csv_len), (META_JSONL_LEN, c.jsonl_len)] {
                 if let Some(len) = len {
-                    meta.execute(params![key, len as i64])
+                    meta.execute(params![key, to_i64(len, "an export length")?])
                         .doing("storing an export length")?;
                 }
             }
@@ -289,6 +332,7 @@ impl Store {
         tx.commit().doing("committing")
     }
 
+    /// Number of stored events (rows, not attempts).
     pub fn event_count(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
@@ -306,70 +350,142 @@ impl Store {
             .doing("summing attempts")
     }
 
-    /// Every stored event, in insertion order.
+    /// Failed attempts stored (sum of `attempts` of the failures).
+    pub fn failure_attempts(&self) -> Result<u64, StoreError> {
+        self.attempts(Outcome::Failure)
+    }
+
+    /// Successful logins stored (sum of `attempts` of the successes).
+    pub fn success_attempts(&self) -> Result<u64, StoreError> {
+        self.attempts(Outcome::Success)
+    }
+
+    /// Calls `f` with every stored event, in insertion order, from one consistent snapshot.
     pub fn for_each_event(&self, mut f: impl FnMut(StoredEvent)) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT time_unix, time_nanos, offset_secs, server, service, protocol, outcome, ip, user, mechanism, reason, attempts, session, source FROM events ORDER BY id",
+            .prepare_cached(
+                "SELECT id, time_unix, time_nanos, offset_secs, server, service, protocol, outcome,
+                     ip, user, mechanism, reason, attempts, session, source,
+                     hostname, reverse_dns_status, country_code, asn, aso
+                 FROM events ORDER BY id",
             )
             .doing("reading events")?;
         let mut rows = stmt.query([]).doing("reading events")?;
         while let Some(r) = rows.next().doing("reading events")? {
-            let ip: String = r.get(7).doing("reading events")?;
-            let event = AuthEvent {
-                time: r
-                    .get::<_, Option<i64>>(0)
-                    .doing("reading events")?
-                    .map(|unix| -> rusqlite::Result<EventTime> {
-                        Ok(EventTime {
-                            unix,
-                            nanos: r.get(1)?,
-                            offset_secs: r.get(2)?,
-                        })
-                    })
-                    .transpose()
-                    .doing("reading events")?,
-                server: r.get(3).doing("reading events")?,
-                service: service_of(&r.get::<_, String>(4).doing("reading events")?),
-                protocol: protocol_of(&r.get::<_, String>(5).doing("reading events")?),
-                outcome: if r.get::<_, String>(6).doing("reading events")? == "success" {
-                    Outcome::Success
-                } else {
-                    Outcome::Failure
-                },
-                ip: ip.parse().map_err(|_| StoreError::Sqlite {
-                    doing: "reading events",
-                    source: rusqlite::Error::InvalidColumnType(
-                        7,
-                        "ip".into(),
-                        rusqlite::types::Type::Text,
-                    ),
-                })?,
-                user: r.get(8).doing("reading events")?,
-                mechanism: r.get(9).doing("reading events")?,
-                reason: r.get(10).doing("reading events")?,
-                attempts: r.get(11).doing("reading events")?,
-                session: r.get(12).doing("reading events")?,
-            };
-            f(StoredEvent {
-                event,
-                source: r
-                    .get::<_, Option<String>>(13)
-                    .doing("reading events")?
-                    .unwrap_or_default(),
-            });
+            f(row_event(r)?);
         }
         Ok(())
     }
+
+    /// Every stored event, in insertion order (for tests and small stores: all in memory).
+    pub fn events(&self) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_event(|e| out.push(e))?;
+        Ok(out)
+    }
 }
 
-fn row_checkpoint(r: &rusqlite::Row) -> rusqlite::Result<Checkpoint> {
-    Ok(Checkpoint {
-        fingerprint: r.get(0)?,
-        path: PathBuf::from(r.get::<_, String>(1)?),
-        offset: r.get::<_, i64>(2)? as u64,
-        finished: r.get(3)?,
+fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::corrupt(format!("{what} out of range: {v}")))
+}
+
+/// Makes the creation of `path` durable: fsync of its directory.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+fn row_checkpoint(r: &rusqlite::Row) -> rusqlite::Result<Result<Checkpoint, StoreError>> {
+    let offset: i64 = r.get(2)?;
+    let fingerprint: String = r.get(0)?;
+    let path = PathBuf::from(r.get::<_, String>(1)?);
+    let finished: bool = r.get(3)?;
+    Ok(match u64::try_from(offset) {
+        Ok(offset) => Ok(Checkpoint {
+            fingerprint,
+            path,
+            offset,
+            finished,
+        }),
+        Err(_) => Err(StoreError::corrupt(format!(
+            "checkpoint {fingerprint} has a negative offset {offset}"
+        ))),
+    })
+}
+
+fn parse_service(s: &str) -> Option<Service> {
+    [Service::Postfix, Service::Dovecot]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+}
+
+fn parse_protocol(s: &str) -> Option<Protocol> {
+    [
+        Protocol::Smtp,
+        Protocol::Submission,
+        Protocol::Smtps,
+        Protocol::Imap,
+        Protocol::Pop3,
+        Protocol::ManageSieve,
+        Protocol::Lmtp,
+        Protocol::Unknown,
+    ]
+    .into_iter()
+    .find(|v| v.as_str() == s)
+}
+
+fn parse_outcome(s: &str) -> Option<Outcome> {
+    [Outcome::Failure, Outcome::Success]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+}
+
+fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
+    const DOING: &str = "reading events";
+    let id: i64 = r.get(0).doing(DOING)?;
+    let bad = |column: &str, value: &str| {
+        StoreError::corrupt(format!("event {id} has an invalid {column}: {value:?}"))
+    };
+    let time = match r.get::<_, Option<i64>>(1).doing(DOING)? {
+        None => None,
+        Some(unix) => Some(EventTime {
+            unix,
+            nanos: r.get(2).doing(DOING)?,
+            offset_secs: r.get(3).doing(DOING)?,
+        }),
+    };
+    let service: String = r.get(5).doing(DOING)?;
+    let protocol: String = r.get(6).doing(DOING)?;
+    let outcome: String = r.get(7).doing(DOING)?;
+    let ip: String = r.get(8).doing(DOING)?;
+    let event = AuthEvent {
+        time,
+        server: r.get(4).doing(DOING)?,
+        service: parse_service(&service).ok_or_else(|| bad("service", &service))?,
+        protocol: parse_protocol(&protocol).ok_or_else(|| bad("protocol", &protocol))?,
+        outcome: parse_outcome(&outcome).ok_or_else(|| bad("outcome", &outcome))?,
+        ip: ip.parse().map_err(|_| bad("ip", &ip))?,
+        user: r.get(9).doing(DOING)?,
+        mechanism: r.get(10).doing(DOING)?,
+        reason: r.get(11).doing(DOING)?,
+        attempts: r.get(12).doing(DOING)?,
+        session: r.get(13).doing(DOING)?,
+    };
+    Ok(StoredEvent {
+        id,
+        event,
+        source: r.get::<_, Option<String>>(14).doing(DOING)?.unwrap_or_default(),
+        enrichment: Enrichment {
+            hostname: r.get(15).doing(DOING)?,
+            reverse_dns_status: r.get(16).doing(DOING)?,
+            country_code: r.get(17).doing(DOING)?,
+            asn: r.get(18).doing(DOING)?,
+            aso: r.get(19).doing(DOING)?,
+        },
     })
 }
 
