@@ -474,11 +474,17 @@ mod tests {
 
     #[test]
     fn the_example_config_loads_without_warnings() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/maillogsentinel.conf"));
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/maillogsentinel.conf"
+        ));
         let l = Config::load(path).unwrap();
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
         assert_eq!(l.config.mail_log, MailLog::File("/var/log/mail.log".into()));
-        assert_eq!(l.config.report_email.as_deref(), Some("security-team@example.org"));
+        assert_eq!(
+            l.config.report_email.as_deref(),
+            Some("security-team@example.org")
+        );
     }
 
     #[test]

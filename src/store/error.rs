@@ -38,7 +38,9 @@ pub enum StoreError {
     #[error("the store is damaged: {message}")]
     Corrupt { message: String },
     /// The schema is newer than this program knows.
-    #[error("the store was written by a newer version of maillogsentinel (schema {found}, this one knows {known})")]
+    #[error(
+        "the store was written by a newer version of maillogsentinel (schema {found}, this one knows {known})"
+    )]
     NewerSchema { found: i64, known: i64 },
     /// Any other SQLite error, with what was being done.
     #[error("store error while {doing}: {source}")]

@@ -21,8 +21,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome, Protocol, Service};
 
-pub use error::StoreError;
 use error::Doing;
+pub use error::StoreError;
 pub use schema::SCHEMA_VERSION;
 
 /// How long a statement waits for another process's write lock before failing with
@@ -236,10 +236,8 @@ impl Store {
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .doing("reading an export length")?;
-        v.map(|v| {
-            u64::try_from(v).map_err(|_| StoreError::corrupt(format!("negative {key} {v}")))
-        })
-        .transpose()
+        v.map(|v| u64::try_from(v).map_err(|_| StoreError::corrupt(format!("negative {key} {v}"))))
+            .transpose()
     }
 
     /// Writes everything of `c` in one transaction: all of it, or (on error, or if the process
@@ -478,7 +476,10 @@ fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
     Ok(StoredEvent {
         id,
         event,
-        source: r.get::<_, Option<String>>(14).doing(DOING)?.unwrap_or_default(),
+        source: r
+            .get::<_, Option<String>>(14)
+            .doing(DOING)?
+            .unwrap_or_default(),
         enrichment: Enrichment {
             hostname: r.get(15).doing(DOING)?,
             reverse_dns_status: r.get(16).doing(DOING)?,

@@ -69,8 +69,8 @@ pub fn ensure(tx: &Transaction) -> Result<(), StoreError> {
         set_version(tx, SCHEMA_VERSION)?;
         return Ok(());
     }
-    let found = version(tx)?
-        .ok_or_else(|| StoreError::corrupt("the meta table has no schema_version"))?;
+    let found =
+        version(tx)?.ok_or_else(|| StoreError::corrupt("the meta table has no schema_version"))?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
             found,
