@@ -32,6 +32,66 @@ fn commit_of<'a>(events: &'a [(AuthEvent, String)], cps: &'a [Checkpoint]) -> Co
     }
 }
 
+fn empty_commit() -> Commit<'static> {
+    Commit {
+        events: &[],
+        checkpoints: &[],
+        cursor: None,
+        correlator_state: None,
+        csv_len: None,
+        jsonl_len: None,
+    }
+}
+
+fn cp(fingerprint: &str, offset: u64, finished: bool) -> Checkpoint {
+    Checkpoint {
+        fingerprint: fingerprint.into(),
+        path: format!("/var/log/{fingerprint}").into(),
+        offset,
+        finished,
+    }
+}
+
+#[test]
+fn a_new_store_is_empty_with_mode_0640_and_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("maillogsentinel.db");
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.path(), path);
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(s.event_count().unwrap(), 0);
+    assert_eq!(s.failure_attempts().unwrap(), 0);
+    assert_eq!(s.success_attempts().unwrap(), 0);
+    assert_eq!(s.checkpoints().unwrap(), vec![]);
+    assert_eq!(s.cursor("journal").unwrap(), None);
+    assert_eq!(s.correlator_state().unwrap(), None);
+    assert_eq!(s.csv_committed_len().unwrap(), None);
+    assert_eq!(s.jsonl_committed_len().unwrap(), None);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    let journal: String = s
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal");
+    let sync: i64 = s
+        .conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous = FULL");
+}
+
+#[test]
+fn an_existing_file_keeps_its_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    Store::open(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
 #[test]
 fn commit_round_trips_after_reopening() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,35 +100,135 @@ fn commit_round_trips_after_reopening() {
         (event(b"alice", Outcome::Failure, 3), "fp1".to_owned()),
         (event(b"\xff\x00bob", Outcome::Success, 1), "fp1".to_owned()),
     ];
-    let cps = vec![Checkpoint {
-        fingerprint: "fp1".into(),
-        path: "/var/log/mail.log".into(),
-        offset: 4096,
-        finished: false,
-    }];
+    let cps = vec![cp("fp1", 4096, false)];
     {
         let mut s = Store::open(&path).unwrap();
         s.commit(&commit_of(&events, &cps)).unwrap();
     }
-    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o640);
     let s = Store::open(&path).unwrap();
     assert_eq!(s.event_count().unwrap(), 2);
     assert_eq!(s.attempts(Outcome::Failure).unwrap(), 3);
-    assert_eq!(s.attempts(Outcome::Success).unwrap(), 1);
+    assert_eq!(s.failure_attempts().unwrap(), 3);
+    assert_eq!(s.success_attempts().unwrap(), 1);
     assert_eq!(s.checkpoint("fp1").unwrap(), Some(cps[0].clone()));
     assert_eq!(s.checkpoint("other").unwrap(), None);
     assert_eq!(s.cursor("journal").unwrap().as_deref(), Some("s=1;i=2"));
+    assert_eq!(s.cursor("other").unwrap(), None);
     assert_eq!(
         s.correlator_state().unwrap().as_deref(),
         Some(&b"{\"state\":1}"[..])
     );
     assert_eq!(s.csv_committed_len().unwrap(), Some(1234));
     assert_eq!(s.jsonl_committed_len().unwrap(), None);
-    let mut back = Vec::new();
-    s.for_each_event(|e| back.push((e.event, e.source)))
-        .unwrap();
+    let back = s.events().unwrap();
+    assert_eq!(
+        back.iter()
+            .map(|e| (e.event.clone(), e.source.clone()))
+            .collect::<Vec<_>>(),
+        events
+    );
+    assert!(back[0].id < back[1].id);
+    assert_eq!(back[0].enrichment, Enrichment::default());
+}
+
+#[test]
+fn every_field_shape_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("db")).unwrap();
+    let protocols = [
+        Protocol::Smtp,
+        Protocol::Submission,
+        Protocol::Smtps,
+        Protocol::Imap,
+        Protocol::Pop3,
+        Protocol::ManageSieve,
+        Protocol::Lmtp,
+        Protocol::Unknown,
+    ];
+    let mut events = Vec::new();
+    for (i, protocol) in protocols.into_iter().enumerate() {
+        let mut e = event(b"u", Outcome::Failure, i as u32 + 1);
+        e.protocol = protocol;
+        e.service = if i % 2 == 0 {
+            Service::Postfix
+        } else {
+            Service::Dovecot
+        };
+        events.push((e, format!("fp{i}")));
+    }
+    // Header-less line: no time, no server; no user, mechanism, reason, session.
+    events.push((
+        AuthEvent {
+            time: None,
+            server: None,
+            service: Service::Postfix,
+            protocol: Protocol::Smtp,
+            outcome: Outcome::Success,
+            ip: "192.0.2.7".parse().unwrap(),
+            user: None,
+            mechanism: None,
+            reason: None,
+            attempts: 1,
+            session: None,
+        },
+        "journal".to_owned(),
+    ));
+    // Extremes: negative offset and epoch, max nanos, u32::MAX attempts, empty-but-present
+    // user bytes, every byte value.
+    let mut extreme = event(&(0..=255u8).collect::<Vec<_>>(), Outcome::Failure, u32::MAX);
+    extreme.time = Some(EventTime {
+        unix: -1,
+        nanos: 999_999_999,
+        offset_secs: -50_400,
+    });
+    events.push((extreme, String::new()));
+    s.commit(&Commit {
+        events: &events,
+        ..empty_commit()
+    })
+    .unwrap();
+    let back: Vec<_> = s
+        .events()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event, e.source))
+        .collect();
     assert_eq!(back, events);
+    assert_eq!(
+        s.failure_attempts().unwrap(),
+        36 + u64::from(u32::MAX),
+        "sum of 1..=8 plus u32::MAX"
+    );
+}
+
+#[test]
+fn enrichment_columns_are_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("db")).unwrap();
+    let events = [(event(b"a", Outcome::Failure, 1), "fp".to_owned())];
+    s.commit(&Commit {
+        events: &events,
+        ..empty_commit()
+    })
+    .unwrap();
+    s.conn
+        .execute(
+            "UPDATE events SET hostname = 'h.example', reverse_dns_status = 'ok',
+             country_code = 'FR', asn = '64496', aso = 'Example'",
+            [],
+        )
+        .unwrap();
+    let e = &s.events().unwrap()[0];
+    assert_eq!(
+        e.enrichment,
+        Enrichment {
+            hostname: Some("h.example".into()),
+            reverse_dns_status: Some("ok".into()),
+            country_code: Some("FR".into()),
+            asn: Some("64496".into()),
+            aso: Some("Example".into()),
+        }
+    );
 }
 
 #[test]
@@ -76,61 +236,233 @@ fn checkpoints_are_updated_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(&dir.path().join("db")).unwrap();
     for (offset, finished) in [(10, false), (20, true)] {
-        let cps = [Checkpoint {
-            fingerprint: "fp".into(),
-            path: "/x".into(),
-            offset,
-            finished,
-        }];
+        let cps = [cp("fp", offset, finished)];
         s.commit(&commit_of(&[], &cps)).unwrap();
     }
-    assert_eq!(s.checkpoints().unwrap().len(), 1);
-    assert_eq!(s.checkpoint("fp").unwrap().unwrap().offset, 20);
-    assert!(s.checkpoint("fp").unwrap().unwrap().finished);
+    s.commit(&commit_of(
+        &[],
+        &[cp("a", 1, false), cp("b", u64::MAX >> 1, false)],
+    ))
+    .unwrap();
+    assert_eq!(s.checkpoints().unwrap().len(), 3);
+    assert_eq!(s.checkpoint("fp").unwrap(), Some(cp("fp", 20, true)));
+    assert_eq!(s.checkpoint("b").unwrap().unwrap().offset, u64::MAX >> 1);
+    let updated: i64 = s
+        .conn
+        .query_row(
+            "SELECT updated_unix FROM checkpoints WHERE fingerprint = 'fp'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(updated > 1_700_000_000);
 }
 
 #[test]
-fn a_failed_commit_writes_nothing() {
+fn none_fields_keep_the_stored_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("db")).unwrap();
+    s.commit(&Commit {
+        jsonl_len: Some(7),
+        ..commit_of(&[], &[])
+    })
+    .unwrap();
+    s.commit(&empty_commit()).unwrap();
+    assert_eq!(s.cursor("journal").unwrap().as_deref(), Some("s=1;i=2"));
+    assert_eq!(s.csv_committed_len().unwrap(), Some(1234));
+    assert_eq!(s.jsonl_committed_len().unwrap(), Some(7));
+    assert!(s.correlator_state().unwrap().is_some());
+    s.commit(&Commit {
+        cursor: Some(("journal", "s=2")),
+        correlator_state: Some(b""),
+        csv_len: Some(0),
+        ..empty_commit()
+    })
+    .unwrap();
+    assert_eq!(s.cursor("journal").unwrap().as_deref(), Some("s=2"));
+    assert_eq!(s.correlator_state().unwrap(), Some(vec![]));
+    assert_eq!(s.csv_committed_len().unwrap(), Some(0));
+}
+
+#[test]
+fn out_of_range_lengths_are_refused_and_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("db")).unwrap();
+    let events = [(event(b"a", Outcome::Failure, 1), "fp".to_owned())];
+    let err = s
+        .commit(&Commit {
+            events: &events,
+            csv_len: Some(u64::MAX),
+            ..empty_commit()
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert_eq!(s.event_count().unwrap(), 0);
+}
+
+#[test]
+fn a_failed_commit_writes_nothing_and_the_store_stays_usable() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(&dir.path().join("db")).unwrap();
     // A trigger makes the second insert fail after the first succeeded.
     s.conn
         .execute_batch(
-            "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.user = x'626164' BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+            "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.user = x'626164'
+             BEGIN SELECT RAISE(ABORT, 'boom'); END;",
         )
         .unwrap();
     let events = vec![
         (event(b"good", Outcome::Failure, 1), "fp".to_owned()),
         (event(b"bad", Outcome::Failure, 1), "fp".to_owned()),
     ];
-    let cps = [Checkpoint {
-        fingerprint: "fp".into(),
-        path: "/x".into(),
-        offset: 99,
-        finished: false,
-    }];
-    assert!(s.commit(&commit_of(&events, &cps)).is_err());
+    let cps = [cp("fp", 99, false)];
+    let err = s.commit(&commit_of(&events, &cps)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Sqlite {
+                doing: "storing events",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(s.event_count().unwrap(), 0);
     assert_eq!(s.checkpoint("fp").unwrap(), None);
+    assert_eq!(s.cursor("journal").unwrap(), None);
+    assert_eq!(s.correlator_state().unwrap(), None);
     assert_eq!(s.csv_committed_len().unwrap(), None);
+    // The next commit (without the bad event) goes through.
+    s.commit(&commit_of(&events[..1], &cps)).unwrap();
+    assert_eq!(s.event_count().unwrap(), 1);
+    assert_eq!(s.checkpoint("fp").unwrap().unwrap().offset, 99);
 }
 
 #[test]
-fn bulk_insert_of_200k_events() {
+fn a_failure_after_the_events_rolls_them_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(&dir.path().join("db")).unwrap();
-    let events: Vec<_> = (0..200_000u32)
-        .map(|i| {
-            (
-                event(format!("u{i}").as_bytes(), Outcome::Failure, 1),
-                "fp".to_owned(),
-            )
-        })
-        .collect();
-    let t = std::time::Instant::now();
-    for chunk in events.chunks(50_000) {
-        s.commit(&commit_of(chunk, &[])).unwrap();
+    s.conn
+        .execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON meta WHEN NEW.key = 'csv_len'
+             BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        )
+        .unwrap();
+    let events = [(event(b"a", Outcome::Failure, 1), "fp".to_owned())];
+    let err = s
+        .commit(&commit_of(&events, &[cp("fp", 5, false)]))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Sqlite {
+                doing: "storing an export length",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(s.event_count().unwrap(), 0);
+    assert_eq!(s.checkpoints().unwrap(), vec![]);
+    assert_eq!(s.correlator_state().unwrap(), None);
+}
+
+#[test]
+fn a_damaged_row_is_reported_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("db")).unwrap();
+    let events = [(event(b"a", Outcome::Failure, 1), "fp".to_owned())];
+    s.commit(&Commit {
+        events: &events,
+        ..empty_commit()
+    })
+    .unwrap();
+    for (column, value) in [
+        ("ip", "not-an-ip"),
+        ("service", "exim"),
+        ("protocol", "gopher"),
+        ("outcome", "maybe"),
+    ] {
+        let good: String = s
+            .conn
+            .query_row(&format!("SELECT {column} FROM events"), [], |r| r.get(0))
+            .unwrap();
+        s.conn
+            .execute(&format!("UPDATE events SET {column} = ?1"), [value])
+            .unwrap();
+        let err = s.events().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { message } if message.contains(column)),
+            "{err}"
+        );
+        s.conn
+            .execute(&format!("UPDATE events SET {column} = ?1"), [good])
+            .unwrap();
     }
-    eprintln!("200k events stored in {:?}", t.elapsed());
-    assert_eq!(s.event_count().unwrap(), 200_000);
+    assert_eq!(s.events().unwrap().len(), 1);
+    s.conn
+        .execute(
+            "INSERT INTO meta(key, value) VALUES('csv_len', -1)
+             ON CONFLICT(key) DO UPDATE SET value = -1",
+            [],
+        )
+        .unwrap();
+    assert!(matches!(
+        s.csv_committed_len(),
+        Err(StoreError::Corrupt { .. })
+    ));
+    s.conn
+        .execute("INSERT INTO checkpoints VALUES('neg', '/x', -5, 0, 0)", [])
+        .unwrap();
+    assert!(matches!(
+        s.checkpoint("neg"),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(s.checkpoints(), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let err = Store::open(&path).err().unwrap();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(
+        err.to_string().contains("not a maillogsentinel store"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    Store::open(&path)
+        .unwrap()
+        .conn
+        .execute(
+            "UPDATE meta SET value = 99 WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    let err = Store::open(&path).err().unwrap();
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerSchema {
+                found: 99,
+                known: SCHEMA_VERSION
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_path_is_an_open_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open(&dir.path().join("missing/db")).err().unwrap();
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    assert!(!err.is_disk_full());
 }
