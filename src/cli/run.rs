@@ -194,8 +194,12 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
     // An export without a committed length (new, or left by the old tool) is adopted as it
     // is now, and that length committed at once: rows a run appends after this and dies
     // before committing are then cut at the next start, never adopted.
-    let csv_unknown = store.csv_committed_len()?.is_none();
-    let jsonl_unknown = jsonl.is_some() && store.jsonl_committed_len()?.is_none();
+    // The same when the file was deleted or edited (its stored length is stale).
+    let csv_unknown = store.csv_committed_len()? != Some(csv.len());
+    let jsonl_unknown = match &jsonl {
+        Some(j) => store.jsonl_committed_len()? != Some(j.len()),
+        None => false,
+    };
     if csv_unknown || jsonl_unknown {
         store.commit(&crate::store::Commit {
             events: &[],
