@@ -12,7 +12,7 @@
 pub mod archive;
 pub mod guard;
 
-use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -105,19 +105,7 @@ fn unix_of(t: Option<SystemTime>) -> i64 {
 fn end_of_last_line(path: &Path) -> io::Result<u64> {
     let mut f = std::fs::File::open(path)?;
     let len = f.metadata()?.len();
-    let mut end = len;
-    let mut buf = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(buf.len() as u64);
-        f.seek(SeekFrom::Start(start))?;
-        let chunk = &mut buf[..(end - start) as usize];
-        f.read_exact(chunk)?;
-        if let Some(i) = memchr::memrchr(b'\n', chunk) {
-            return Ok(start + i as u64 + 1);
-        }
-        end = start;
-    }
-    Ok(0)
+    crate::sink::end_of_last_line(&mut f, len)
 }
 
 /// Events waiting for the next commit, and the writing of one commit.

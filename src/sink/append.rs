@@ -109,7 +109,8 @@ impl AppendFile {
     }
 }
 
-fn end_of_last_line(file: &mut File, len: u64) -> io::Result<u64> {
+/// Offset just past the last `\n` among the first `len` bytes of `file` (0 when none).
+pub fn end_of_last_line(file: &mut File, len: u64) -> io::Result<u64> {
     let mut end = len;
     let mut buf = vec![0u8; 64 * 1024];
     while end > 0 {

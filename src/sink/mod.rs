@@ -16,7 +16,7 @@ use std::io;
 
 use crate::event::AuthEvent;
 
-pub use append::{AppendFile, Repair};
+pub use append::{AppendFile, Repair, end_of_last_line};
 pub use csv::{CsvSink, neutralise_cell};
 pub use jsonl::{JsonlExport, JsonlSink};
 pub use legacy_csv::{CsvDateFormat, CsvEnrichment, LegacyCsv};
