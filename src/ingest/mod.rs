@@ -14,6 +14,7 @@ pub mod guard;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Instant, SystemTime};
 
 use jiff::tz::TimeZone;
@@ -39,10 +40,15 @@ pub enum IngestError {
     Export { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error("the store writer stopped")]
+    WriterStopped,
 }
 
 /// The cursor's key in the store.
 pub const JOURNAL_SOURCE: &str = "journal";
+
+/// Events per commit: two batches in flight stay well under the memory target.
+const COMMIT_EVENTS: usize = 10_000;
 
 pub struct RunOptions {
     /// The live log (`[paths] mail_log`); its rotated siblings are found beside it.
@@ -65,7 +71,7 @@ impl RunOptions {
             from_end: false,
             timezone,
             progress: true,
-            commit_events: 50_000,
+            commit_events: COMMIT_EVENTS,
             commit_bytes: 64 << 20,
         }
     }
@@ -108,37 +114,85 @@ fn end_of_last_line(path: &Path) -> io::Result<u64> {
     crate::sink::end_of_last_line(&mut f, len)
 }
 
-/// Events waiting for the next commit, and the writing of one commit.
-struct Committer<'a, 'o> {
-    out: &'a mut Outputs<'o>,
+/// One commit for the writer thread: everything it needs, owned.
+struct Job {
     events: Vec<(AuthEvent, String)>,
-    stored: u64,
+    checkpoint: Option<Checkpoint>,
+    cursor: Option<String>,
+    state: Vec<u8>,
 }
 
-impl Committer<'_, '_> {
+enum Message {
+    Commit(Job),
+    /// Answered once every earlier commit is written.
+    Barrier(SyncSender<()>),
+}
+
+/// Collects events on the parsing side and hands commits to the writer thread, so that
+/// parsing and storing run on two cores. Commits stay in order; a bounded channel keeps at
+/// most two batches in flight (memory).
+struct Committer {
+    tx: SyncSender<Message>,
+    events: Vec<(AuthEvent, String)>,
+}
+
+impl Committer {
     fn commit(
         &mut self,
         checkpoint: Option<&Checkpoint>,
         cursor: Option<&str>,
         pipeline: &Pipeline,
     ) -> Result<(), IngestError> {
-        let failures: Vec<&AuthEvent> = self
+        let job = Job {
+            events: std::mem::take(&mut self.events),
+            checkpoint: checkpoint.cloned(),
+            cursor: cursor.map(str::to_owned),
+            state: pipeline.correlator_state(),
+        };
+        self.tx
+            .send(Message::Commit(job))
+            .map_err(|_| IngestError::WriterStopped)
+    }
+
+    /// Waits until every commit sent so far is written (before reading a checkpoint that
+    /// one of them may change).
+    fn sync(&self) -> Result<(), IngestError> {
+        let (tx, rx) = sync_channel(0);
+        self.tx
+            .send(Message::Barrier(tx))
+            .map_err(|_| IngestError::WriterStopped)?;
+        rx.recv().map_err(|_| IngestError::WriterStopped)
+    }
+}
+
+/// The writer thread: exports first (appended and synced), then the store transaction that
+/// records their new lengths with the events and the checkpoint.
+fn write_commits(rx: Receiver<Message>, out: &mut Outputs) -> Result<u64, IngestError> {
+    let mut stored = 0;
+    for message in rx {
+        let job = match message {
+            Message::Commit(job) => job,
+            Message::Barrier(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
+        let failures: Vec<&AuthEvent> = job
             .events
             .iter()
             .map(|(e, _)| e)
             .filter(|e| e.outcome == Outcome::Failure)
             .collect();
-        let csv_len = self
-            .out
+        let csv_len = out
             .csv
             .append(&failures)
             .map_err(|source| IngestError::Export {
-                path: self.out.csv.path().to_path_buf(),
+                path: out.csv.path().to_path_buf(),
                 source,
             })?;
-        let jsonl_len = match self.out.jsonl.as_deref_mut() {
+        let jsonl_len = match out.jsonl.as_deref_mut() {
             Some(j) => {
-                let all: Vec<&AuthEvent> = self.events.iter().map(|(e, _)| e).collect();
+                let all: Vec<&AuthEvent> = job.events.iter().map(|(e, _)| e).collect();
                 Some(j.append(&all).map_err(|source| IngestError::Export {
                     path: j.path().to_path_buf(),
                     source,
@@ -146,19 +200,47 @@ impl Committer<'_, '_> {
             }
             None => None,
         };
-        let state = pipeline.correlator_state();
-        self.out.store.commit(&Commit {
-            events: &self.events,
-            checkpoints: checkpoint.map(std::slice::from_ref).unwrap_or(&[]),
-            cursor: cursor.map(|c| (JOURNAL_SOURCE, c)),
-            correlator_state: Some(&state),
+        out.store.commit(&Commit {
+            events: &job.events,
+            checkpoints: job.checkpoint.as_slice(),
+            cursor: job.cursor.as_deref().map(|c| (JOURNAL_SOURCE, c)),
+            correlator_state: Some(&job.state),
             csv_len: Some(csv_len),
             jsonl_len,
         })?;
-        self.stored += self.events.len() as u64;
-        self.events.clear();
-        Ok(())
+        stored += job.events.len() as u64;
     }
+    Ok(stored)
+}
+
+/// Runs `body` with a [`Committer`] whose commits a scoped thread writes to `out`; returns
+/// `body`'s result and the number of events stored. A writer error wins over the
+/// `WriterStopped` it causes on the parsing side.
+fn with_writer<T>(
+    out: &mut Outputs,
+    body: impl FnOnce(&mut Committer) -> Result<T, IngestError>,
+) -> Result<(T, u64), IngestError> {
+    let (tx, rx) = sync_channel(1);
+    std::thread::scope(|scope| {
+        let writer = std::thread::Builder::new()
+            .name("mls-store".into())
+            .spawn_scoped(scope, move || write_commits(rx, out))
+            .expect("spawning the store thread");
+        let mut committer = Committer {
+            tx,
+            events: Vec::new(),
+        };
+        let result = body(&mut committer);
+        drop(committer);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(IngestError::WriterStopped));
+        match (result, written) {
+            (_, Err(e)) => Err(e),
+            (Err(e), Ok(_)) => Err(e),
+            (Ok(v), Ok(n)) => Ok((v, n)),
+        }
+    })
 }
 
 /// One run over the rotation set of `opts.mail_log`.
@@ -170,67 +252,55 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
         path: opts.mail_log.clone(),
         source,
     })?;
+    // Checkpoints are looked up through a connection of their own: the writer thread owns
+    // the other.
+    let lookups = Store::open(out.store.path())?;
     let mut report = RunReport::default();
-    let mut committer = Committer {
-        out,
-        events: Vec::new(),
-        stored: 0,
-    };
     let mut progress = Progress::new(opts.progress && io::stderr().is_terminal());
-    let mut next = match files.first() {
-        Some(f) => Some(plan_file(
-            opts,
-            f,
-            first_run,
-            committer.out.store,
-            &mut report,
-        )?),
-        None => None,
-    };
-    for (i, file) in files.iter().enumerate() {
-        let current = next.take().unwrap_or(Plan::Skip);
-        // Plan the next file now, unless it is this very file again (a copy with the same
-        // first line): its checkpoint is only known once this one is committed.
-        let ahead = files.get(i + 1);
-        let mut deferred = None;
-        if let Some(f) = ahead {
-            let plan = plan_file(opts, f, first_run, committer.out.store, &mut report)?;
-            match (plan.fingerprint(), current.fingerprint()) {
-                (Some(a), Some(b)) if a == b => deferred = Some(f),
-                _ => next = Some(plan),
+    let ((), stored) = with_writer(out, |committer| {
+        let mut next = match files.first() {
+            Some(f) => Some(plan_file(opts, f, first_run, &lookups, &mut report)?),
+            None => None,
+        };
+        for (i, file) in files.iter().enumerate() {
+            let current = next.take().unwrap_or(Plan::Skip);
+            // Plan the next file now, unless it is this very file again (a copy with the
+            // same first line): its checkpoint is only known once this one is committed.
+            let mut deferred = None;
+            if let Some(f) = files.get(i + 1) {
+                let plan = plan_file(opts, f, first_run, &lookups, &mut report)?;
+                match (plan.fingerprint(), current.fingerprint()) {
+                    (Some(a), Some(b)) if a == b => deferred = Some(f),
+                    _ => next = Some(plan),
+                }
+            }
+            progress.file(i + 1, files.len(), &file.path);
+            match current {
+                Plan::Skip => {}
+                Plan::MarkEnd(cp) => committer.commit(Some(&cp), None, &pipeline)?,
+                Plan::Read(r) => read_file(
+                    opts,
+                    r,
+                    &mut pipeline,
+                    committer,
+                    &mut report,
+                    &mut progress,
+                )?,
+            }
+            if let Some(f) = deferred {
+                committer.sync()?;
+                next = Some(plan_file(opts, f, first_run, &lookups, &mut report)?);
             }
         }
-        progress.file(i + 1, files.len(), &file.path);
-        match current {
-            Plan::Skip => {}
-            Plan::MarkEnd(cp) => committer.commit(Some(&cp), None, &pipeline)?,
-            Plan::Read(r) => read_file(
-                opts,
-                r,
-                &mut pipeline,
-                &mut committer,
-                &mut report,
-                &mut progress,
-            )?,
-        }
-        if let Some(f) = deferred {
-            next = Some(plan_file(
-                opts,
-                f,
-                first_run,
-                committer.out.store,
-                &mut report,
-            )?);
-        }
-    }
-    progress.done();
-    // Lines still waiting whose partner would have been written by now count alone.
-    let fingerprint = String::from("expired");
-    pipeline.expire_at(now, &mut |e| {
-        committer.events.push((e, fingerprint.clone()))
-    });
-    committer.commit(None, None, &pipeline)?;
-    report.events_stored = committer.stored;
+        progress.done();
+        // Lines still waiting whose partner would have been written by now count alone.
+        let fingerprint = String::from("expired");
+        pipeline.expire_at(now, &mut |e| {
+            committer.events.push((e, fingerprint.clone()))
+        });
+        committer.commit(None, None, &pipeline)
+    })?;
+    report.events_stored = stored;
     report.stats = pipeline.stats().clone();
     Ok(report)
 }
@@ -258,44 +328,40 @@ pub fn run_journal(
     let mut pipeline = restored_pipeline(tz, now, out.store)?;
     let cursor = out.store.cursor(JOURNAL_SOURCE)?;
     let mut report = RunReport::default();
-    let mut committer = Committer {
-        out,
-        events: Vec::new(),
-        stored: 0,
-    };
     if cursor.is_none() && from_end {
         if let Some(last) = query.last_cursor()? {
-            committer.commit(None, Some(&last), &pipeline)?;
+            with_writer(out, |c| c.commit(None, Some(&last), &pipeline))?;
         }
         report.stats = pipeline.stats().clone();
         return Ok(report);
     }
     let mut reader = query.read_after(cursor.as_deref())?;
-    let mut last: Option<String> = None;
-    let mut since_commit = 0usize;
-    while let Some(entry) = reader.next_entry()? {
-        report.bytes_read += entry.line.len() as u64 + 1;
-        pipeline.feed_line(
-            &entry.line,
-            &mut |e| committer.events.push((e, JOURNAL_SOURCE.to_owned())),
-            &mut |_| {},
-        );
-        last = Some(entry.cursor);
-        since_commit += 1;
-        if committer.events.len() >= 50_000 || since_commit >= 500_000 {
-            committer.commit(None, last.as_deref(), &pipeline)?;
-            since_commit = 0;
+    let ((), stored) = with_writer(out, |committer| {
+        let mut last: Option<String> = None;
+        let mut since_commit = 0usize;
+        while let Some(entry) = reader.next_entry()? {
+            report.bytes_read += entry.line.len() as u64 + 1;
+            pipeline.feed_line(
+                &entry.line,
+                &mut |e| committer.events.push((e, JOURNAL_SOURCE.to_owned())),
+                &mut |_| {},
+            );
+            last = Some(entry.cursor);
+            since_commit += 1;
+            if committer.events.len() >= COMMIT_EVENTS || since_commit >= 500_000 {
+                committer.commit(None, last.as_deref(), &pipeline)?;
+                since_commit = 0;
+            }
         }
-    }
-    // Commit what was read even if journalctl then reports a failure.
-    let finished = reader.finish();
-    committer.commit(None, last.as_deref(), &pipeline)?;
-    finished?;
-    pipeline.expire_at(now, &mut |e| {
-        committer.events.push((e, JOURNAL_SOURCE.to_owned()))
-    });
-    committer.commit(None, None, &pipeline)?;
-    report.events_stored = committer.stored;
+        // Commit what was read even if journalctl then reports a failure.
+        committer.commit(None, last.as_deref(), &pipeline)?;
+        pipeline.expire_at(now, &mut |e| {
+            committer.events.push((e, JOURNAL_SOURCE.to_owned()))
+        });
+        committer.commit(None, None, &pipeline)
+    })?;
+    reader.finish()?;
+    report.events_stored = stored;
     report.stats = pipeline.stats().clone();
     Ok(report)
 }
