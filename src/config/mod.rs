@@ -1,20 +1,26 @@
-//! The configuration file (`/etc/maillogsentinel.conf`, or `--config PATH`), compatible with
-//! the old tool's: `[paths] working_dir state_dir mail_log`, `[report] email`, `[general]
-//! log_level`, `[dns_cache] enabled size ttl_seconds`, `[geolocation] country_db_path`,
-//! `[ASN_ASO] asn_db_path`, plus new keys with defaults (see `config/maillogsentinel.conf`).
+//! The configuration file (`/etc/maillogsentinel.conf`, or `--config PATH`) as a typed
+//! [`Config`]. The old Python tool's file loads as it is: its sections `[paths] [report]
+//! [general] [dns_cache] [geolocation] [ASN_ASO]`, read with `configparser` semantics (`ini`),
+//! plus new keys with defaults and the new `[journal]` section; `config/maillogsentinel.conf`
+//! documents every key.
 //!
-//! Unknown keys warn; wrong values fail naming file, line, section and key. Relative paths are
-//! taken relative to the config file's directory. Not here: acting on the values.
+//! Unknown sections and keys give warnings and are ignored; keys of the old tool (and of its
+//! setup script) that this version does not use yet are accepted silently. A wrong value fails
+//! with file, line, section and key. Relative paths are taken relative to the directory of the
+//! config file, so every path in a [`Config`] is absolute; `~` is refused (not expanded).
+//!
+//! Not here: acting on the values (creating directories, opening files), command-line options.
 
 mod ini;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ini::{Ini, IniError};
+use ini::{Ini, ParseError};
 
 pub use crate::sink::CsvDateFormat;
 
+/// `[general] log_level`, as Python's `logging` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
     Debug,
@@ -24,49 +30,74 @@ pub enum LogLevel {
     Critical,
 }
 
+/// `[paths] mail_log`: where the mail log comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailLog {
+    /// The live log file; its rotated siblings are read too.
     File(PathBuf),
-    /// Read the systemd journal (`mail_log = journal`).
+    /// The systemd journal (`mail_log = journal`, or `[journal] enabled = yes`).
     Journal,
 }
 
+/// `[dns_cache]`: the reverse DNS cache of the enrichment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsCache {
     pub enabled: bool,
+    /// Entries kept, at least 1.
     pub size: usize,
     pub ttl_seconds: u64,
 }
 
+/// `[journal]`: how `journalctl` is run when the mail log is the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalConfig {
+    /// systemd units (`journalctl -u`), used when `identifiers` is empty.
     pub units: Vec<String>,
+    /// Syslog identifiers (`journalctl -t`).
     pub identifiers: Vec<String>,
     /// Journal files to read instead of the system journal (`journalctl --directory`).
     pub directory: Option<PathBuf>,
+    /// The `journalctl` binary: a bare name is looked up in `PATH`.
     pub journalctl: PathBuf,
 }
 
+/// The whole configuration, defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The file it was read from.
     pub path: PathBuf,
+    /// `[paths] working_dir`: database, CSV, own log. Default `/var/log/maillogsentinel`.
     pub working_dir: PathBuf,
+    /// `[paths] state_dir`: the run lock. Default `/var/lib/maillogsentinel`.
     pub state_dir: PathBuf,
+    /// `[paths] mail_log`. Default `/var/log/mail.log`.
     pub mail_log: MailLog,
+    /// `[paths] backup_dir`: where `--reset`/`--purge` archive files. Default
+    /// `<working_dir>/backups`.
     pub backup_dir: PathBuf,
+    /// `[report] email`: recipient of the report. Default none.
     pub report_email: Option<String>,
+    /// `[general] log_level`. Default INFO.
     pub log_level: LogLevel,
+    /// `[general] timezone`: IANA name of the zone of offset-less timestamps. Default none:
+    /// the system's zone.
     pub timezone: Option<String>,
+    /// `[general] csv_date_format`. Default `legacy`.
     pub csv_date_format: CsvDateFormat,
+    /// `[paths] jsonl_export`: JSON Lines export of every event. Default none.
     pub jsonl_path: Option<PathBuf>,
+    /// `[dns_cache]`.
     pub dns_cache: DnsCache,
+    /// `[geolocation] country_db_path`. Default none.
     pub country_db_path: Option<PathBuf>,
+    /// `[ASN_ASO] asn_db_path`. Default none.
     pub asn_db_path: Option<PathBuf>,
+    /// `[journal]`.
     pub journal: JournalConfig,
 }
 
-/// A loaded config and the warnings (unknown keys) it gave.
-#[derive(Debug)]
+/// A loaded config and its warnings (unknown sections and keys), one line each, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
     pub config: Config,
     pub warnings: Vec<String>,
@@ -74,15 +105,18 @@ pub struct Loaded {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    /// The file cannot be read (missing, permissions, a directory...).
+    #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
-    #[error("{path}:{line}: {message}")]
+    /// The file is not INI as `configparser` reads it (or breaks its strict mode).
+    #[error("{}:{line}: {message}", path.display())]
     Syntax {
         path: PathBuf,
         line: usize,
         message: String,
     },
-    #[error("{path}:{line}: [{section}] {key}: {message}")]
+    /// A key's value is wrong (type, range, bad interpolation, invalid UTF-8).
+    #[error("{}:{line}: [{section}] {key}: {message}", path.display())]
     Value {
         path: PathBuf,
         line: usize,
@@ -92,8 +126,8 @@ pub enum ConfigError {
     },
 }
 
-/// Every section and key this version knows (the old tool's and the new ones).
-const KNOWN: &[(&str, &[&str])] = &[
+/// The sections and keys this version reads.
+const USED: &[(&str, &[&str])] = &[
     (
         "paths",
         &[
@@ -115,22 +149,103 @@ const KNOWN: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Keys of the old tool and of the file its setup script wrote, accepted without a warning and
+/// not used (yet).
+const LEGACY: &[(&str, &[&str])] = &[
+    ("paths", &["csv_filename"]),
+    ("report", &["subject_prefix", "sender_override"]),
+    (
+        "general",
+        &["log_file", "log_file_max_bytes", "log_file_backup_count"],
+    ),
+    ("geolocation", &["country_db_url"]),
+    ("ASN_ASO", &["asn_db_url"]),
+    (
+        "sqlite_database",
+        &["db_type", "db_path", "user", "password_hash", "salt"],
+    ),
+    ("sql_export_systemd", &["frequency"]),
+    ("sql_import_systemd", &["frequency"]),
+    ("User", &["run_as_user"]),
+    (
+        "systemd",
+        &[
+            "extraction_schedule",
+            "report_schedule",
+            "ip_update_schedule",
+        ],
+    ),
+];
+
+fn is_known_section(section: &str) -> bool {
+    USED.iter().chain(LEGACY).any(|(s, _)| *s == section)
+}
+
+fn is_known_key(section: &str, key: &str) -> bool {
+    USED.iter()
+        .chain(LEGACY)
+        .any(|(s, keys)| *s == section && keys.contains(&key))
+}
+
+/// The warnings of `ini`'s unknown sections and keys, in file order.
+fn warnings(ini: &Ini, path: &Path) -> Vec<String> {
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for section in &ini.sections {
+        let name = &section.name;
+        if !is_known_section(name) {
+            let hint = USED
+                .iter()
+                .chain(LEGACY)
+                .find(|(s, _)| s.eq_ignore_ascii_case(name.trim()))
+                .map(|(s, _)| format!(" (did you mean [{s}]? section names are case-sensitive)"))
+                .unwrap_or_default();
+            found.push((
+                section.line,
+                format!(
+                    "{}:{}: unknown section [{name}], ignored{hint}",
+                    path.display(),
+                    section.line
+                ),
+            ));
+            continue;
+        }
+        for (key, entry) in &section.options {
+            if !is_known_key(name, key) {
+                found.push((
+                    entry.line,
+                    format!(
+                        "{}:{}: unknown key `{key}` in [{name}], ignored",
+                        path.display(),
+                        entry.line
+                    ),
+                ));
+            }
+        }
+    }
+    found.sort_by_key(|(line, _)| *line);
+    found.into_iter().map(|(_, w)| w).collect()
+}
+
+/// Reads typed values out of a parsed file, naming file, line, section and key on error.
 struct Reader<'a> {
     ini: &'a Ini,
     path: &'a Path,
-    base: PathBuf,
 }
 
 impl Reader<'_> {
-    fn syntax(&self, e: IniError) -> ConfigError {
-        ConfigError::Syntax {
-            path: self.path.to_path_buf(),
-            line: e.line,
-            message: e.message,
-        }
+    /// The interpolated value of a key this version reads.
+    fn get(&self, section: &str, key: &str) -> Result<Option<ini::Value>, ConfigError> {
+        debug_assert!(
+            USED.iter()
+                .any(|(s, keys)| *s == section && keys.contains(&key)),
+            "[{section}] {key} is read but not in USED"
+        );
+        self.ini
+            .get(section, key)
+            .map_err(|e| self.error(section, key, e.line, e.message))
     }
 
-    fn value_error(&self, section: &str, key: &str, line: usize, message: String) -> ConfigError {
+    fn error(&self, section: &str, key: &str, line: usize, message: String) -> ConfigError {
         ConfigError::Value {
             path: self.path.to_path_buf(),
             line,
@@ -140,85 +255,197 @@ impl Reader<'_> {
         }
     }
 
-    fn get(&self, section: &str, key: &str) -> Result<Option<(String, usize)>, ConfigError> {
-        self.ini.get(section, key).map_err(|e| self.syntax(e))
-    }
-
-    /// A typed value: `parse` says why a text is wrong.
-    fn typed<T>(
+    /// The value of `key` through `parse`, `None` when absent.
+    fn read<T>(
         &self,
         section: &str,
         key: &str,
-        default: T,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
         match self.get(section, key)? {
-            None => Ok(default),
-            Some((v, line)) => parse(&v).map_err(|m| self.value_error(section, key, line, m)),
+            None => Ok(None),
+            Some(v) => parse(&v.text)
+                .map(Some)
+                .map_err(|m| self.error(section, key, v.line, m)),
         }
     }
 
+    /// A path (an empty value is an error), relative ones from the config file's directory.
     fn path(&self, section: &str, key: &str) -> Result<Option<PathBuf>, ConfigError> {
-        self.typed(section, key, None, |v| {
-            if v.is_empty() {
-                return Ok(None);
-            }
-            if v.contains('\n') || v.contains('\0') {
-                return Err(format!("expected a path, got `{}`", v.escape_debug()));
-            }
-            Ok(Some(self.base.join(v)))
-        })
+        self.read(section, key, |v| self.resolve(v))
+    }
+
+    /// An optional path: empty means none.
+    fn optional_path(&self, section: &str, key: &str) -> Result<Option<PathBuf>, ConfigError> {
+        Ok(self
+            .read(section, key, |v| {
+                if v.is_empty() {
+                    Ok(None)
+                } else {
+                    self.resolve(v).map(Some)
+                }
+            })?
+            .flatten())
+    }
+
+    fn resolve(&self, v: &str) -> Result<PathBuf, String> {
+        check_single_path(v)?;
+        let p = Path::new(v);
+        if p.is_absolute() {
+            return Ok(p.to_path_buf());
+        }
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        std::path::absolute(dir.join(p))
+            .map_err(|e| format!("cannot make `{}` absolute: {e}", ini::shown(v)))
     }
 }
 
+/// What every path value must be, absolute or not.
+fn check_single_path(v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        return Err("expected a path, got an empty value".into());
+    }
+    if v.contains('\n') {
+        return Err(format!(
+            "expected one path, got several lines: `{}`",
+            ini::shown(v)
+        ));
+    }
+    if v.contains('\0') {
+        return Err(format!(
+            "a path cannot contain a NUL byte: `{}`",
+            ini::shown(v)
+        ));
+    }
+    if v.starts_with('~') {
+        return Err(format!(
+            "`~` is not expanded: write the absolute path instead of `{}`",
+            ini::shown(v)
+        ));
+    }
+    Ok(())
+}
+
+/// `configparser`'s `getboolean`.
 fn parse_bool(v: &str) -> Result<bool, String> {
-    match v.to_ascii_lowercase().as_str() {
+    match v.to_lowercase().as_str() {
         "1" | "yes" | "true" | "on" => Ok(true),
         "0" | "no" | "false" | "off" => Ok(false),
         _ => Err(format!(
-            "expected true/false (yes/no, on/off, 1/0), got `{v}`"
+            "expected a boolean (1/yes/true/on or 0/no/false/off), got `{}`",
+            ini::shown(v)
         )),
     }
 }
 
-fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(v: &str) -> Result<T, String> {
-    match v.parse::<T>() {
-        Ok(n) if n > T::default() => Ok(n),
-        _ => Err(format!("expected a positive integer, got `{v}`")),
+/// A non-negative integer as Python's `int()` reads it: an optional `+`, digits, single `_`
+/// between digits.
+fn parse_uint(v: &str) -> Option<u64> {
+    let digits = v.strip_prefix('+').unwrap_or(v);
+    let well_formed = digits
+        .split('_')
+        .all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()));
+    if !well_formed {
+        return None;
+    }
+    digits.replace('_', "").parse().ok()
+}
+
+fn parse_positive(v: &str) -> Result<usize, String> {
+    parse_uint(v)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("expected a positive integer, got `{}`", ini::shown(v)))
+}
+
+fn parse_seconds(v: &str) -> Result<u64, String> {
+    parse_uint(v).ok_or_else(|| {
+        format!(
+            "expected a number of seconds (0 or more), got `{}`",
+            ini::shown(v)
+        )
+    })
+}
+
+fn parse_log_level(v: &str) -> Result<LogLevel, String> {
+    match v.to_ascii_uppercase().as_str() {
+        "DEBUG" => Ok(LogLevel::Debug),
+        "INFO" => Ok(LogLevel::Info),
+        "WARNING" | "WARN" => Ok(LogLevel::Warning),
+        "ERROR" => Ok(LogLevel::Error),
+        "CRITICAL" | "FATAL" => Ok(LogLevel::Critical),
+        _ => Err(format!(
+            "expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got `{}`",
+            ini::shown(v)
+        )),
     }
 }
 
+/// One address, `local@domain`, nothing that could break a mail header; empty means none.
+fn parse_email(v: &str) -> Result<Option<String>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let one_at = v.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    });
+    let clean = !v
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
+    if one_at && clean {
+        Ok(Some(v.to_owned()))
+    } else {
+        Err(format!(
+            "expected one address like admin@example.org (no spaces), got `{}`",
+            ini::shown(v)
+        ))
+    }
+}
+
+/// An IANA zone name the system's time zone database knows; empty means the system's zone.
+fn parse_timezone(v: &str) -> Result<Option<String>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match jiff::tz::TimeZone::get(v) {
+        Ok(_) => Ok(Some(v.to_owned())),
+        Err(_) => Err(format!(
+            "unknown time zone `{}` (expected an IANA name such as Europe/Paris)",
+            ini::shown(v)
+        )),
+    }
+}
+
+fn parse_csv_date_format(v: &str) -> Result<CsvDateFormat, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "legacy" => Ok(CsvDateFormat::Legacy),
+        "iso" => Ok(CsvDateFormat::Iso),
+        _ => Err(format!(
+            "expected `legacy` (DD/MM/YYYY HH:MM) or `iso` (RFC 3339), got `{}`",
+            ini::shown(v)
+        )),
+    }
+}
+
+/// Items separated by commas, spaces or line breaks; empty means none.
 fn parse_list(v: &str) -> Vec<String> {
-    v.split([',', ' ', '\n', '\t'])
+    v.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
 }
 
-fn parse_email(v: &str) -> Result<Option<String>, String> {
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let ok = v.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-    }) && !v
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
-    if ok {
-        Ok(Some(v.to_owned()))
-    } else {
-        Err(format!(
-            "expected an address like admin@example.org, got `{}`",
-            v.escape_debug()
-        ))
-    }
-}
+const DEFAULT_UNITS: &str = "postfix@-.service postfix.service dovecot.service";
+const DEFAULT_IDENTIFIERS: &str =
+    "postfix/smtpd postfix/submission/smtpd postfix/smtps/smtpd dovecot";
 
 impl Config {
+    /// `/etc/maillogsentinel.conf`, where the old tool's setup put it.
     pub fn default_path() -> &'static Path {
         Path::new("/etc/maillogsentinel.conf")
     }
 
+    /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -227,123 +454,106 @@ impl Config {
         Config::from_bytes(&bytes, path)
     }
 
+    /// Checks `text` as if read from `path` (which names it in messages and anchors relative
+    /// paths).
     pub fn from_str(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
         Config::from_bytes(text.as_bytes(), path)
     }
 
     fn from_bytes(bytes: &[u8], path: &Path) -> Result<Loaded, ConfigError> {
-        let ini = Ini::parse(bytes).map_err(|e| ConfigError::Syntax {
-            path: path.to_path_buf(),
-            line: e.line,
-            message: e.message,
+        let ini = Ini::parse(bytes).map_err(|e| match e {
+            ParseError::Syntax { line, message } => ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                message,
+            },
+            ParseError::Value {
+                line,
+                section,
+                key,
+                message,
+            } => ConfigError::Value {
+                path: path.to_path_buf(),
+                line,
+                section,
+                key,
+                message,
+            },
         })?;
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let r = Reader {
-            ini: &ini,
-            path,
-            base,
-        };
-        let mut warnings = Vec::new();
-        for (section, line, keys) in &ini.sections {
-            match KNOWN.iter().find(|(s, _)| s == section) {
-                None => warnings.push(format!(
-                    "{}:{line}: unknown section [{section}], ignored",
-                    path.display()
-                )),
-                Some((_, known)) => {
-                    for (key, e) in keys {
-                        if !known.contains(&key.as_str()) {
-                            warnings.push(format!(
-                                "{}:{}: unknown key `{key}` in [{section}], ignored",
-                                path.display(),
-                                e.line
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        let warnings = warnings(&ini, path);
+        let r = Reader { ini: &ini, path };
+
+        // [paths]
         let working_dir = r
             .path("paths", "working_dir")?
             .unwrap_or_else(|| PathBuf::from("/var/log/maillogsentinel"));
         let state_dir = r
             .path("paths", "state_dir")?
             .unwrap_or_else(|| PathBuf::from("/var/lib/maillogsentinel"));
-        let journal_enabled = r.typed("journal", "enabled", false, parse_bool)?;
-        let mail_log = match r.get("paths", "mail_log")? {
-            Some((v, _))
-                if v.eq_ignore_ascii_case("journal") || v.eq_ignore_ascii_case("journald") =>
-            {
-                MailLog::Journal
+        let mail_log = r.read("paths", "mail_log", |v| {
+            if v.eq_ignore_ascii_case("journal") || v.eq_ignore_ascii_case("journald") {
+                Ok(MailLog::Journal)
+            } else {
+                r.resolve(v).map(MailLog::File)
             }
-            _ if journal_enabled => MailLog::Journal,
-            _ => MailLog::File(
-                r.path("paths", "mail_log")?
-                    .unwrap_or_else(|| PathBuf::from("/var/log/mail.log")),
-            ),
-        };
+        })?;
         let backup_dir = r
             .path("paths", "backup_dir")?
             .unwrap_or_else(|| working_dir.join("backups"));
-        let log_level = r.typed("general", "log_level", LogLevel::Info, |v| {
-            Ok(match v.to_ascii_uppercase().as_str() {
-                "DEBUG" => LogLevel::Debug,
-                "INFO" => LogLevel::Info,
-                "WARNING" | "WARN" => LogLevel::Warning,
-                "ERROR" => LogLevel::Error,
-                "CRITICAL" => LogLevel::Critical,
-                _ => {
-                    return Err(format!(
-                        "expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got `{v}`"
-                    ));
-                }
-            })
-        })?;
-        let timezone = r.typed("general", "timezone", None, |v| {
-            if v.is_empty() {
-                return Ok(None);
-            }
-            jiff::tz::TimeZone::get(v)
-                .map(|_| Some(v.to_owned()))
-                .map_err(|_| format!("unknown time zone `{v}` (an IANA name such as Europe/Paris)"))
-        })?;
-        let csv_date_format = r.typed(
-            "general",
-            "csv_date_format",
-            CsvDateFormat::Legacy,
-            |v| match v.to_ascii_lowercase().as_str() {
-                "legacy" | "" => Ok(CsvDateFormat::Legacy),
-                "iso" => Ok(CsvDateFormat::Iso),
-                _ => Err(format!(
-                    "expected `legacy` (DD/MM/YYYY HH:MM) or `iso`, got `{v}`"
-                )),
-            },
-        )?;
+        let jsonl_path = r.optional_path("paths", "jsonl_export")?;
+
+        // [report]
+        let report_email = r.read("report", "email", parse_email)?.flatten();
+
+        // [general]
+        let log_level = r
+            .read("general", "log_level", parse_log_level)?
+            .unwrap_or(LogLevel::Info);
+        let timezone = r.read("general", "timezone", parse_timezone)?.flatten();
+        let csv_date_format = r
+            .read("general", "csv_date_format", parse_csv_date_format)?
+            .unwrap_or(CsvDateFormat::Legacy);
+
+        // [dns_cache]
         let dns_cache = DnsCache {
-            enabled: r.typed("dns_cache", "enabled", true, parse_bool)?,
-            size: r.typed("dns_cache", "size", 128, parse_positive)?,
-            ttl_seconds: r.typed("dns_cache", "ttl_seconds", 3600, parse_positive)?,
+            enabled: r.read("dns_cache", "enabled", parse_bool)?.unwrap_or(true),
+            size: r.read("dns_cache", "size", parse_positive)?.unwrap_or(128),
+            ttl_seconds: r
+                .read("dns_cache", "ttl_seconds", parse_seconds)?
+                .unwrap_or(3600),
         };
+
+        // [geolocation], [ASN_ASO]
+        let country_db_path = r.optional_path("geolocation", "country_db_path")?;
+        let asn_db_path = r.optional_path("ASN_ASO", "asn_db_path")?;
+
+        // [journal]
+        let journal_enabled = r.read("journal", "enabled", parse_bool)?.unwrap_or(false);
+        let list = |v: &str| Ok(parse_list(v));
         let journal = JournalConfig {
-            units: r.typed(
-                "journal",
-                "units",
-                parse_list("postfix@-.service postfix.service dovecot.service"),
-                |v| Ok(parse_list(v)),
-            )?,
-            identifiers: r.typed(
-                "journal",
-                "identifiers",
-                parse_list("postfix/smtpd postfix/submission/smtpd postfix/smtps/smtpd dovecot"),
-                |v| Ok(parse_list(v)),
-            )?,
-            directory: r.path("journal", "directory")?,
-            journalctl: r.typed("journal", "journalctl", PathBuf::from("journalctl"), |v| {
-                Ok(PathBuf::from(v))
-            })?,
+            units: r
+                .read("journal", "units", list)?
+                .unwrap_or_else(|| parse_list(DEFAULT_UNITS)),
+            identifiers: r
+                .read("journal", "identifiers", list)?
+                .unwrap_or_else(|| parse_list(DEFAULT_IDENTIFIERS)),
+            directory: r.optional_path("journal", "directory")?,
+            journalctl: r
+                .read("journal", "journalctl", |v| {
+                    check_single_path(v)?;
+                    if v.contains('/') {
+                        r.resolve(v)
+                    } else {
+                        Ok(PathBuf::from(v))
+                    }
+                })?
+                .unwrap_or_else(|| PathBuf::from("journalctl")),
+        };
+
+        let mail_log = match mail_log {
+            _ if journal_enabled => MailLog::Journal,
+            Some(m) => m,
+            None => MailLog::File(PathBuf::from("/var/log/mail.log")),
         };
         let config = Config {
             path: path.to_path_buf(),
@@ -351,14 +561,14 @@ impl Config {
             state_dir,
             mail_log,
             backup_dir,
-            report_email: r.typed("report", "email", None, parse_email)?,
+            report_email,
             log_level,
             timezone,
             csv_date_format,
-            jsonl_path: r.path("paths", "jsonl_export")?,
+            jsonl_path,
             dns_cache,
-            country_db_path: r.path("geolocation", "country_db_path")?,
-            asn_db_path: r.path("ASN_ASO", "asn_db_path")?,
+            country_db_path,
+            asn_db_path,
             journal,
         };
         Ok(Loaded { config, warnings })
@@ -369,51 +579,122 @@ impl Config {
 mod tests {
     use super::*;
 
+    const PATH: &str = "/etc/maillogsentinel.conf";
+
     fn load(text: &str) -> Result<Loaded, ConfigError> {
-        Config::from_str(text, Path::new("/etc/maillogsentinel.conf"))
+        Config::from_str(text, Path::new(PATH))
+    }
+
+    fn config(text: &str) -> Config {
+        let loaded = load(text).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        loaded.config
+    }
+
+    fn error(text: &str) -> String {
+        load(text).unwrap_err().to_string()
+    }
+
+    fn defaults() -> Config {
+        Config {
+            path: PathBuf::from(PATH),
+            working_dir: "/var/log/maillogsentinel".into(),
+            state_dir: "/var/lib/maillogsentinel".into(),
+            mail_log: MailLog::File("/var/log/mail.log".into()),
+            backup_dir: "/var/log/maillogsentinel/backups".into(),
+            report_email: None,
+            log_level: LogLevel::Info,
+            timezone: None,
+            csv_date_format: CsvDateFormat::Legacy,
+            jsonl_path: None,
+            dns_cache: DnsCache {
+                enabled: true,
+                size: 128,
+                ttl_seconds: 3600,
+            },
+            country_db_path: None,
+            asn_db_path: None,
+            journal: JournalConfig {
+                units: vec![
+                    "postfix@-.service".into(),
+                    "postfix.service".into(),
+                    "dovecot.service".into(),
+                ],
+                identifiers: vec![
+                    "postfix/smtpd".into(),
+                    "postfix/submission/smtpd".into(),
+                    "postfix/smtps/smtpd".into(),
+                    "dovecot".into(),
+                ],
+                directory: None,
+                journalctl: "journalctl".into(),
+            },
+        }
     }
 
     #[test]
-    fn the_old_tools_config_loads() {
-        let l = load(
-            "[paths]\nworking_dir = /var/log/maillogsentinel\nstate_dir = /var/lib/maillogsentinel\nmail_log = /var/log/mail.log\n\n[report]\nemail = security-team@example.org\n\n[general]\nlog_level = INFO\n\n[dns_cache]\nenabled = True\nsize = 128\nttl_seconds = 3600\n\n[geolocation]\ncountry_db_path = /var/lib/maillogsentinel/country_aside.csv\n\n[ASN_ASO]\nasn_db_path = /var/lib/maillogsentinel/asn.csv\n",
-        )
-        .unwrap();
-        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        let c = l.config;
-        assert_eq!(c.working_dir, Path::new("/var/log/maillogsentinel"));
-        assert_eq!(c.state_dir, Path::new("/var/lib/maillogsentinel"));
-        assert_eq!(c.mail_log, MailLog::File("/var/log/mail.log".into()));
-        assert_eq!(c.report_email.as_deref(), Some("security-team@example.org"));
-        assert_eq!(c.log_level, LogLevel::Info);
-        assert_eq!(
-            c.dns_cache,
-            DnsCache {
-                enabled: true,
-                size: 128,
-                ttl_seconds: 3600
-            }
-        );
-        assert_eq!(
-            c.country_db_path.as_deref(),
-            Some(Path::new("/var/lib/maillogsentinel/country_aside.csv"))
-        );
-        assert_eq!(
-            c.asn_db_path.as_deref(),
-            Some(Path::new("/var/lib/maillogsentinel/asn.csv"))
-        );
-        assert_eq!(c.backup_dir, Path::new("/var/log/maillogsentinel/backups"));
-        assert_eq!(c.csv_date_format, CsvDateFormat::Legacy);
+    fn default_path() {
+        assert_eq!(Config::default_path(), Path::new(PATH));
     }
 
     #[test]
     fn defaults_when_sections_are_missing() {
-        let c = load("").unwrap().config;
-        assert_eq!(c.mail_log, MailLog::File("/var/log/mail.log".into()));
-        assert_eq!(c.log_level, LogLevel::Info);
-        assert!(c.dns_cache.enabled);
-        assert_eq!(c.report_email, None);
-        assert!(c.journal.identifiers.contains(&"dovecot".to_owned()));
+        assert_eq!(config(""), defaults());
+        assert_eq!(config("# only comments\n\n"), defaults());
+        // Sections present but empty, or only with the old tool's unused keys.
+        assert_eq!(
+            config(
+                "[paths]\ncsv_filename = x.csv\n[report]\n[general]\n[dns_cache]\n[geolocation]\n[ASN_ASO]\n[journal]\n"
+            ),
+            defaults()
+        );
+    }
+
+    #[test]
+    fn every_key_set() {
+        let c = config(
+            "[paths]\nworking_dir = /w\nstate_dir = /s\nmail_log = /logs/mail.log\nbackup_dir = /b\njsonl_export = /w/events.jsonl\n\
+             [report]\nemail = soc@example.org\n\
+             [general]\nlog_level = debug\ntimezone = Europe/Paris\ncsv_date_format = ISO\n\
+             [dns_cache]\nenabled = off\nsize = 1_000\nttl_seconds = 0\n\
+             [geolocation]\ncountry_db_path = /g/country.csv\n\
+             [ASN_ASO]\nasn_db_path = /g/asn.csv\n\
+             [journal]\nenabled = no\nunits = a.service, b.service\nidentifiers =\ndirectory = /j\njournalctl = /usr/bin/journalctl\n",
+        );
+        assert_eq!(
+            c,
+            Config {
+                path: PATH.into(),
+                working_dir: "/w".into(),
+                state_dir: "/s".into(),
+                mail_log: MailLog::File("/logs/mail.log".into()),
+                backup_dir: "/b".into(),
+                report_email: Some("soc@example.org".into()),
+                log_level: LogLevel::Debug,
+                timezone: Some("Europe/Paris".into()),
+                csv_date_format: CsvDateFormat::Iso,
+                jsonl_path: Some("/w/events.jsonl".into()),
+                dns_cache: DnsCache {
+                    enabled: false,
+                    size: 1000,
+                    ttl_seconds: 0
+                },
+                country_db_path: Some("/g/country.csv".into()),
+                asn_db_path: Some("/g/asn.csv".into()),
+                journal: JournalConfig {
+                    units: vec!["a.service".into(), "b.service".into()],
+                    identifiers: vec![],
+                    directory: Some("/j".into()),
+                    journalctl: "/usr/bin/journalctl".into(),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn backup_dir_follows_working_dir() {
+        let c = config("[paths]\nworking_dir = /srv/mls\n");
+        assert_eq!(c.backup_dir, Path::new("/srv/mls/backups"));
     }
 
     #[test]
@@ -421,87 +702,435 @@ mod tests {
         for (text, expected) in [
             (
                 "[dns_cache]\nsize = abc\n",
-                "/etc/maillogsentinel.conf:2: [dns_cache] size: expected a positive integer, got `abc`",
+                "2: [dns_cache] size: expected a positive integer, got `abc`",
+            ),
+            (
+                "[dns_cache]\nsize = 0\n",
+                "2: [dns_cache] size: expected a positive integer, got `0`",
+            ),
+            (
+                "[dns_cache]\nsize = -1\n",
+                "2: [dns_cache] size: expected a positive integer, got `-1`",
+            ),
+            (
+                "[dns_cache]\nsize = 1__0\n",
+                "2: [dns_cache] size: expected a positive integer, got `1__0`",
+            ),
+            (
+                "[dns_cache]\nsize =\n",
+                "2: [dns_cache] size: expected a positive integer, got ``",
             ),
             (
                 "[dns_cache]\n\nttl_seconds = -5\n",
-                "/etc/maillogsentinel.conf:3: [dns_cache] ttl_seconds: expected a positive integer, got `-5`",
+                "3: [dns_cache] ttl_seconds: expected a number of seconds (0 or more), got `-5`",
+            ),
+            (
+                "[dns_cache]\nttl_seconds = 1h\n",
+                "2: [dns_cache] ttl_seconds: expected a number of seconds (0 or more), got `1h`",
             ),
             (
                 "[dns_cache]\nenabled = maybe\n",
-                "/etc/maillogsentinel.conf:2: [dns_cache] enabled: expected true/false (yes/no, on/off, 1/0), got `maybe`",
+                "2: [dns_cache] enabled: expected a boolean (1/yes/true/on or 0/no/false/off), got `maybe`",
+            ),
+            (
+                "[journal]\nenabled = y\n",
+                "2: [journal] enabled: expected a boolean (1/yes/true/on or 0/no/false/off), got `y`",
             ),
             (
                 "[general]\nlog_level = LOUD\n",
-                "/etc/maillogsentinel.conf:2: [general] log_level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got `LOUD`",
+                "2: [general] log_level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got `LOUD`",
             ),
             (
                 "[report]\nemail = not an address\n",
-                "/etc/maillogsentinel.conf:2: [report] email: expected an address like admin@example.org, got `not an address`",
+                "2: [report] email: expected one address like admin@example.org (no spaces), got `not an address`",
+            ),
+            (
+                "[report]\nemail = a@b\n  c@d\n",
+                "2: [report] email: expected one address like admin@example.org (no spaces), got `a@b\\nc@d`",
             ),
             (
                 "[general]\ntimezone = Mars/Olympus\n",
-                "/etc/maillogsentinel.conf:2: [general] timezone: unknown time zone `Mars/Olympus` (an IANA name such as Europe/Paris)",
+                "2: [general] timezone: unknown time zone `Mars/Olympus` (expected an IANA name such as Europe/Paris)",
             ),
             (
                 "[general]\ncsv_date_format = us\n",
-                "/etc/maillogsentinel.conf:2: [general] csv_date_format: expected `legacy` (DD/MM/YYYY HH:MM) or `iso`, got `us`",
+                "2: [general] csv_date_format: expected `legacy` (DD/MM/YYYY HH:MM) or `iso` (RFC 3339), got `us`",
+            ),
+            (
+                "[paths]\nworking_dir =\n",
+                "2: [paths] working_dir: expected a path, got an empty value",
+            ),
+            (
+                "[paths]\nstate_dir = ~/state\n",
+                "2: [paths] state_dir: `~` is not expanded: write the absolute path instead of `~/state`",
+            ),
+            (
+                "[paths]\nmail_log = /var/log/mail.log\n    /var/log/other.log\n",
+                "2: [paths] mail_log: expected one path, got several lines: `/var/log/mail.log\\n/var/log/other.log`",
+            ),
+            (
+                "[paths]\nbackup_dir = /a\0b\n",
+                "2: [paths] backup_dir: a path cannot contain a NUL byte: `/a\\0b`",
+            ),
+            (
+                "[journal]\njournalctl =\n",
+                "2: [journal] journalctl: expected a path, got an empty value",
             ),
             (
                 "[paths]\nworking_dir = %(x)s\n",
-                "/etc/maillogsentinel.conf:2: `%(x)s` refers to no option of [paths] or [DEFAULT]",
+                "2: [paths] working_dir: `%(x)s` refers to no option `x` of [paths] or [DEFAULT]",
             ),
             (
-                "[paths\n",
-                "/etc/maillogsentinel.conf:1: section header without `]`: [paths",
+                "[DEFAULT]\nbase = /srv\n[paths]\n\nworking_dir = %(base)s/100%\n",
+                "5: [paths] working_dir: a lone `%` in `%(base)s/100%`: write `%%` for a literal %, `%(name)s` for another option",
+            ),
+            (
+                "[paths]\nworking_dir = %(state_dir)s/w\nstate_dir = %(working_dir)s/s\n",
+                "2: [paths] working_dir: `%(name)s` references nested more than 10 deep (a loop?)",
             ),
         ] {
-            assert_eq!(load(text).unwrap_err().to_string(), expected);
+            assert_eq!(error(text), format!("{PATH}:{expected}"), "{text:?}");
         }
     }
 
     #[test]
-    fn unknown_keys_and_sections_warn() {
-        let l = load("[paths]\nworking_dir = /w\nfoo = 1\n[extra]\nx = 1\n").unwrap();
+    fn syntax_and_encoding_errors_name_file_and_line() {
         assert_eq!(
-            l.warnings,
-            [
-                "/etc/maillogsentinel.conf:3: unknown key `foo` in [paths], ignored",
-                "/etc/maillogsentinel.conf:4: unknown section [extra], ignored"
-            ]
+            error("[paths\n"),
+            format!("{PATH}:1: section header without `]`: `[paths`")
         );
+        assert_eq!(
+            error("[paths]\nworking_dir = /a\n[dns_cache]\n[paths]\n"),
+            format!("{PATH}:4: section [paths] appears twice (first on line 1)")
+        );
+        assert_eq!(
+            error("[paths]\nworking_dir = /a\nWORKING_DIR = /b\n"),
+            format!("{PATH}:3: key `working_dir` appears twice in [paths] (first on line 2)")
+        );
+        assert_eq!(
+            error("working_dir = /a\n"),
+            format!("{PATH}:1: `working_dir = /a` comes before any [section] header")
+        );
+        let e = Config::from_bytes(
+            b"[report]\n\nemail = caf\xc3@example.org\n",
+            Path::new(PATH),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{PATH}:3: [report] email: not valid UTF-8 (byte 0xC3 at column 12): the file must be saved as UTF-8"
+            )
+        );
+        assert!(matches!(e, ConfigError::Value { line: 3, .. }));
     }
 
     #[test]
-    fn the_example_config_loads_without_warnings() {
-        let path = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/config/maillogsentinel.conf"
-        ));
-        let l = Config::load(path).unwrap();
-        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-        assert_eq!(l.config.mail_log, MailLog::File("/var/log/mail.log".into()));
-        assert_eq!(
-            l.config.report_email.as_deref(),
-            Some("security-team@example.org")
-        );
+    fn booleans_as_configparser_reads_them() {
+        for (v, expected) in [
+            ("1", true),
+            ("yes", true),
+            ("True", true),
+            ("ON", true),
+            ("0", false),
+            ("No", false),
+            ("FALSE", false),
+            ("off", false),
+        ] {
+            let c = config(&format!("[dns_cache]\nenabled = {v}\n"));
+            assert_eq!(c.dns_cache.enabled, expected, "{v}");
+        }
+        for v in ["", "2", "y", "n", "enabled", "true false"] {
+            assert!(parse_bool(v).is_err(), "{v:?}");
+        }
     }
 
     #[test]
-    fn journal_and_relative_paths() {
+    fn log_levels_any_case_and_warn() {
+        for (v, expected) in [
+            ("DEBUG", LogLevel::Debug),
+            ("info", LogLevel::Info),
+            ("Warning", LogLevel::Warning),
+            ("WARN", LogLevel::Warning),
+            ("error", LogLevel::Error),
+            ("CRITICAL", LogLevel::Critical),
+            ("fatal", LogLevel::Critical),
+        ] {
+            assert_eq!(parse_log_level(v), Ok(expected), "{v}");
+        }
+        for v in ["", "NOTSET", "10", "INFO DEBUG"] {
+            assert!(parse_log_level(v).is_err(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn integers_as_python_int_reads_them() {
+        for (v, n) in [
+            ("128", 128),
+            ("+5", 5),
+            ("1_000", 1000),
+            ("007", 7),
+            ("0", 0),
+        ] {
+            assert_eq!(parse_uint(v), Some(n), "{v}");
+        }
+        for v in [
+            "",
+            "-1",
+            "_1",
+            "1_",
+            "1__0",
+            "1.5",
+            "0x10",
+            "1e3",
+            "++1",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_uint(v), None, "{v:?}");
+        }
+        assert_eq!(parse_positive("1"), Ok(1));
+        assert!(parse_positive("0").is_err());
+        assert_eq!(parse_seconds("0"), Ok(0));
+    }
+
+    #[test]
+    fn email_addresses() {
+        for v in [
+            "root@localhost",
+            "security-team@example.org",
+            "a.b+tag@sub.example.org",
+        ] {
+            assert_eq!(parse_email(v), Ok(Some(v.to_owned())), "{v}");
+        }
+        assert_eq!(parse_email(""), Ok(None));
+        for v in [
+            "nobody",
+            "@example.org",
+            "admin@",
+            "a@b@c",
+            "a b@example.org",
+            "a@example.org\r\nBcc: x@y",
+            "a@example.org\nb@example.org",
+            "Admin <a@example.org>",
+            "a@example.org,b@example.org",
+            "a@example.org;b@example.org",
+            "a\t@example.org",
+        ] {
+            assert!(parse_email(v).is_err(), "{v:?}");
+        }
+        assert_eq!(config("[report]\nemail =\n").report_email, None);
+    }
+
+    #[test]
+    fn timezones() {
+        assert_eq!(
+            config("[general]\ntimezone = Europe/Paris\n")
+                .timezone
+                .as_deref(),
+            Some("Europe/Paris")
+        );
+        assert_eq!(
+            config("[general]\ntimezone = UTC\n").timezone.as_deref(),
+            Some("UTC")
+        );
+        assert_eq!(config("[general]\ntimezone =\n").timezone, None);
+        assert!(parse_timezone("Europe/Nowhere").is_err());
+        assert!(parse_timezone("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn csv_date_formats() {
+        assert_eq!(parse_csv_date_format("legacy"), Ok(CsvDateFormat::Legacy));
+        assert_eq!(parse_csv_date_format("LEGACY"), Ok(CsvDateFormat::Legacy));
+        assert_eq!(parse_csv_date_format("iso"), Ok(CsvDateFormat::Iso));
+        assert!(parse_csv_date_format("").is_err());
+        assert!(parse_csv_date_format("rfc3339").is_err());
+    }
+
+    #[test]
+    fn mail_log_journal() {
+        for v in ["journal", "Journal", "JOURNALD"] {
+            let c = config(&format!("[paths]\nmail_log = {v}\n"));
+            assert_eq!(c.mail_log, MailLog::Journal, "{v}");
+        }
+        // `[journal] enabled = yes` wins over a mail_log path (which must still be valid).
+        let c = config("[paths]\nmail_log = /var/log/mail.log\n[journal]\nenabled = yes\n");
+        assert_eq!(c.mail_log, MailLog::Journal);
+        let c = config("[journal]\nenabled = true\n");
+        assert_eq!(c.mail_log, MailLog::Journal);
+        assert!(load("[paths]\nmail_log = ~/mail.log\n[journal]\nenabled = yes\n").is_err());
+        // `enabled = no` does not undo `mail_log = journal`.
+        let c = config("[paths]\nmail_log = journal\n[journal]\nenabled = no\n");
+        assert_eq!(c.mail_log, MailLog::Journal);
+        let c = config("[paths]\nmail_log = /srv/log/mail.log\n[journal]\nenabled = no\n");
+        assert_eq!(c.mail_log, MailLog::File("/srv/log/mail.log".into()));
+    }
+
+    #[test]
+    fn journal_lists_and_binary() {
+        let c = config(
+            "[journal]\nunits = a.service,b.service  c.service\nidentifiers =\n    postfix/smtpd,\n    dovecot\njournalctl = journalctl-test\n",
+        );
+        assert_eq!(c.journal.units, ["a.service", "b.service", "c.service"]);
+        assert_eq!(c.journal.identifiers, ["postfix/smtpd", "dovecot"]);
+        assert_eq!(c.journal.journalctl, Path::new("journalctl-test"));
+        assert_eq!(c.journal.directory, None);
+        let c = config("[journal]\nunits =\ndirectory =\n");
+        assert!(c.journal.units.is_empty());
+        assert_eq!(c.journal.directory, None);
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_files_directory() {
         let l = Config::from_str(
-            "[paths]\nworking_dir = ../out\nmail_log = journal\n[journal]\ndirectory = j\nidentifiers = postfix/smtpd, dovecot\n",
+            "[paths]\nworking_dir = ../out\nstate_dir = state\nmail_log = logs/mail.log\n[journal]\ndirectory = ./j\njournalctl = bin/journalctl\n[geolocation]\ncountry_db_path = c.csv\n",
             Path::new("/srv/conf/mls.conf"),
         )
         .unwrap();
-        assert_eq!(l.config.mail_log, MailLog::Journal);
-        assert_eq!(l.config.working_dir, Path::new("/srv/conf/../out"));
+        let c = l.config;
+        assert_eq!(c.working_dir, Path::new("/srv/conf/../out"));
+        assert_eq!(c.state_dir, Path::new("/srv/conf/state"));
+        assert_eq!(c.backup_dir, Path::new("/srv/conf/../out/backups"));
+        assert_eq!(c.mail_log, MailLog::File("/srv/conf/logs/mail.log".into()));
         assert_eq!(
-            l.config.journal.directory.as_deref(),
+            c.journal.directory.as_deref(),
             Some(Path::new("/srv/conf/j"))
         );
-        assert_eq!(l.config.journal.identifiers, ["postfix/smtpd", "dovecot"]);
-        let l = load("[journal]\nenabled = yes\n").unwrap();
-        assert_eq!(l.config.mail_log, MailLog::Journal);
+        assert_eq!(c.journal.journalctl, Path::new("/srv/conf/bin/journalctl"));
+        assert_eq!(
+            c.country_db_path.as_deref(),
+            Some(Path::new("/srv/conf/c.csv"))
+        );
+        // A config given by a relative path: made absolute from the current directory.
+        let c = Config::from_str("[paths]\nworking_dir = w\n", Path::new("mls.conf"))
+            .unwrap()
+            .config;
+        assert!(c.working_dir.is_absolute());
+        assert_eq!(c.working_dir, std::env::current_dir().unwrap().join("w"));
+        assert_eq!(c.path, Path::new("mls.conf"));
+    }
+
+    #[test]
+    fn default_section_and_interpolation_feed_typed_values() {
+        let c = config(
+            "[DEFAULT]\nbase = /srv/mls\n[paths]\nworking_dir = %(base)s/work\nstate_dir = %(working_dir)s/state\njsonl_export = %(working_dir)s/100%%.jsonl\n[dns_cache]\nenabled = yes\n",
+        );
+        assert_eq!(c.working_dir, Path::new("/srv/mls/work"));
+        assert_eq!(c.state_dir, Path::new("/srv/mls/work/state"));
+        assert_eq!(
+            c.jsonl_path.as_deref(),
+            Some(Path::new("/srv/mls/work/100%.jsonl"))
+        );
+        // DEFAULT keys reach the sections that exist, as in Python: here [dns_cache] but not
+        // [journal] (absent), so the journal is not enabled.
+        let c = config("[DEFAULT]\nenabled = no\n[dns_cache]\n");
+        assert!(!c.dns_cache.enabled);
+        assert_eq!(c.mail_log, MailLog::File("/var/log/mail.log".into()));
+        let c = config("[DEFAULT]\nenabled = yes\n[journal]\n");
+        assert_eq!(c.mail_log, MailLog::Journal);
+    }
+
+    #[test]
+    fn unknown_sections_and_keys_warn_in_file_order() {
+        let l = load(
+            "[extra]\nx = 1\n[paths]\nworking_dir = /w\nzzz = 1\naaa = 2\n[Paths]\n[ASN_ASO]\nasn_db_url = https://x\nasn_db_pth = /a\n[DEFAULT]\nanything = 1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            l.warnings,
+            [
+                format!("{PATH}:1: unknown section [extra], ignored"),
+                format!("{PATH}:5: unknown key `zzz` in [paths], ignored"),
+                format!("{PATH}:6: unknown key `aaa` in [paths], ignored"),
+                format!(
+                    "{PATH}:7: unknown section [Paths], ignored (did you mean [paths]? section names are case-sensitive)"
+                ),
+                format!("{PATH}:10: unknown key `asn_db_pth` in [ASN_ASO], ignored"),
+            ]
+        );
+        assert_eq!(l.config.working_dir, Path::new("/w"));
+        // A wrong value in an unknown key does not fail.
+        assert!(load("[paths]\nsize = abc\nx = 50%\n").is_ok());
+    }
+
+    #[test]
+    fn the_old_tools_setup_output_loads_without_warnings() {
+        // What the old `maillogsentinel_setup.py` wrote (configparser's own output).
+        let c = config(
+            "# Generated by MailLogSentinel Interactive Setup 2025-06-01T10:00:00\n\
+             [paths]\nworking_dir = /var/log/maillogsentinel\nstate_dir = /var/lib/maillogsentinel\nmail_log = /var/log/mail.log\ncsv_filename = maillogsentinel.csv\n\n\
+             [report]\nemail = security-team@example.org\nsubject_prefix = [MailLogSentinel]\nsender_override = admin@localhost\n\n\
+             [geolocation]\ncountry_db_path = /var/lib/maillogsentinel/country_aside.csv\ncountry_db_url = https://raw.githubusercontent.com/sapics/ip-location-db/main/asn-country/asn-country-ipv4-num.csv\n\n\
+             [ASN_ASO]\nasn_db_path = /var/lib/maillogsentinel/asn.csv\nasn_db_url = https://raw.githubusercontent.com/sapics/ip-location-db/refs/heads/main/asn/asn-ipv4-num.csv\n\n\
+             [general]\nlog_level = INFO\nlog_file_max_bytes = 1000000\nlog_file_backup_count = 5\n\n\
+             [dns_cache]\nenabled = True\nsize = 128\nttl_seconds = 3600\n\n\
+             [sqlite_database]\ndb_type = sqlite3\ndb_path = /var/lib/maillogsentinel/maillogsentinel.sqlite\nuser = \npassword_hash = \nsalt = \n\n\
+             [sql_export_systemd]\nfrequency = *:0/4\n\n[sql_import_systemd]\nfrequency = *:0/5\n\n\
+             [User]\nrun_as_user = mls\n\n\
+             [systemd]\nextraction_schedule = hourly\nreport_schedule = *-*-* 23:59:59\nip_update_schedule = daily\n\n",
+        );
+        assert_eq!(c.report_email.as_deref(), Some("security-team@example.org"));
+        assert_eq!(
+            c.country_db_path.as_deref(),
+            Some(Path::new("/var/lib/maillogsentinel/country_aside.csv"))
+        );
+    }
+
+    #[test]
+    fn tables_are_consistent() {
+        for (section, keys) in USED.iter().chain(LEGACY) {
+            let mut sorted = keys.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), keys.len(), "[{section}] lists a key twice");
+            for key in *keys {
+                assert_eq!(key.to_lowercase(), *key, "keys are matched lower-cased");
+            }
+        }
+        for (section, keys) in LEGACY {
+            for key in *keys {
+                let used = USED.iter().any(|(s, k)| s == section && k.contains(key));
+                assert!(!used, "[{section}] {key} is both used and legacy");
+            }
+        }
+    }
+
+    #[test]
+    fn the_example_config_documents_every_key() {
+        let text = include_str!("../../config/maillogsentinel.conf");
+        // Keys are given or commented out (`# key = ...`) under their section's header.
+        let mut section = "";
+        let mut seen = Vec::new();
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name;
+                continue;
+            }
+            let line = line.strip_prefix("# ").unwrap_or(line);
+            if let Some((key, _)) = line.split_once(" = ") {
+                seen.push((section.to_owned(), key.to_owned()));
+            }
+        }
+        for (section, keys) in USED {
+            for key in *keys {
+                assert!(
+                    seen.contains(&(section.to_string(), key.to_string())),
+                    "[{section}] {key} is not in config/maillogsentinel.conf"
+                );
+            }
+        }
+        let sections: Vec<_> = text.lines().filter(|l| l.starts_with('[')).collect();
+        assert_eq!(
+            sections,
+            [
+                "[paths]",
+                "[report]",
+                "[general]",
+                "[dns_cache]",
+                "[geolocation]",
+                "[ASN_ASO]",
+                "[journal]"
+            ]
+        );
     }
 }
