@@ -3,7 +3,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use maillogsentinel::detect;
-use maillogsentinel::envelope::{self, timestamp::{Clock, YearRule}};
+use maillogsentinel::envelope::{
+    self,
+    timestamp::{Clock, YearRule},
+};
 
 fuzz_target!(|line: &[u8]| {
     let mut clock = Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2025));
