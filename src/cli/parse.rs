@@ -93,7 +93,6 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     };
 
     let mut input_errors = 0u32;
-    let mut oversized = 0u64;
     // Scanning runs one input ahead, so the next file (often a .gz) is decompressed while
     // this one is parsed.
     let mut scanners = inputs.iter().map(|input| {
@@ -130,7 +129,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
                     oversized: n,
                     error,
                 } => {
-                    oversized += n;
+                    pipeline.count_oversized(n);
                     if let Some(e) = error {
                         eprintln!(
                             "maillogsentinel: {}: read error after {position} bytes{}: {e}; keeping the lines before it",
@@ -154,10 +153,8 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         other => other.context("writing events")?,
     }
-    let mut stats = pipeline.stats().clone();
-    stats.skipped_long += oversized;
     if !args.quiet {
-        print_summary(&stats, show);
+        print_summary(pipeline.stats(), show);
     }
     Ok(if input_errors > 0 {
         ExitCode::from(1)

@@ -147,7 +147,7 @@ impl Correlator {
                 None => emit(to_event(a, ctx, Outcome::Failure)),
             },
             Observation::SaslFailure(a) => {
-                let partner = self.pop_ip(a.ip);
+                let partner = self.pop_ip(a.ip, emit);
                 let mut e = to_event(a, ctx, Outcome::Failure);
                 if e.user.is_none() {
                     e.user = partner.and_then(|p| p.event.user);
@@ -177,7 +177,7 @@ impl Correlator {
                     }
                     CheckKind::Passdb => {
                         if a.mechanism == Some(b"pam") {
-                            self.pop_pam(a.ip);
+                            self.pop_pam(a.ip, emit);
                         }
                         match a.session {
                             Some(s) => self.by_session.entry(s.into()).or_default().push(waiting),
@@ -196,12 +196,16 @@ impl Correlator {
         Some(w)
     }
 
-    fn pop_ip(&mut self, ip: IpAddr) -> Option<Waiting> {
-        pop_front(&mut self.by_ip, ip, &mut self.pending)
+    /// The oldest session-less line waiting for `ip` inside its window. Older ones count
+    /// alone first: a sweep runs only every half window, so they may still be queued.
+    fn pop_ip(&mut self, ip: IpAddr, emit: &mut impl FnMut(AuthEvent)) -> Option<Waiting> {
+        let cut = self.now - self.windows.sessionless;
+        pop_front(&mut self.by_ip, ip, cut, &mut self.pending, emit)
     }
 
-    fn pop_pam(&mut self, ip: IpAddr) {
-        pop_front(&mut self.pam_by_ip, ip, &mut self.pending);
+    fn pop_pam(&mut self, ip: IpAddr, emit: &mut impl FnMut(AuthEvent)) {
+        let cut = self.now - self.windows.sessionless;
+        pop_front(&mut self.pam_by_ip, ip, cut, &mut self.pending, emit);
     }
 
     /// Counts alone the lines whose window is over (all of them when over the memory bound).
@@ -332,20 +336,28 @@ fn ip_list(m: &HashMap<IpAddr, VecDeque<Waiting>>) -> Vec<(IpAddr, Vec<&Waiting>
     v
 }
 
+/// Pops the first line of `ip`'s queue seen at or after `cut`; the ones before it count alone.
 fn pop_front(
     map: &mut HashMap<IpAddr, VecDeque<Waiting>>,
     ip: IpAddr,
+    cut: i64,
     pending: &mut usize,
+    emit: &mut impl FnMut(AuthEvent),
 ) -> Option<Waiting> {
     let queue = map.get_mut(&ip)?;
-    let w = queue.pop_front();
+    let mut found = None;
+    while let Some(w) = queue.pop_front() {
+        *pending -= 1;
+        if w.seen >= cut {
+            found = Some(w);
+            break;
+        }
+        emit(w.event);
+    }
     if queue.is_empty() {
         map.remove(&ip);
     }
-    if w.is_some() {
-        *pending -= 1;
-    }
-    w
+    found
 }
 
 fn emit_in_order(mut waiting: Vec<Waiting>, emit: &mut impl FnMut(AuthEvent)) {

@@ -582,7 +582,6 @@ fn max_pending_bounds_memory_and_each_never_ending_check_counts_once() {
 }
 
 #[test]
-#[ignore = "library bug: a waiting line is only expired by a sweep, which runs every sessionless/2 s of log time, so a `(reason unavailable)` warning up to ~90 s after a session-less auth line (window 60 s) still takes it as its partner"]
 fn a_warning_past_the_sessionless_window_takes_no_partner() {
     let w = Windows::default();
     assert_eq!(w.sessionless, 60);

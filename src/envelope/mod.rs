@@ -99,6 +99,8 @@ pub fn split_tag(b: &[u8]) -> Option<(&[u8], &[u8])> {
 /// all message.
 pub fn parse_line<'a>(line: &'a [u8], clock: &mut Clock) -> LogLine<'a> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    // A crash can leave NUL padding before the next line, with no newline between them.
+    let line = &line[line.iter().take_while(|&&b| b == 0).count()..];
     let Some((time, used)) = timestamp::parse_leading(line, clock) else {
         return bare(line);
     };

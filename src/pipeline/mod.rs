@@ -129,8 +129,9 @@ impl Pipeline {
         }
     }
 
-    /// Lines the reader dropped for being longer than its buffer.
+    /// Lines the reader dropped for being longer than its buffer: read, and skipped.
     pub fn count_oversized(&mut self, n: u64) {
+        self.lines.stats.lines += n;
         self.lines.stats.skipped_long += n;
     }
 
