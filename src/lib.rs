@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod correlate;
 pub mod detect;
+pub mod enrich;
 pub mod envelope;
 pub mod event;
 pub mod ingest;

@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use maillogsentinel::config::{
-    Config, ConfigError, CsvDateFormat, DnsCache, JournalConfig, Loaded, LogLevel, MailLog,
+    Config, ConfigError, CsvDateFormat, DnsCache, DnsConfig, GeoDbConfig, JournalConfig, Loaded,
+    LogLevel, MailLog,
 };
 
 /// The old tool's `/etc/maillogsentinel.conf`, as its setup wrote it and users edited it.
@@ -63,8 +64,21 @@ fn old_tool_config(path: &Path) -> Config {
             size: 128,
             ttl_seconds: 3600,
         },
-        country_db_path: Some("/var/lib/maillogsentinel/country_aside.csv".into()),
-        asn_db_path: Some("/var/lib/maillogsentinel/asn.csv".into()),
+        dns: DnsConfig {
+            enabled: true,
+            nameservers: vec![],
+            timeout_ms: 2000,
+            concurrency: 64,
+            forward_confirm: false,
+        },
+        country_db: GeoDbConfig {
+            path: Some("/var/lib/maillogsentinel/country_aside.csv".into()),
+            ..GeoDbConfig::default()
+        },
+        asn_db: GeoDbConfig {
+            path: Some("/var/lib/maillogsentinel/asn.csv".into()),
+            ..GeoDbConfig::default()
+        },
         journal: JournalConfig {
             units: vec![
                 "postfix@-.service".into(),
@@ -113,11 +127,11 @@ fn the_old_tools_config_loads_field_by_field() {
         }
     );
     assert_eq!(
-        config.country_db_path.as_deref(),
+        config.country_db.path.as_deref(),
         Some(Path::new("/var/lib/maillogsentinel/country_aside.csv"))
     );
     assert_eq!(
-        config.asn_db_path.as_deref(),
+        config.asn_db.path.as_deref(),
         Some(Path::new("/var/lib/maillogsentinel/asn.csv"))
     );
     assert_eq!(config.journal, old_tool_config(&path).journal);
@@ -210,7 +224,7 @@ fn every_documented_example_value_is_valid() {
     );
     assert_eq!(config.timezone.as_deref(), Some("Europe/Paris"));
     assert_eq!(config.csv_date_format, CsvDateFormat::Legacy);
-    assert!(config.country_db_path.is_some() && config.asn_db_path.is_some());
+    assert!(config.country_db.path.is_some() && config.asn_db.path.is_some());
     assert_eq!(config.mail_log, MailLog::File("/var/log/mail.log".into()));
     assert_eq!(
         config.journal.directory.as_deref(),

@@ -87,7 +87,7 @@ fn journal_entries_are_stored_once_across_runs() {
     fs::write(
         &s.config,
         format!(
-            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = journal\n\n[journal]\ndirectory = {j}\nidentifiers = postfix/smtpd dovecot\n",
+            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = journal\n\n[dns]\nenabled = false\n\n[journal]\ndirectory = {j}\nidentifiers = postfix/smtpd dovecot\n",
             w = s.work.display(),
             j = journal.display()
         ),

@@ -36,6 +36,8 @@ fn event(n: u64, user: &[u8], outcome: Outcome, attempts: u32) -> AuthEvent {
 
 fn nothing() -> Commit<'static> {
     Commit {
+        enrichments: &[],
+        ptrs: &[],
         events: &[],
         checkpoints: &[],
         cursor: None,
@@ -75,6 +77,8 @@ fn schema_tables_indexes_and_0640_files() {
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     store
         .commit(&Commit {
+            enrichments: &[],
+            ptrs: &[],
             events: &[(event(0, b"a", Outcome::Failure, 1), "fp".into())],
             ..nothing()
         })
@@ -99,6 +103,7 @@ fn schema_tables_indexes_and_0640_files() {
         "events",
         "checkpoints",
         "cursors",
+        "dns_cache",
         "meta",
         "events_time",
         "events_ip",
@@ -135,7 +140,8 @@ fn schema_tables_indexes_and_0640_files() {
             "reverse_dns_status",
             "country_code",
             "asn",
-            "aso"
+            "aso",
+            "ptr_confirmed"
         ]
     );
     let user_type: String = conn
@@ -169,6 +175,8 @@ fn everything_round_trips_across_reopening() {
         let mut store = Store::open(&db).unwrap();
         store
             .commit(&Commit {
+                enrichments: &[],
+                ptrs: &[],
                 events: &events,
                 checkpoints: &checkpoints,
                 cursor: Some(("journal", "s=abc;i=1f;b=x")),
@@ -219,6 +227,8 @@ fn a_failing_commit_leaves_the_previous_commit() {
     let first = [(event(1, b"first", Outcome::Failure, 1), "fp".to_owned())];
     store
         .commit(&Commit {
+            enrichments: &[],
+            ptrs: &[],
             events: &first,
             checkpoints: &[checkpoint("fp", 100)],
             cursor: Some(("journal", "c1")),
@@ -241,6 +251,8 @@ fn a_failing_commit_leaves_the_previous_commit() {
         .collect();
     let err = store
         .commit(&Commit {
+            enrichments: &[],
+            ptrs: &[],
             events: &second,
             checkpoints: &[checkpoint("fp", 200)],
             cursor: Some(("journal", "c2")),
@@ -278,6 +290,8 @@ fn a_reader_sees_the_old_or_the_new_commit() {
     };
     store
         .commit(&Commit {
+            enrichments: &[],
+            ptrs: &[],
             events: &batch(0),
             csv_len: Some(100),
             ..nothing()
@@ -297,6 +311,8 @@ fn a_reader_sees_the_old_or_the_new_commit() {
     assert_eq!(snapshot(&tx), (100, 100));
     store
         .commit(&Commit {
+            enrichments: &[],
+            ptrs: &[],
             events: &batch(1),
             csv_len: Some(200),
             ..nothing()
@@ -323,6 +339,8 @@ fn a_reader_sees_the_old_or_the_new_commit() {
     for k in 2..40 {
         store
             .commit(&Commit {
+                enrichments: &[],
+                ptrs: &[],
                 events: &batch(k),
                 csv_len: Some((k + 1) * 100),
                 ..nothing()
@@ -358,6 +376,8 @@ fn run_batch(store: &mut Store, csv: &mut LegacyCsv, k: u64, per_batch: u64) {
     let cursor = format!("cursor-{k}");
     store
         .commit(&Commit {
+            enrichments: &[],
+            ptrs: &[],
             events: &events,
             checkpoints: &[checkpoint("fp", (k + 1) * per_batch)],
             cursor: Some(("journal", &cursor)),
@@ -479,6 +499,8 @@ fn crash_child_commit_loop() {
         // As the run does: commit the adopted length before the first batch.
         store
             .commit(&Commit {
+                enrichments: &[],
+                ptrs: &[],
                 csv_len: Some(csv.len()),
                 ..nothing()
             })
@@ -614,6 +636,8 @@ fn bulk_insert_of_200k_events() {
     for (k, chunk) in events.chunks(20_000).enumerate() {
         store
             .commit(&Commit {
+                enrichments: &[],
+                ptrs: &[],
                 events: chunk,
                 checkpoints: &[checkpoint("fp", k as u64)],
                 ..nothing()

@@ -279,7 +279,7 @@ fn default_run_on_a_rotated_set_stores_the_truth_once() {
     std::fs::write(
         &s.config,
         format!(
-            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = {l}\n",
+            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = {l}\n\n[dns]\nenabled = false\n",
             w = s.work.display(),
             l = dir.path().join("mail.log").display()
         ),

@@ -1,8 +1,10 @@
 //! The command line: argument definitions and dispatch. The edge of the program, where errors
 //! become messages and exit codes (see `run::exit`).
 
+mod ipinfo;
 mod parse;
 mod run;
+mod update_geo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +19,7 @@ pub use run::exit;
     version,
     about = "Finds authentication attacks in Postfix/Dovecot logs",
     long_about = "Finds authentication attacks in Postfix/Dovecot logs.\n\nWithout a command, runs the incremental extraction: reads the new lines of the mail log and its rotated siblings (or the journal) and stores their events in the database and the CSV of the working directory, exactly once.",
-    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n\nExit status: 0 ok, 1 error, 2 bad arguments, 75 another run holds the lock, 77 refused to run as root, 78 configuration missing or wrong."
+    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n  maillogsentinel ipinfo 192.0.2.7 2001:db8::1 --json\n  maillogsentinel update-geo                       # fetch the geo databases of the config\n\nExit status: 0 ok, 1 error, 2 bad arguments, 75 another run holds the lock, 77 refused to run as root, 78 configuration missing or wrong."
 )]
 pub struct Cli {
     /// Configuration file [default: /etc/maillogsentinel.conf]
@@ -49,6 +51,10 @@ pub enum Command {
     Reset,
     /// Same as --purge
     Purge,
+    /// What is known of addresses: country, ASN, organisation, PTR, and what the store saw
+    Ipinfo(ipinfo::IpinfoArgs),
+    /// Download the geo databases of the config (country_db_url, asn_db_url), atomically
+    UpdateGeo(update_geo::UpdateGeoArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -62,6 +68,8 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::run(&common, &args),
         Some(Command::Reset) => run::reset(&common, false),
         Some(Command::Purge) => run::reset(&common, true),
+        Some(Command::Ipinfo(args)) => ipinfo::run(&common, &args),
+        Some(Command::UpdateGeo(args)) => update_geo::run(&common, &args),
         None if cli.reset || cli.purge => run::reset(&common, cli.purge),
         None => run::run(&common, &cli.run),
     };

@@ -9,6 +9,7 @@ use clap::Args;
 use log::{LevelFilter, info, warn};
 
 use crate::config::{Config, LogLevel, MailLog};
+use crate::enrich::Enricher;
 use crate::ingest::guard::{self, LockError};
 use crate::ingest::{self, Outputs, RunOptions, archive};
 use crate::logging::Logger;
@@ -41,6 +42,9 @@ pub struct RunArgs {
     /// No progress line, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// No reverse DNS lookups for this run (like `[dns] enabled = false`).
+    #[arg(long)]
+    pub no_dns: bool,
 }
 
 /// Options every command that reads the config shares.
@@ -51,9 +55,9 @@ pub struct Common {
 }
 
 /// A failure already reported, with its exit status.
-struct Exit(u8);
+pub(super) struct Exit(pub u8);
 
-fn load_config(common: &Common) -> Result<Config, Exit> {
+pub(super) fn load_config(common: &Common) -> Result<Config, Exit> {
     let path = common
         .config
         .clone()
@@ -79,7 +83,7 @@ fn load_config(common: &Common) -> Result<Config, Exit> {
     }
 }
 
-fn refuse_root(common: &Common) -> Result<(), Exit> {
+pub(super) fn refuse_root(common: &Common) -> Result<(), Exit> {
     if guard::is_root() && !common.allow_root {
         eprintln!(
             "maillogsentinel: refusing to run as root: run it as the operational user set up by --setup (or pass --allow-root)"
@@ -202,6 +206,8 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     if csv_unknown || jsonl_unknown {
         store.commit(&crate::store::Commit {
+            enrichments: &[],
+            ptrs: &[],
             events: &[],
             checkpoints: &[],
             cursor: None,
@@ -217,10 +223,15 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Some(name) => jiff::tz::TimeZone::get(name)?,
         None => crate::envelope::timestamp::Clock::system_zone(),
     };
+    let (mut enricher, warnings) = Enricher::from_config(&config, args.no_dns);
+    for w in &warnings {
+        warn!("{w}");
+    }
     let mut outputs = Outputs {
         store: &mut store,
         csv: &mut csv,
         jsonl: jsonl.as_mut(),
+        enricher: Some(&mut enricher),
     };
     let started = std::time::Instant::now();
     let report = match &config.mail_log {
@@ -257,6 +268,13 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
     );
     // The logger shows it on a terminal, and keeps it in the log file for timer runs.
     info!("{summary}");
+    let e = &enricher.stats;
+    if e.addresses > 0 {
+        info!(
+            "enrichment: {} addresses, reverse DNS: {} from the cache, {} looked up",
+            e.addresses, e.cached, e.looked_up
+        );
+    }
     for d in &report.damaged {
         warn!("{d}: could not be read whole; the lines before the damage are stored");
     }
@@ -315,6 +333,14 @@ pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
             moved.len(),
             dest.display()
         );
+        // The reverse DNS cache lives in the database; a reset keeps it (a purge does not).
+        let db = config.working_dir.join(DB_FILE);
+        if let Some(old) = moved.iter().find(|m| m.from == db).filter(|_| !purge) {
+            let kept = Store::open(&db)?.import_dns_cache(&old.to)?;
+            if kept > 0 {
+                println!("kept {kept} reverse DNS cache entries");
+            }
+        }
         info!(
             "{label}: archived {} items in {}",
             moved.len(),

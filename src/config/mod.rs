@@ -14,6 +14,7 @@
 mod ini;
 
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use ini::{Ini, ParseError};
@@ -46,6 +47,34 @@ pub struct DnsCache {
     /// Entries kept, at least 1.
     pub size: usize,
     pub ttl_seconds: u64,
+}
+
+/// `[dns]`: how reverse DNS lookups are made (the cache is `[dns_cache]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// Off: no lookups at all (`hostname` and `reverse_dns_status` stay `null`).
+    pub enabled: bool,
+    /// Servers to ask (port 53 unless given); empty: the system's (`/etc/resolv.conf`).
+    pub nameservers: Vec<SocketAddr>,
+    /// Time allowed to one lookup, in milliseconds.
+    pub timeout_ms: u64,
+    /// Lookups in flight at once.
+    pub concurrency: usize,
+    /// Also check that each PTR name resolves back to the address.
+    pub forward_confirm: bool,
+}
+
+/// `[geolocation]` / `[ASN_ASO]`: one offline database and where `update-geo` fetches it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GeoDbConfig {
+    /// A sapics ip-location-db CSV (numeric or dotted ranges) or a MaxMind-format `.mmdb`.
+    pub path: Option<PathBuf>,
+    /// The IPv6 twin of a CSV `path`. Default: `path` with `ipv4` replaced by `ipv6`, when
+    /// that file exists.
+    pub v6_path: Option<PathBuf>,
+    /// Download addresses for `update-geo`.
+    pub url: Option<String>,
+    pub v6_url: Option<String>,
 }
 
 /// `[journal]`: how `journalctl` is run when the mail log is the journal.
@@ -88,10 +117,12 @@ pub struct Config {
     pub jsonl_path: Option<PathBuf>,
     /// `[dns_cache]`.
     pub dns_cache: DnsCache,
-    /// `[geolocation] country_db_path`. Default none.
-    pub country_db_path: Option<PathBuf>,
-    /// `[ASN_ASO] asn_db_path`. Default none.
-    pub asn_db_path: Option<PathBuf>,
+    /// `[dns]`.
+    pub dns: DnsConfig,
+    /// `[geolocation] country_db_path, country_db_v6_path, country_db_url, country_db_v6_url`.
+    pub country_db: GeoDbConfig,
+    /// `[ASN_ASO] asn_db_path, asn_db_v6_path, asn_db_url, asn_db_v6_url`.
+    pub asn_db: GeoDbConfig,
     /// `[journal]`.
     pub journal: JournalConfig,
 }
@@ -141,8 +172,34 @@ const USED: &[(&str, &[&str])] = &[
     ("report", &["email"]),
     ("general", &["log_level", "timezone", "csv_date_format"]),
     ("dns_cache", &["enabled", "size", "ttl_seconds"]),
-    ("geolocation", &["country_db_path"]),
-    ("ASN_ASO", &["asn_db_path"]),
+    (
+        "dns",
+        &[
+            "enabled",
+            "nameservers",
+            "timeout_ms",
+            "concurrency",
+            "forward_confirm",
+        ],
+    ),
+    (
+        "geolocation",
+        &[
+            "country_db_path",
+            "country_db_v6_path",
+            "country_db_url",
+            "country_db_v6_url",
+        ],
+    ),
+    (
+        "ASN_ASO",
+        &[
+            "asn_db_path",
+            "asn_db_v6_path",
+            "asn_db_url",
+            "asn_db_v6_url",
+        ],
+    ),
     (
         "journal",
         &["enabled", "units", "identifiers", "directory", "journalctl"],
@@ -158,8 +215,6 @@ const LEGACY: &[(&str, &[&str])] = &[
         "general",
         &["log_file", "log_file_max_bytes", "log_file_backup_count"],
     ),
-    ("geolocation", &["country_db_url"]),
-    ("ASN_ASO", &["asn_db_url"]),
     (
         "sqlite_database",
         &["db_type", "db_path", "user", "password_hash", "salt"],
@@ -428,6 +483,32 @@ fn parse_csv_date_format(v: &str) -> Result<CsvDateFormat, String> {
 }
 
 /// Items separated by commas, spaces or line breaks; empty means none.
+/// `1.1.1.1, [2001:db8::53]:5353, 127.0.0.1:5353`: addresses, port 53 unless given.
+fn parse_nameservers(v: &str) -> Result<Vec<SocketAddr>, String> {
+    parse_list(v)
+        .iter()
+        .map(|s| {
+            s.parse::<SocketAddr>()
+                .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                .map_err(|_| format!("expected an IP address or IP:port, got `{s}`"))
+        })
+        .collect()
+}
+
+/// An `http://` or `https://` address, or empty for none.
+fn parse_url(v: &str) -> Result<Option<String>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if (v.starts_with("http://") || v.starts_with("https://")) && !v.contains(char::is_whitespace) {
+        Ok(Some(v.to_owned()))
+    } else {
+        Err(format!(
+            "expected an http:// or https:// address, got `{v}`"
+        ))
+    }
+}
+
 fn parse_list(v: &str) -> Vec<String> {
     v.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
@@ -523,9 +604,33 @@ impl Config {
                 .unwrap_or(3600),
         };
 
+        // [dns]
+        let dns = DnsConfig {
+            enabled: r.read("dns", "enabled", parse_bool)?.unwrap_or(true),
+            nameservers: r
+                .read("dns", "nameservers", parse_nameservers)?
+                .unwrap_or_default(),
+            timeout_ms: r
+                .read("dns", "timeout_ms", parse_positive)?
+                .map_or(2000, |n| n as u64),
+            concurrency: r.read("dns", "concurrency", parse_positive)?.unwrap_or(64),
+            forward_confirm: r
+                .read("dns", "forward_confirm", parse_bool)?
+                .unwrap_or(false),
+        };
+
         // [geolocation], [ASN_ASO]
-        let country_db_path = r.optional_path("geolocation", "country_db_path")?;
-        let asn_db_path = r.optional_path("ASN_ASO", "asn_db_path")?;
+        let geo_db = |section: &str, prefix: &str| -> Result<GeoDbConfig, ConfigError> {
+            let url = |key: &str| r.read(section, &format!("{prefix}_{key}"), parse_url);
+            Ok(GeoDbConfig {
+                path: r.optional_path(section, &format!("{prefix}_path"))?,
+                v6_path: r.optional_path(section, &format!("{prefix}_v6_path"))?,
+                url: url("url")?.flatten(),
+                v6_url: url("v6_url")?.flatten(),
+            })
+        };
+        let country_db = geo_db("geolocation", "country_db")?;
+        let asn_db = geo_db("ASN_ASO", "asn_db")?;
 
         // [journal]
         let journal_enabled = r.read("journal", "enabled", parse_bool)?.unwrap_or(false);
@@ -567,8 +672,9 @@ impl Config {
             csv_date_format,
             jsonl_path,
             dns_cache,
-            country_db_path,
-            asn_db_path,
+            dns,
+            country_db,
+            asn_db,
             journal,
         };
         Ok(Loaded { config, warnings })
@@ -612,8 +718,15 @@ mod tests {
                 size: 128,
                 ttl_seconds: 3600,
             },
-            country_db_path: None,
-            asn_db_path: None,
+            dns: DnsConfig {
+                enabled: true,
+                nameservers: vec![],
+                timeout_ms: 2000,
+                concurrency: 64,
+                forward_confirm: false,
+            },
+            country_db: GeoDbConfig::default(),
+            asn_db: GeoDbConfig::default(),
             journal: JournalConfig {
                 units: vec![
                     "postfix@-.service".into(),
@@ -657,8 +770,9 @@ mod tests {
              [report]\nemail = soc@example.org\n\
              [general]\nlog_level = debug\ntimezone = Europe/Paris\ncsv_date_format = ISO\n\
              [dns_cache]\nenabled = off\nsize = 1_000\nttl_seconds = 0\n\
-             [geolocation]\ncountry_db_path = /g/country.csv\n\
-             [ASN_ASO]\nasn_db_path = /g/asn.csv\n\
+             [dns]\nenabled = no\nnameservers = 192.0.2.53, [2001:db8::53]:5353\ntimeout_ms = 500\nconcurrency = 8\nforward_confirm = yes\n\
+             [geolocation]\ncountry_db_path = /g/country.csv\ncountry_db_v6_path = /g/country6.csv\ncountry_db_url = https://example.org/c4.csv\ncountry_db_v6_url = http://example.org/c6.csv\n\
+             [ASN_ASO]\nasn_db_path = /g/asn.mmdb\n\
              [journal]\nenabled = no\nunits = a.service, b.service\nidentifiers =\ndirectory = /j\njournalctl = /usr/bin/journalctl\n",
         );
         assert_eq!(
@@ -679,8 +793,26 @@ mod tests {
                     size: 1000,
                     ttl_seconds: 0
                 },
-                country_db_path: Some("/g/country.csv".into()),
-                asn_db_path: Some("/g/asn.csv".into()),
+                dns: DnsConfig {
+                    enabled: false,
+                    nameservers: vec![
+                        "192.0.2.53:53".parse().unwrap(),
+                        "[2001:db8::53]:5353".parse().unwrap()
+                    ],
+                    timeout_ms: 500,
+                    concurrency: 8,
+                    forward_confirm: true,
+                },
+                country_db: GeoDbConfig {
+                    path: Some("/g/country.csv".into()),
+                    v6_path: Some("/g/country6.csv".into()),
+                    url: Some("https://example.org/c4.csv".into()),
+                    v6_url: Some("http://example.org/c6.csv".into()),
+                },
+                asn_db: GeoDbConfig {
+                    path: Some("/g/asn.mmdb".into()),
+                    ..GeoDbConfig::default()
+                },
                 journal: JournalConfig {
                     units: vec!["a.service".into(), "b.service".into()],
                     identifiers: vec![],
@@ -998,7 +1130,7 @@ mod tests {
         );
         assert_eq!(c.journal.journalctl, Path::new("/srv/conf/bin/journalctl"));
         assert_eq!(
-            c.country_db_path.as_deref(),
+            c.country_db.path.as_deref(),
             Some(Path::new("/srv/conf/c.csv"))
         );
         // A config given by a relative path: made absolute from the current directory.
@@ -1071,7 +1203,7 @@ mod tests {
         );
         assert_eq!(c.report_email.as_deref(), Some("security-team@example.org"));
         assert_eq!(
-            c.country_db_path.as_deref(),
+            c.country_db.path.as_deref(),
             Some(Path::new("/var/lib/maillogsentinel/country_aside.csv"))
         );
     }

@@ -21,14 +21,15 @@ use jiff::tz::TimeZone;
 use log::{info, warn};
 
 use crate::correlate::Windows;
+use crate::enrich::{EnrichedBatch, Enricher};
 use crate::envelope::timestamp::{Clock, YearRule};
-use crate::event::{AuthEvent, Outcome};
+use crate::event::AuthEvent;
 use crate::pipeline::scan::{self, Scanned};
 use crate::pipeline::{Pipeline, Stats};
-use crate::sink::{JsonlExport, LegacyCsv};
+use crate::sink::{CsvEnrichment, JsonlExport, LegacyCsv};
 use crate::source::files::{LogFile, OpenedLog, discover};
 use crate::source::journal::{JournalError, JournalQuery};
-use crate::store::{Checkpoint, Commit, Store, StoreError};
+use crate::store::{Checkpoint, Commit, Enrichment, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -89,11 +90,13 @@ pub struct RunReport {
     pub damaged: Vec<String>,
 }
 
-/// Where the run writes.
+/// Where the run writes, and the enrichment its events get on the way.
 pub struct Outputs<'a> {
     pub store: &'a mut Store,
     pub csv: &'a mut LegacyCsv,
     pub jsonl: Option<&'a mut JsonlExport>,
+    /// `None`: the enrichment columns stay `NULL`.
+    pub enricher: Option<&'a mut Enricher>,
 }
 
 fn unix_now() -> i64 {
@@ -117,6 +120,8 @@ fn end_of_last_line(path: &Path) -> io::Result<u64> {
 /// One commit for the writer thread: everything it needs, owned.
 struct Job {
     events: Vec<(AuthEvent, String)>,
+    /// Filled by the enrichment thread (empty without one).
+    enriched: EnrichedBatch,
     checkpoint: Option<Checkpoint>,
     cursor: Option<String>,
     state: Vec<u8>,
@@ -145,6 +150,7 @@ impl Committer {
     ) -> Result<(), IngestError> {
         let job = Job {
             events: std::mem::take(&mut self.events),
+            enriched: EnrichedBatch::default(),
             checkpoint: checkpoint.cloned(),
             cursor: cursor.map(str::to_owned),
             state: pipeline.correlator_state(),
@@ -165,9 +171,40 @@ impl Committer {
     }
 }
 
+/// The enrichment thread: fills each job's enrichment and passes it on, in order. Its store
+/// connection only reads the DNS cache; the answers it gets go with the job, to be stored in
+/// the same transaction as the events.
+fn enrich_commits(
+    rx: Receiver<Message>,
+    tx: SyncSender<Message>,
+    enricher: &mut Enricher,
+    store_path: &Path,
+) -> Result<(), IngestError> {
+    let store = Store::open(store_path)?;
+    for message in rx {
+        let message = match message {
+            Message::Commit(mut job) => {
+                job.enriched =
+                    enricher.enrich(job.events.iter().map(|(e, _)| e), Some(&store), unix_now())?;
+                Message::Commit(job)
+            }
+            barrier => barrier,
+        };
+        if tx.send(message).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The writer thread: exports first (appended and synced), then the store transaction that
 /// records their new lengths with the events and the checkpoint.
-fn write_commits(rx: Receiver<Message>, out: &mut Outputs) -> Result<u64, IngestError> {
+fn write_commits(
+    rx: Receiver<Message>,
+    store: &mut Store,
+    csv: &mut LegacyCsv,
+    mut jsonl: Option<&mut JsonlExport>,
+) -> Result<u64, IngestError> {
     let mut stored = 0;
     for message in rx {
         let job = match message {
@@ -177,20 +214,18 @@ fn write_commits(rx: Receiver<Message>, out: &mut Outputs) -> Result<u64, Ingest
                 continue;
             }
         };
-        let failures: Vec<&AuthEvent> = job
-            .events
-            .iter()
-            .map(|(e, _)| e)
-            .filter(|e| e.outcome == Outcome::Failure)
-            .collect();
-        let csv_len = out
-            .csv
-            .append(&failures)
+        let none = Enrichment::default();
+        let rows = job.events.iter().enumerate().map(|(i, (e, _))| {
+            let en = job.enriched.enrichments.get(i).unwrap_or(&none);
+            (e, CsvEnrichment::from(en))
+        });
+        let csv_len = csv
+            .append_enriched(rows)
             .map_err(|source| IngestError::Export {
-                path: out.csv.path().to_path_buf(),
+                path: csv.path().to_path_buf(),
                 source,
             })?;
-        let jsonl_len = match out.jsonl.as_deref_mut() {
+        let jsonl_len = match jsonl.as_deref_mut() {
             Some(j) => {
                 let all: Vec<&AuthEvent> = job.events.iter().map(|(e, _)| e).collect();
                 Some(j.append(&all).map_err(|source| IngestError::Export {
@@ -200,8 +235,10 @@ fn write_commits(rx: Receiver<Message>, out: &mut Outputs) -> Result<u64, Ingest
             }
             None => None,
         };
-        out.store.commit(&Commit {
+        store.commit(&Commit {
             events: &job.events,
+            enrichments: &job.enriched.enrichments,
+            ptrs: &job.enriched.ptrs,
             checkpoints: job.checkpoint.as_slice(),
             cursor: job.cursor.as_deref().map(|c| (JOURNAL_SOURCE, c)),
             correlator_state: Some(&job.state),
@@ -213,18 +250,39 @@ fn write_commits(rx: Receiver<Message>, out: &mut Outputs) -> Result<u64, Ingest
     Ok(stored)
 }
 
-/// Runs `body` with a [`Committer`] whose commits a scoped thread writes to `out`; returns
-/// `body`'s result and the number of events stored. A writer error wins over the
-/// `WriterStopped` it causes on the parsing side.
+/// Runs `body` with a [`Committer`] whose commits scoped threads enrich (when `out` has an
+/// enricher) and write to `out`; returns `body`'s result and the number of events stored. An
+/// enrichment or writer error wins over the `WriterStopped` it causes upstream.
 fn with_writer<T>(
     out: &mut Outputs,
     body: impl FnOnce(&mut Committer) -> Result<T, IngestError>,
 ) -> Result<(T, u64), IngestError> {
     let (tx, rx) = sync_channel(1);
+    let store_path = out.store.path().to_path_buf();
+    let Outputs {
+        store,
+        csv,
+        jsonl,
+        enricher,
+    } = out;
+    let jsonl = jsonl.as_deref_mut();
     std::thread::scope(|scope| {
+        let (enrich, writer_rx) = match enricher.as_deref_mut().filter(|e| e.is_active()) {
+            Some(enricher) => {
+                let (etx, erx) = sync_channel(1);
+                let handle = std::thread::Builder::new()
+                    .name("mls-enrich".into())
+                    .spawn_scoped(scope, move || {
+                        enrich_commits(rx, etx, enricher, &store_path)
+                    })
+                    .expect("spawning the enrichment thread");
+                (Some(handle), erx)
+            }
+            None => (None, rx),
+        };
         let writer = std::thread::Builder::new()
             .name("mls-store".into())
-            .spawn_scoped(scope, move || write_commits(rx, out))
+            .spawn_scoped(scope, move || write_commits(writer_rx, store, csv, jsonl))
             .expect("spawning the store thread");
         let mut committer = Committer {
             tx,
@@ -232,13 +290,16 @@ fn with_writer<T>(
         };
         let result = body(&mut committer);
         drop(committer);
+        let enriched = enrich.map_or(Ok(()), |h| {
+            h.join().unwrap_or_else(|_| Err(IngestError::WriterStopped))
+        });
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(IngestError::WriterStopped));
-        match (result, written) {
-            (_, Err(e)) => Err(e),
-            (Err(e), Ok(_)) => Err(e),
-            (Ok(v), Ok(n)) => Ok((v, n)),
+        match (result, enriched, written) {
+            (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+            (Err(e), Ok(()), Ok(_)) => Err(e),
+            (Ok(v), Ok(()), Ok(n)) => Ok((v, n)),
         }
     })
 }

@@ -12,6 +12,7 @@ mod schema;
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
+use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,9 +49,14 @@ pub struct Checkpoint {
 
 /// Everything one commit writes, in one transaction. `None` fields leave the stored value as
 /// it is.
+#[derive(Default)]
 pub struct Commit<'a> {
     /// New events, each with its source (a file fingerprint, or "journal").
     pub events: &'a [(AuthEvent, String)],
+    /// The enrichment of each event (same order), or empty: columns left `NULL`.
+    pub enrichments: &'a [Enrichment],
+    /// Reverse DNS answers to cache (insert or replace, by IP).
+    pub ptrs: &'a [PtrRecord],
     /// Checkpoints to insert or replace (by fingerprint).
     pub checkpoints: &'a [Checkpoint],
     /// (source, cursor) of the journal.
@@ -63,7 +69,8 @@ pub struct Commit<'a> {
     pub jsonl_len: Option<u64>,
 }
 
-/// The enrichment columns of a stored event: `None` until enrichment fills them.
+/// The enrichment columns of a stored event: `None` when enrichment had nothing (DNS off, no
+/// geo database, an address outside every range).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Enrichment {
     pub hostname: Option<String>,
@@ -71,6 +78,33 @@ pub struct Enrichment {
     pub country_code: Option<String>,
     pub asn: Option<String>,
     pub aso: Option<String>,
+    /// Whether `hostname` resolves back to the address (`None`: not checked).
+    pub ptr_confirmed: Option<bool>,
+}
+
+/// One cached reverse DNS answer (the `dns_cache` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PtrRecord {
+    pub ip: IpAddr,
+    /// The validated PTR name, when there is one.
+    pub hostname: Option<String>,
+    /// `reverse_dns_status` (`OK`, `NXDOMAIN`, `Timeout`, ...).
+    pub status: String,
+    pub confirmed: Option<bool>,
+    /// When it was resolved (seconds since the epoch): the TTL counts from here.
+    pub resolved_unix: i64,
+}
+
+/// What the store knows of one address (see [`Store::ip_summary`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpSummary {
+    pub first_seen_unix: Option<i64>,
+    pub last_seen_unix: Option<i64>,
+    /// Failed attempts, successful logins (sums of `attempts`).
+    pub failures: u64,
+    pub successes: u64,
+    /// Users tried in failed attempts, most tried first (at most 100), with their attempts.
+    pub users: Vec<(Vec<u8>, u64)>,
 }
 
 /// A stored event: the event, its source and its enrichment columns.
@@ -251,12 +285,23 @@ impl Store {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO events (time_unix, time_nanos, offset_secs, server, service,
-                         protocol, outcome, ip, user, mechanism, reason, attempts, session, source)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                         protocol, outcome, ip, user, mechanism, reason, attempts, session, source,
+                         hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                         ?15, ?16, ?17, ?18, ?19, ?20)",
                 )
                 .doing("preparing the event insert")?;
+            if !c.enrichments.is_empty() && c.enrichments.len() != c.events.len() {
+                return Err(StoreError::corrupt(format!(
+                    "{} enrichments for {} events",
+                    c.enrichments.len(),
+                    c.events.len()
+                )));
+            }
+            let none = Enrichment::default();
             let mut ip = String::with_capacity(48);
-            for (e, source) in c.events {
+            for (i, (e, source)) in c.events.iter().enumerate() {
+                let en = c.enrichments.get(i).unwrap_or(&none);
                 ip.clear();
                 let _ = write!(ip, "{}", e.ip);
                 insert
@@ -275,8 +320,36 @@ impl Store {
                         e.attempts,
                         e.session,
                         source,
+                        en.hostname,
+                        en.reverse_dns_status,
+                        en.country_code,
+                        en.asn,
+                        en.aso,
+                        en.ptr_confirmed,
                     ])
                     .doing("storing events")?;
+            }
+            if !c.ptrs.is_empty() {
+                let mut upsert = tx
+                    .prepare_cached(
+                        "INSERT INTO dns_cache (ip, hostname, status, confirmed, resolved_unix)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(ip) DO UPDATE SET hostname = excluded.hostname,
+                             status = excluded.status, confirmed = excluded.confirmed,
+                             resolved_unix = excluded.resolved_unix",
+                    )
+                    .doing("preparing the DNS cache update")?;
+                for p in c.ptrs {
+                    upsert
+                        .execute(params![
+                            p.ip.to_string(),
+                            p.hostname,
+                            p.status,
+                            p.confirmed,
+                            p.resolved_unix
+                        ])
+                        .doing("storing a reverse DNS answer")?;
+                }
             }
             if !c.checkpoints.is_empty() {
                 let now = jiff::Timestamp::now().as_second();
@@ -365,7 +438,7 @@ impl Store {
             .prepare_cached(
                 "SELECT id, time_unix, time_nanos, offset_secs, server, service, protocol, outcome,
                      ip, user, mechanism, reason, attempts, session, source,
-                     hostname, reverse_dns_status, country_code, asn, aso
+                     hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed
                  FROM events ORDER BY id",
             )
             .doing("reading events")?;
@@ -374,6 +447,97 @@ impl Store {
             f(row_event(r)?);
         }
         Ok(())
+    }
+
+    /// The cached reverse DNS answer for `ip`, however old (the caller applies the TTL).
+    pub fn cached_ptr(&self, ip: IpAddr) -> Result<Option<PtrRecord>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT hostname, status, confirmed, resolved_unix FROM dns_cache WHERE ip = ?1",
+            )
+            .doing("reading the DNS cache")?
+            .query_row([ip.to_string()], |r| {
+                Ok(PtrRecord {
+                    ip,
+                    hostname: r.get(0)?,
+                    status: r.get(1)?,
+                    confirmed: r.get(2)?,
+                    resolved_unix: r.get(3)?,
+                })
+            })
+            .optional()
+            .doing("reading the DNS cache")
+    }
+
+    /// Number of cached reverse DNS answers.
+    pub fn cached_ptr_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM dns_cache", [], |r| r.get(0))
+            .doing("counting the DNS cache")
+    }
+
+    /// Copies the DNS cache of the store at `other` into this one (keeping this one's entries):
+    /// `--reset` starts a new store but keeps what it learnt of the network.
+    pub fn import_dns_cache(&mut self, other: &Path) -> Result<u64, StoreError> {
+        self.conn
+            .execute(
+                "ATTACH DATABASE ?1 AS old",
+                [other.to_string_lossy().as_ref()],
+            )
+            .doing("opening the archived store")?;
+        let copied = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO dns_cache (ip, hostname, status, confirmed, resolved_unix)
+                 SELECT ip, hostname, status, confirmed, resolved_unix FROM old.dns_cache",
+                [],
+            )
+            .doing("copying the DNS cache");
+        let detached = self
+            .conn
+            .execute("DETACH DATABASE old", [])
+            .doing("closing the archived store");
+        let copied = copied?;
+        detached?;
+        Ok(copied as u64)
+    }
+
+    /// What the store knows of one address: for `ipinfo`.
+    pub fn ip_summary(&self, ip: IpAddr) -> Result<IpSummary, StoreError> {
+        let ip_text = ip.to_string();
+        let (first, last, failures, successes): (Option<i64>, Option<i64>, i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT min(time_unix), max(time_unix),
+                     coalesce(sum(CASE WHEN outcome = 'failure' THEN attempts END), 0),
+                     coalesce(sum(CASE WHEN outcome = 'success' THEN attempts END), 0)
+                 FROM events WHERE ip = ?1",
+                [&ip_text],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .doing("summarising an address")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT user, sum(attempts) FROM events
+                 WHERE ip = ?1 AND outcome = 'failure' AND user IS NOT NULL
+                 GROUP BY user ORDER BY sum(attempts) DESC, user LIMIT 100",
+            )
+            .doing("listing the users an address tried")?;
+        let users = stmt
+            .query_map([&ip_text], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+            })
+            .doing("listing the users an address tried")?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .doing("listing the users an address tried")?;
+        Ok(IpSummary {
+            first_seen_unix: first,
+            last_seen_unix: last,
+            failures: failures as u64,
+            successes: successes as u64,
+            users: users.into_iter().map(|(u, n)| (u, n as u64)).collect(),
+        })
     }
 
     /// Every stored event, in insertion order (for tests and small stores: all in memory).
@@ -486,6 +650,7 @@ fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
             country_code: r.get(17).doing(DOING)?,
             asn: r.get(18).doing(DOING)?,
             aso: r.get(19).doing(DOING)?,
+            ptr_confirmed: r.get(20).doing(DOING)?,
         },
     })
 }

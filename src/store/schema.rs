@@ -8,10 +8,20 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::error::{Doing, StoreError};
 
 /// The version this program writes. Bump it and append to [`MIGRATIONS`] together.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[i]` upgrades schema `i + 1` to `i + 2` (run inside the opening transaction).
-const MIGRATIONS: &[&str] = &[];
+const MIGRATIONS: &[&str] = &[
+    // 1 -> 2: enrichment (issue 4): the reverse DNS cache, forward confirmation of PTR names.
+    "ALTER TABLE events ADD COLUMN ptr_confirmed INTEGER;
+     CREATE TABLE dns_cache (
+         ip TEXT PRIMARY KEY,
+         hostname TEXT,
+         status TEXT NOT NULL,
+         confirmed INTEGER,
+         resolved_unix INTEGER NOT NULL
+     );",
+];
 
 /// The current schema, for a new store.
 const SCHEMA: &str = "
@@ -36,7 +46,8 @@ CREATE TABLE events (
     reverse_dns_status TEXT,
     country_code TEXT,
     asn TEXT,
-    aso TEXT
+    aso TEXT,
+    ptr_confirmed INTEGER
 );
 CREATE INDEX events_time ON events(time_unix);
 CREATE INDEX events_ip ON events(ip);
@@ -49,6 +60,13 @@ CREATE TABLE checkpoints (
     updated_unix INTEGER NOT NULL
 );
 CREATE TABLE cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL);
+CREATE TABLE dns_cache (
+    ip TEXT PRIMARY KEY,
+    hostname TEXT,
+    status TEXT NOT NULL,
+    confirmed INTEGER,
+    resolved_unix INTEGER NOT NULL
+);
 ";
 
 /// Creates the schema of a new store, or checks and migrates an existing one. Runs inside
@@ -144,7 +162,37 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(tables, ["checkpoints", "cursors", "events", "meta"]);
+        assert_eq!(
+            tables,
+            ["checkpoints", "cursors", "dns_cache", "events", "meta"]
+        );
+    }
+
+    #[test]
+    fn a_version_1_store_gains_the_dns_cache_and_keeps_its_events() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        ensure_on(&mut conn).unwrap();
+        // Back to schema 1 as issue 3 wrote it.
+        conn.execute_batch(
+            "DROP TABLE dns_cache; ALTER TABLE events DROP COLUMN ptr_confirmed;
+             UPDATE meta SET value = 1 WHERE key = 'schema_version';
+             INSERT INTO events (service, protocol, outcome, ip, attempts)
+                 VALUES ('postfix', 'smtp', 'failure', '192.0.2.1', 1);",
+        )
+        .unwrap();
+        ensure_on(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), Some(SCHEMA_VERSION));
+        let (ip, confirmed): (String, Option<bool>) = conn
+            .query_row("SELECT ip, ptr_confirmed FROM events", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((ip.as_str(), confirmed), ("192.0.2.1", None));
+        conn.execute(
+            "INSERT INTO dns_cache (ip, status, resolved_unix) VALUES ('192.0.2.1', 'OK', 1)",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]

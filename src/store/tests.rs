@@ -23,6 +23,8 @@ fn event(user: &[u8], outcome: Outcome, attempts: u32) -> AuthEvent {
 
 fn commit_of<'a>(events: &'a [(AuthEvent, String)], cps: &'a [Checkpoint]) -> Commit<'a> {
     Commit {
+        enrichments: &[],
+        ptrs: &[],
         events,
         checkpoints: cps,
         cursor: Some(("journal", "s=1;i=2")),
@@ -34,6 +36,8 @@ fn commit_of<'a>(events: &'a [(AuthEvent, String)], cps: &'a [Checkpoint]) -> Co
 
 fn empty_commit() -> Commit<'static> {
     Commit {
+        enrichments: &[],
+        ptrs: &[],
         events: &[],
         checkpoints: &[],
         cursor: None,
@@ -183,6 +187,8 @@ fn every_field_shape_round_trips() {
     });
     events.push((extreme, String::new()));
     s.commit(&Commit {
+        enrichments: &[],
+        ptrs: &[],
         events: &events,
         ..empty_commit()
     })
@@ -202,33 +208,80 @@ fn every_field_shape_round_trips() {
 }
 
 #[test]
-fn enrichment_columns_are_read_back() {
+fn enrichment_columns_are_written_with_their_events_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(&dir.path().join("db")).unwrap();
-    let events = [(event(b"a", Outcome::Failure, 1), "fp".to_owned())];
+    let events = [
+        (event(b"a", Outcome::Failure, 1), "fp".to_owned()),
+        (event(b"b", Outcome::Failure, 2), "fp".to_owned()),
+    ];
+    let full = Enrichment {
+        hostname: Some("h.example".into()),
+        reverse_dns_status: Some("OK".into()),
+        country_code: Some("FR".into()),
+        asn: Some("64496".into()),
+        aso: Some("Example".into()),
+        ptr_confirmed: Some(true),
+    };
+    let enrichments = [full.clone(), Enrichment::default()];
     s.commit(&Commit {
         events: &events,
+        enrichments: &enrichments,
         ..empty_commit()
     })
     .unwrap();
-    s.conn
-        .execute(
-            "UPDATE events SET hostname = 'h.example', reverse_dns_status = 'ok',
-             country_code = 'FR', asn = '64496', aso = 'Example'",
-            [],
-        )
-        .unwrap();
-    let e = &s.events().unwrap()[0];
-    assert_eq!(
-        e.enrichment,
-        Enrichment {
-            hostname: Some("h.example".into()),
-            reverse_dns_status: Some("ok".into()),
-            country_code: Some("FR".into()),
-            asn: Some("64496".into()),
-            aso: Some("Example".into()),
-        }
+    let back: Vec<Enrichment> = s
+        .events()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.enrichment)
+        .collect();
+    assert_eq!(back, enrichments);
+    // A commit whose enrichments do not match its events writes nothing.
+    assert!(
+        s.commit(&Commit {
+            events: &events,
+            enrichments: &enrichments[..1],
+            ..empty_commit()
+        })
+        .is_err()
     );
+    assert_eq!(s.event_count().unwrap(), 2);
+}
+
+#[test]
+fn the_dns_cache_is_upserted_and_carried_over_by_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("db")).unwrap();
+    let ip: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+    let mut r = PtrRecord {
+        ip,
+        hostname: None,
+        status: "Timeout".into(),
+        confirmed: None,
+        resolved_unix: 10,
+    };
+    s.commit(&Commit {
+        ptrs: std::slice::from_ref(&r),
+        ..empty_commit()
+    })
+    .unwrap();
+    r.hostname = Some("h.example".into());
+    r.status = "OK".into();
+    r.confirmed = Some(false);
+    r.resolved_unix = 20;
+    s.commit(&Commit {
+        ptrs: std::slice::from_ref(&r),
+        ..empty_commit()
+    })
+    .unwrap();
+    assert_eq!(s.cached_ptr(ip).unwrap(), Some(r.clone()));
+    assert_eq!(s.cached_ptr_count().unwrap(), 1);
+    assert_eq!(s.cached_ptr("192.0.2.1".parse().unwrap()).unwrap(), None);
+    drop(s);
+    let mut fresh = Store::open(&dir.path().join("db2")).unwrap();
+    assert_eq!(fresh.import_dns_cache(&dir.path().join("db")).unwrap(), 1);
+    assert_eq!(fresh.cached_ptr(ip).unwrap(), Some(r));
 }
 
 #[test]
@@ -263,6 +316,8 @@ fn none_fields_keep_the_stored_values() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(&dir.path().join("db")).unwrap();
     s.commit(&Commit {
+        enrichments: &[],
+        ptrs: &[],
         jsonl_len: Some(7),
         ..commit_of(&[], &[])
     })
@@ -273,6 +328,8 @@ fn none_fields_keep_the_stored_values() {
     assert_eq!(s.jsonl_committed_len().unwrap(), Some(7));
     assert!(s.correlator_state().unwrap().is_some());
     s.commit(&Commit {
+        enrichments: &[],
+        ptrs: &[],
         cursor: Some(("journal", "s=2")),
         correlator_state: Some(b""),
         csv_len: Some(0),
@@ -291,6 +348,8 @@ fn out_of_range_lengths_are_refused_and_roll_back() {
     let events = [(event(b"a", Outcome::Failure, 1), "fp".to_owned())];
     let err = s
         .commit(&Commit {
+            enrichments: &[],
+            ptrs: &[],
             events: &events,
             csv_len: Some(u64::MAX),
             ..empty_commit()
@@ -373,6 +432,8 @@ fn a_damaged_row_is_reported_as_corrupt() {
     let mut s = Store::open(&dir.path().join("db")).unwrap();
     let events = [(event(b"a", Outcome::Failure, 1), "fp".to_owned())];
     s.commit(&Commit {
+        enrichments: &[],
+        ptrs: &[],
         events: &events,
         ..empty_commit()
     })

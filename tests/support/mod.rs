@@ -191,7 +191,7 @@ pub fn setup() -> Setup {
     fs::write(
         &config,
         format!(
-            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = {l}\n\n[general]\nlog_level = WARNING\n",
+            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = {l}\n\n[general]\nlog_level = WARNING\n\n[dns]\nenabled = false\n",
             w = work.display(),
             l = logs.join("mail.log").display()
         ),
