@@ -1259,6 +1259,7 @@ mod tests {
                 "[report]",
                 "[general]",
                 "[dns_cache]",
+                "[dns]",
                 "[geolocation]",
                 "[ASN_ASO]",
                 "[journal]"
