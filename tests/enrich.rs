@@ -373,7 +373,26 @@ fn country_and_asn_from_csv_files_with_ipv6_twins_fill_the_csv() {
         &geo.join("asn-ipv4.csv"),
     );
     write_log(&s.logs.join("mail.log"), 0);
-    mls(&s.config, &["--no-progress"]);
+    let jsonl = s.work.join("events.jsonl");
+    mls(
+        &s.config,
+        &["--no-progress", "--jsonl", jsonl.to_str().unwrap()],
+    );
+    let events: Vec<serde_json::Value> = fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), IPS.len() * 3);
+    for e in &events {
+        let (country, asn) = match e["ip"].as_str().unwrap() {
+            ip if ip.starts_with("192.0.2.") => ("FR", serde_json::json!(64500)),
+            _ => ("JP", serde_json::Value::Null),
+        };
+        assert_eq!(e["country_code"], country, "{e}");
+        assert_eq!(e["asn"], asn, "{e}");
+        assert!(e["hostname"].is_null() && e["reverse_dns_status"].is_null());
+    }
     let rows = csv_rows(&s.work);
     assert_eq!(
         rows["192.0.2.7"][0][2..],

@@ -305,6 +305,56 @@ mod tests {
         assert_eq!(name(&long), None, "name over 253");
     }
 
+    /// A UDP server on loopback answering every query with `rcode` and no record.
+    fn answering(rcode: u8) -> SocketAddr {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let mut reply = buf[..n].to_vec();
+                reply[2] |= 0x80; // QR: a response
+                reply[3] = 0x80 | rcode; // RA, RCODE
+                let _ = sock.send_to(&reply, from);
+            }
+        });
+        addr
+    }
+
+    fn status_from(server: SocketAddr) -> DnsStatus {
+        let dns = ReverseDns::new(DnsSettings {
+            nameservers: vec![server],
+            timeout: Duration::from_millis(300),
+            concurrency: 4,
+            forward_confirm: false,
+        })
+        .unwrap();
+        let answers =
+            dns.lookup_many(&["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()]);
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(answers[0].hostname, None);
+        answers[0].status.clone()
+    }
+
+    #[test]
+    fn response_codes_map_to_statuses() {
+        assert_eq!(status_from(answering(2)), DnsStatus::ServFail);
+        assert_eq!(status_from(answering(5)), DnsStatus::Refused);
+        assert_eq!(status_from(answering(3)), DnsStatus::NxDomain);
+        assert_eq!(
+            status_from(answering(0)),
+            DnsStatus::NxDomain,
+            "no PTR in the answer"
+        );
+        assert!(matches!(status_from(answering(4)), DnsStatus::Error(_)));
+        // A server that never answers.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert_eq!(
+            status_from(silent.local_addr().unwrap()),
+            DnsStatus::Timeout
+        );
+    }
+
     #[test]
     fn statuses_round_trip_through_text() {
         for s in [

@@ -227,8 +227,12 @@ fn write_commits(
             })?;
         let jsonl_len = match jsonl.as_deref_mut() {
             Some(j) => {
-                let all: Vec<&AuthEvent> = job.events.iter().map(|(e, _)| e).collect();
-                Some(j.append(&all).map_err(|source| IngestError::Export {
+                let all = job
+                    .events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (e, _))| (e, job.enriched.enrichments.get(i).unwrap_or(&none)));
+                Some(j.append(all).map_err(|source| IngestError::Export {
                     path: j.path().to_path_buf(),
                     source,
                 })?)
