@@ -270,10 +270,12 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
     info!("{summary}");
     let e = &enricher.stats;
     if e.addresses > 0 {
-        info!(
-            "enrichment: {} addresses, reverse DNS: {} from the cache, {} looked up",
-            e.addresses, e.cached, e.looked_up
-        );
+        let dns = if enricher.has_dns() {
+            format!("{} from the cache, {} looked up", e.cached, e.looked_up)
+        } else {
+            "off".to_owned()
+        };
+        info!("enrichment: {} addresses, reverse DNS: {dns}", e.addresses);
     }
     for d in &report.damaged {
         warn!("{d}: could not be read whole; the lines before the damage are stored");

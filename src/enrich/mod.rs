@@ -88,6 +88,11 @@ impl Enricher {
         self
     }
 
+    /// Whether reverse DNS is on for this run.
+    pub fn has_dns(&self) -> bool {
+        self.dns.is_some()
+    }
+
     /// Whether there is anything to do (else the columns stay `NULL`).
     pub fn is_active(&self) -> bool {
         self.dns.is_some() || !self.geo.is_empty()
