@@ -96,3 +96,32 @@ pub struct AuthEvent {
     /// Dovecot login session id, when known.
     pub session: Option<String>,
 }
+
+/// The client's network as reports group it: `a.b.c.0/24` for IPv4, `x:x:x:x::/64` for IPv6.
+pub fn network(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        IpAddr::V6(v6) => {
+            let masked = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(masked))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_are_24_and_64() {
+        assert_eq!(network("192.0.2.77".parse().unwrap()), "192.0.2.0/24");
+        assert_eq!(
+            network("2001:db8:1:2:3:4:5:6".parse().unwrap()),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(network("2001:db8::1".parse().unwrap()), "2001:db8::/64");
+    }
+}

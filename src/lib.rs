@@ -14,6 +14,7 @@ pub mod event;
 pub mod ingest;
 pub mod logging;
 pub mod pipeline;
+pub mod report;
 pub mod sink;
 pub mod source;
 pub mod store;

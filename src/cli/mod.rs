@@ -3,6 +3,7 @@
 
 mod ipinfo;
 mod parse;
+mod report;
 mod run;
 mod update_geo;
 
@@ -19,7 +20,7 @@ pub use run::exit;
     version,
     about = "Finds authentication attacks in Postfix/Dovecot logs",
     long_about = "Finds authentication attacks in Postfix/Dovecot logs.\n\nWithout a command, runs the incremental extraction: reads the new lines of the mail log and its rotated siblings (or the journal) and stores their events in the database and the CSV of the working directory, exactly once.",
-    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n  maillogsentinel ipinfo 192.0.2.7 2001:db8::1 --json\n  maillogsentinel update-geo                       # fetch the geo databases of the config\n\nExit status: 0 ok, 1 error, 2 bad arguments, 75 another run holds the lock, 77 refused to run as root, 78 configuration missing or wrong."
+    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel --report                         # scan, then mail today's report\n  maillogsentinel --report --stdout --yesterday    # print yesterday's report\n  maillogsentinel report --date 2026-11-23 --html r.html\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n  maillogsentinel ipinfo 192.0.2.7 2001:db8::1 --json\n  maillogsentinel update-geo                       # fetch the geo databases of the config\n\nExit status: 0 ok, 1 error, 2 bad arguments, 75 another run holds the lock, 77 refused to run as root, 78 configuration missing or wrong."
 )]
 pub struct Cli {
     /// Configuration file [default: /etc/maillogsentinel.conf]
@@ -35,8 +36,13 @@ pub struct Cli {
     /// Like --reset, and also archive caches: only the configuration stays.
     #[arg(long)]
     pub purge: bool,
+    /// Scan, then report a window (today by default) by mail, or with --stdout / --html.
+    #[arg(long, conflicts_with_all = ["reset", "purge"])]
+    pub report: bool,
     #[command(flatten)]
     pub run: run::RunArgs,
+    #[command(flatten)]
+    pub report_args: report::ReportArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -47,6 +53,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Print the authentication events of log files (stateless: no config, no store, no network)
     Parse(parse::ParseArgs),
+    /// Same as --report: scan, then report a window
+    Report(report::ReportCommand),
     /// Same as --reset
     Reset,
     /// Same as --purge
@@ -70,7 +78,15 @@ pub fn main() -> ExitCode {
         Some(Command::Purge) => run::reset(&common, true),
         Some(Command::Ipinfo(args)) => ipinfo::run(&common, &args),
         Some(Command::UpdateGeo(args)) => update_geo::run(&common, &args),
+        Some(Command::Report(args)) => report::run(&common, &args),
         None if cli.reset || cli.purge => run::reset(&common, cli.purge),
+        None if cli.report => report::run(
+            &common,
+            &report::ReportCommand {
+                run: cli.run,
+                report: cli.report_args,
+            },
+        ),
         None => run::run(&common, &cli.run),
     };
     match result {

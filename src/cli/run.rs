@@ -111,7 +111,7 @@ fn create_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Config, root check, directories, logger, lock: what every writing command needs first.
-fn prepare(common: &Common) -> Result<(Config, guard::RunLock), Exit> {
+pub(super) fn prepare(common: &Common) -> Result<(Config, guard::RunLock), Exit> {
     let config = load_config(common)?;
     refuse_root(common)?;
     // Everything this run creates (SQLite's -wal/-shm files too) is 0640, directories 0750.
@@ -178,6 +178,13 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };
+    scan(&config, args)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The incremental extraction, for a prepared (locked) run: `run`, and `report` before it
+/// reports.
+pub(super) fn scan(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
     let mut store = Store::open(&config.working_dir.join(DB_FILE))?;
     let csv_path = config.working_dir.join(CSV_FILE);
     let (mut csv, repair) = LegacyCsv::open(
@@ -223,7 +230,7 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Some(name) => jiff::tz::TimeZone::get(name)?,
         None => crate::envelope::timestamp::Clock::system_zone(),
     };
-    let (mut enricher, warnings) = Enricher::from_config(&config, args.no_dns);
+    let (mut enricher, warnings) = Enricher::from_config(config, args.no_dns);
     for w in &warnings {
         warn!("{w}");
     }
@@ -253,6 +260,14 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let s = &report.stats;
+    store.record_run(&crate::store::RunCounts {
+        finished_unix: jiff::Timestamp::now().as_second(),
+        lines: s.lines,
+        events: report.events_stored,
+        unmatched: s.unmatched,
+        tempfails: s.ambiguous,
+        aborted: s.aborted,
+    })?;
     let summary = format!(
         "read {} lines ({} MiB, {} files) in {:.2} s: stored {} events ({} failed attempts, {} successful logins); {} tempfails and {} aborted exchanges not counted; {} suspicious unmatched lines",
         s.lines,
@@ -280,7 +295,7 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
     for d in &report.damaged {
         warn!("{d}: could not be read whole; the lines before the damage are stored");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// What `--reset` moves: the run's outputs. `--purge` adds caches (every other file of the

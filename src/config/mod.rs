@@ -77,6 +77,34 @@ pub struct GeoDbConfig {
     pub v6_url: Option<String>,
 }
 
+/// `[report]`: how the report is delivered (the recipient is `Config::report_email`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportConfig {
+    /// `from` (or the old `sender_override`). Default: the running user at the FQDN.
+    pub from: Option<String>,
+    /// `subject_prefix`. Default `[MailLogSentinel]`.
+    pub subject_prefix: String,
+    pub transport: ReportTransport,
+    /// `attach = all`: the whole CSV (the old behaviour) instead of the window's rows.
+    pub attach_all: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportTransport {
+    /// `transport = sendmail`, `sendmail_path` (default `/usr/sbin/sendmail`).
+    Sendmail(PathBuf),
+    /// `transport = smtp`, `smtp_host` (localhost), `smtp_port` (25, or 587 with STARTTLS),
+    /// `smtp_starttls`, `smtp_username`, `smtp_password_file` (a file holding the password:
+    /// never the password itself in the config).
+    Smtp {
+        host: String,
+        port: u16,
+        starttls: bool,
+        username: Option<String>,
+        password_file: Option<PathBuf>,
+    },
+}
+
 /// `[journal]`: how `journalctl` is run when the mail log is the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalConfig {
@@ -106,6 +134,8 @@ pub struct Config {
     pub backup_dir: PathBuf,
     /// `[report] email`: recipient of the report. Default none.
     pub report_email: Option<String>,
+    /// `[report]` delivery.
+    pub report: ReportConfig,
     /// `[general] log_level`. Default INFO.
     pub log_level: LogLevel,
     /// `[general] timezone`: IANA name of the zone of offset-less timestamps. Default none:
@@ -169,7 +199,23 @@ const USED: &[(&str, &[&str])] = &[
             "jsonl_export",
         ],
     ),
-    ("report", &["email"]),
+    (
+        "report",
+        &[
+            "email",
+            "from",
+            "sender_override",
+            "subject_prefix",
+            "transport",
+            "sendmail_path",
+            "smtp_host",
+            "smtp_port",
+            "smtp_starttls",
+            "smtp_username",
+            "smtp_password_file",
+            "attach",
+        ],
+    ),
     ("general", &["log_level", "timezone", "csv_date_format"]),
     ("dns_cache", &["enabled", "size", "ttl_seconds"]),
     (
@@ -210,7 +256,6 @@ const USED: &[(&str, &[&str])] = &[
 /// not used (yet).
 const LEGACY: &[(&str, &[&str])] = &[
     ("paths", &["csv_filename"]),
-    ("report", &["subject_prefix", "sender_override"]),
     (
         "general",
         &["log_file", "log_file_max_bytes", "log_file_backup_count"],
@@ -586,6 +631,70 @@ impl Config {
         // [report]
         let report_email = r.read("report", "email", parse_email)?.flatten();
 
+        let from = match r.read("report", "from", parse_email)?.flatten() {
+            Some(f) => Some(f),
+            None => r.read("report", "sender_override", parse_email)?.flatten(),
+        };
+        let starttls = r
+            .read("report", "smtp_starttls", parse_bool)?
+            .unwrap_or(false);
+        let transport = match r
+            .read("report", "transport", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "sendmail" => Ok(false),
+                    "smtp" => Ok(true),
+                    _ => Err(format!("expected sendmail or smtp, got `{v}`")),
+                }
+            })?
+            .unwrap_or(false)
+        {
+            false => ReportTransport::Sendmail(
+                r.path("report", "sendmail_path")?
+                    .unwrap_or_else(|| PathBuf::from("/usr/sbin/sendmail")),
+            ),
+            true => ReportTransport::Smtp {
+                host: r
+                    .read("report", "smtp_host", |v| Ok(v.to_owned()))?
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "localhost".to_owned()),
+                port: r
+                    .read("report", "smtp_port", |v| {
+                        v.parse::<u16>()
+                            .ok()
+                            .filter(|&p| p > 0)
+                            .ok_or_else(|| format!("expected a port (1-65535), got `{v}`"))
+                    })?
+                    .unwrap_or(if starttls { 587 } else { 25 }),
+                starttls,
+                username: r
+                    .read("report", "smtp_username", |v| Ok(v.to_owned()))?
+                    .filter(|u| !u.is_empty()),
+                password_file: r.optional_path("report", "smtp_password_file")?,
+            },
+        };
+        let report = ReportConfig {
+            from,
+            subject_prefix: r
+                .read("report", "subject_prefix", |v| {
+                    if v.contains(['\r', '\n']) {
+                        Err("a subject prefix is one line".to_owned())
+                    } else {
+                        Ok(v.to_owned())
+                    }
+                })?
+                .unwrap_or_else(|| "[MailLogSentinel]".to_owned()),
+            transport,
+            attach_all: r
+                .read("report", "attach", |v| {
+                    match v.to_ascii_lowercase().as_str() {
+                        "window" => Ok(false),
+                        "all" => Ok(true),
+                        _ => Err(format!("expected window or all, got `{v}`")),
+                    }
+                })?
+                .unwrap_or(false),
+        };
+
         // [general]
         let log_level = r
             .read("general", "log_level", parse_log_level)?
@@ -667,6 +776,7 @@ impl Config {
             mail_log,
             backup_dir,
             report_email,
+            report,
             log_level,
             timezone,
             csv_date_format,
@@ -709,6 +819,12 @@ mod tests {
             mail_log: MailLog::File("/var/log/mail.log".into()),
             backup_dir: "/var/log/maillogsentinel/backups".into(),
             report_email: None,
+            report: ReportConfig {
+                from: None,
+                subject_prefix: "[MailLogSentinel]".into(),
+                transport: ReportTransport::Sendmail("/usr/sbin/sendmail".into()),
+                attach_all: false,
+            },
             log_level: LogLevel::Info,
             timezone: None,
             csv_date_format: CsvDateFormat::Legacy,
@@ -767,7 +883,7 @@ mod tests {
     fn every_key_set() {
         let c = config(
             "[paths]\nworking_dir = /w\nstate_dir = /s\nmail_log = /logs/mail.log\nbackup_dir = /b\njsonl_export = /w/events.jsonl\n\
-             [report]\nemail = soc@example.org\n\
+             [report]\nemail = soc@example.org\nfrom = mls@example.org\nsubject_prefix = [MLS]\ntransport = smtp\nsmtp_host = smtp.example.org\nsmtp_starttls = yes\nsmtp_username = mls\nsmtp_password_file = /etc/mls.pass\nattach = all\n\
              [general]\nlog_level = debug\ntimezone = Europe/Paris\ncsv_date_format = ISO\n\
              [dns_cache]\nenabled = off\nsize = 1_000\nttl_seconds = 0\n\
              [dns]\nenabled = no\nnameservers = 192.0.2.53, [2001:db8::53]:5353\ntimeout_ms = 500\nconcurrency = 8\nforward_confirm = yes\n\
@@ -784,6 +900,18 @@ mod tests {
                 mail_log: MailLog::File("/logs/mail.log".into()),
                 backup_dir: "/b".into(),
                 report_email: Some("soc@example.org".into()),
+                report: ReportConfig {
+                    from: Some("mls@example.org".into()),
+                    subject_prefix: "[MLS]".into(),
+                    transport: ReportTransport::Smtp {
+                        host: "smtp.example.org".into(),
+                        port: 587,
+                        starttls: true,
+                        username: Some("mls".into()),
+                        password_file: Some("/etc/mls.pass".into()),
+                    },
+                    attach_all: true,
+                },
                 log_level: LogLevel::Debug,
                 timezone: Some("Europe/Paris".into()),
                 csv_date_format: CsvDateFormat::Iso,

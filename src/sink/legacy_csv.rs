@@ -159,39 +159,68 @@ impl LegacyCsv {
     }
 
     fn write_row(&self, row: &mut String, e: &AuthEvent, enrichment: &CsvEnrichment) {
-        let date = e
-            .time
-            .map(|t| format_date(&t, self.format))
-            .unwrap_or_default();
-        let user = e
-            .user
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-        let ip = e.ip.to_string();
-        let cells = [e.server.as_deref().unwrap_or(""), &date, &ip, &user];
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                row.push(';');
-            }
-            row.push_str(&neutralise_cell(cell));
-        }
-        let extra = [
-            enrichment.hostname,
-            enrichment.reverse_dns_status,
-            enrichment.country_code,
-            enrichment.asn,
-            enrichment.aso,
-        ];
-        for cell in &extra[..self.columns - cells.len()] {
-            row.push(';');
-            match cell {
-                Some(v) => row.push_str(&neutralise_cell(v)),
-                None => row.push_str("null"),
-            }
-        }
-        row.push('\n');
+        write_row(row, e, enrichment, self.columns, self.format);
     }
+}
+
+/// The whole 9-column CSV (header, then one row per failed attempt) of `rows`, in memory:
+/// what a report attaches.
+pub fn to_string<'e>(
+    rows: impl IntoIterator<Item = (&'e AuthEvent, CsvEnrichment<'e>)>,
+    format: CsvDateFormat,
+) -> String {
+    let mut out = format!("{HEADER}\n");
+    let mut row = String::new();
+    for (e, en) in rows {
+        if e.outcome != Outcome::Failure {
+            continue;
+        }
+        row.clear();
+        write_row(&mut row, e, &en, 9, format);
+        for _ in 0..e.attempts {
+            out.push_str(&row);
+        }
+    }
+    out
+}
+
+/// One row, `columns` (9, or 6 for an old file) cells, neutralised.
+fn write_row(
+    row: &mut String,
+    e: &AuthEvent,
+    enrichment: &CsvEnrichment,
+    columns: usize,
+    format: CsvDateFormat,
+) {
+    let date = e.time.map(|t| format_date(&t, format)).unwrap_or_default();
+    let user = e
+        .user
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let ip = e.ip.to_string();
+    let cells = [e.server.as_deref().unwrap_or(""), &date, &ip, &user];
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            row.push(';');
+        }
+        row.push_str(&neutralise_cell(cell));
+    }
+    let extra = [
+        enrichment.hostname,
+        enrichment.reverse_dns_status,
+        enrichment.country_code,
+        enrichment.asn,
+        enrichment.aso,
+    ];
+    for cell in &extra[..columns - cells.len()] {
+        row.push(';');
+        match cell {
+            Some(v) => row.push_str(&neutralise_cell(v)),
+            None => row.push_str("null"),
+        }
+    }
+    row.push('\n');
 }
 
 /// The `date` cell: the wall-clock time the line was written in (UTC instant + its offset).

@@ -286,9 +286,9 @@ impl Store {
                 .prepare_cached(
                     "INSERT INTO events (time_unix, time_nanos, offset_secs, server, service,
                          protocol, outcome, ip, user, mechanism, reason, attempts, session, source,
-                         hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed)
+                         hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed, net)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                         ?15, ?16, ?17, ?18, ?19, ?20)",
+                         ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                 )
                 .doing("preparing the event insert")?;
             if !c.enrichments.is_empty() && c.enrichments.len() != c.events.len() {
@@ -326,6 +326,7 @@ impl Store {
                         en.asn,
                         en.aso,
                         en.ptr_confirmed,
+                        crate::event::network(e.ip),
                     ])
                     .doing("storing events")?;
             }
@@ -421,6 +422,23 @@ impl Store {
             .doing("summing attempts")
     }
 
+    /// Sum of `attempts` of the events with this outcome in `[since, until)`.
+    pub fn attempts_between(
+        &self,
+        outcome: Outcome,
+        since: i64,
+        until: i64,
+    ) -> Result<u64, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT coalesce(sum(attempts), 0) FROM events
+                 WHERE outcome = ?1 AND time_unix >= ?2 AND time_unix < ?3",
+            )
+            .doing("summing attempts")?
+            .query_row(params![outcome.as_str(), since, until], |r| r.get(0))
+            .doing("summing attempts")
+    }
+
     /// Failed attempts stored (sum of `attempts` of the failures).
     pub fn failure_attempts(&self) -> Result<u64, StoreError> {
         self.attempts(Outcome::Failure)
@@ -435,12 +453,7 @@ impl Store {
     pub fn for_each_event(&self, mut f: impl FnMut(StoredEvent)) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT id, time_unix, time_nanos, offset_secs, server, service, protocol, outcome,
-                     ip, user, mechanism, reason, attempts, session, source,
-                     hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed
-                 FROM events ORDER BY id",
-            )
+            .prepare_cached(&format!("{SELECT_EVENTS} ORDER BY id"))
             .doing("reading events")?;
         let mut rows = stmt.query([]).doing("reading events")?;
         while let Some(r) = rows.next().doing("reading events")? {
@@ -540,12 +553,138 @@ impl Store {
         })
     }
 
+    /// Records what a run did (for the report's parser-health line).
+    pub fn record_run(&mut self, run: &RunCounts) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (finished_unix, lines, events, unmatched, tempfails, aborted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    run.finished_unix,
+                    to_i64(run.lines, "a line count")?,
+                    to_i64(run.events, "an event count")?,
+                    to_i64(run.unmatched, "a line count")?,
+                    to_i64(run.tempfails, "a line count")?,
+                    to_i64(run.aborted, "a line count")?
+                ],
+            )
+            .doing("recording the run")?;
+        Ok(())
+    }
+
+    /// The runs that finished in `[since, until)`, summed (`finished_unix` is `until`).
+    pub fn runs_between(&self, since: i64, until: i64) -> Result<(u64, RunCounts), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(lines), 0), coalesce(sum(events), 0),
+                     coalesce(sum(unmatched), 0), coalesce(sum(tempfails), 0),
+                     coalesce(sum(aborted), 0)
+                 FROM runs WHERE finished_unix >= ?1 AND finished_unix < ?2",
+                [since, until],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        RunCounts {
+                            finished_unix: until,
+                            lines: r.get(1)?,
+                            events: r.get(2)?,
+                            unmatched: r.get(3)?,
+                            tempfails: r.get(4)?,
+                            aborted: r.get(5)?,
+                        },
+                    ))
+                },
+            )
+            .doing("reading the runs")
+    }
+
+    /// Calls `f` with every event whose time is in `[since, until)`, in time order (through
+    /// the time index: a day of a large store reads only that day).
+    pub fn for_each_event_between(
+        &self,
+        since: i64,
+        until: i64,
+        mut f: impl FnMut(StoredEvent),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "{SELECT_EVENTS} WHERE time_unix >= ?1 AND time_unix < ?2 ORDER BY time_unix, id"
+            ))
+            .doing("reading events")?;
+        let mut rows = stmt.query([since, until]).doing("reading events")?;
+        while let Some(r) = rows.next().doing("reading events")? {
+            f(row_event(r)?);
+        }
+        Ok(())
+    }
+
+    /// First time and attempts of the failures before `before` whose `column` (`ip`, `net` or
+    /// `asn`: each has an index) is `value`.
+    pub fn failures_before(
+        &self,
+        column: FailureKey,
+        value: &str,
+        before: i64,
+    ) -> Result<Option<(i64, u64)>, StoreError> {
+        let column = match column {
+            FailureKey::Ip => "ip",
+            FailureKey::Network => "net",
+            FailureKey::Asn => "asn",
+        };
+        let (first, attempts): (Option<i64>, i64) = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT min(time_unix), coalesce(sum(attempts), 0) FROM events
+                 WHERE {column} = ?1 AND outcome = 'failure' AND time_unix < ?2"
+            ))
+            .doing("looking up earlier failures")?
+            .query_row(params![value, before], |r| Ok((r.get(0)?, r.get(1)?)))
+            .doing("looking up earlier failures")?;
+        Ok(first.map(|f| (f, attempts as u64)))
+    }
+
+    /// Whether `user` ever logged in successfully.
+    pub fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM events WHERE user = ?1 AND outcome = 'success' LIMIT 1")
+            .doing("looking up a user")?
+            .query_row([user], |_| Ok(()))
+            .optional()
+            .doing("looking up a user")
+            .map(|r| r.is_some())
+    }
+
     /// Every stored event, in insertion order (for tests and small stores: all in memory).
     pub fn events(&self) -> Result<Vec<StoredEvent>, StoreError> {
         let mut out = Vec::new();
         self.for_each_event(|e| out.push(e))?;
         Ok(out)
     }
+}
+
+const SELECT_EVENTS: &str = "SELECT id, time_unix, time_nanos, offset_secs, server, service,
+    protocol, outcome, ip, user, mechanism, reason, attempts, session, source,
+    hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed FROM events";
+
+/// The indexed columns [`Store::failures_before`] looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKey {
+    Ip,
+    Network,
+    Asn,
+}
+
+/// What one run did, for the parser-health line of reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub finished_unix: i64,
+    pub lines: u64,
+    pub events: u64,
+    /// Auth-related lines no rule took.
+    pub unmatched: u64,
+    pub tempfails: u64,
+    pub aborted: u64,
 }
 
 fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {

@@ -12,15 +12,32 @@ pub const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[i]` upgrades schema `i + 1` to `i + 2` (run inside the opening transaction).
 const MIGRATIONS: &[&str] = &[
-    // 1 -> 2: enrichment (issue 4): the reverse DNS cache, forward confirmation of PTR names.
+    // 1 -> 2: enrichment and reports: the reverse DNS cache, forward confirmation of PTR
+    // names, the client's network (/24, /64; IPv6 rows of a version 1 store keep none) with
+    // indexes for "failed before", and per-run counters.
     "ALTER TABLE events ADD COLUMN ptr_confirmed INTEGER;
+     ALTER TABLE events ADD COLUMN net TEXT;
+     UPDATE events SET net = rtrim(ip, '0123456789') || '0/24' WHERE ip NOT LIKE '%:%';
+     CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
+     CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure';
+     CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success';
      CREATE TABLE dns_cache (
          ip TEXT PRIMARY KEY,
          hostname TEXT,
          status TEXT NOT NULL,
          confirmed INTEGER,
          resolved_unix INTEGER NOT NULL
-     );",
+     );
+     CREATE TABLE runs (
+         id INTEGER PRIMARY KEY,
+         finished_unix INTEGER NOT NULL,
+         lines INTEGER NOT NULL,
+         events INTEGER NOT NULL,
+         unmatched INTEGER NOT NULL,
+         tempfails INTEGER NOT NULL,
+         aborted INTEGER NOT NULL
+     );
+     CREATE INDEX runs_finished ON runs(finished_unix);",
 ];
 
 /// The current schema, for a new store.
@@ -47,11 +64,15 @@ CREATE TABLE events (
     country_code TEXT,
     asn TEXT,
     aso TEXT,
-    ptr_confirmed INTEGER
+    ptr_confirmed INTEGER,
+    net TEXT
 );
 CREATE INDEX events_time ON events(time_unix);
 CREATE INDEX events_ip ON events(ip);
 CREATE INDEX events_outcome_time ON events(outcome, time_unix);
+CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
+CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure';
+CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success';
 CREATE TABLE checkpoints (
     fingerprint TEXT PRIMARY KEY,
     path TEXT NOT NULL,
@@ -67,6 +88,16 @@ CREATE TABLE dns_cache (
     confirmed INTEGER,
     resolved_unix INTEGER NOT NULL
 );
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    finished_unix INTEGER NOT NULL,
+    lines INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    unmatched INTEGER NOT NULL,
+    tempfails INTEGER NOT NULL,
+    aborted INTEGER NOT NULL
+);
+CREATE INDEX runs_finished ON runs(finished_unix);
 ";
 
 /// Creates the schema of a new store, or checks and migrates an existing one. Runs inside
@@ -164,7 +195,14 @@ mod tests {
             .unwrap();
         assert_eq!(
             tables,
-            ["checkpoints", "cursors", "dns_cache", "events", "meta"]
+            [
+                "checkpoints",
+                "cursors",
+                "dns_cache",
+                "events",
+                "meta",
+                "runs"
+            ]
         );
     }
 
@@ -174,20 +212,31 @@ mod tests {
         ensure_on(&mut conn).unwrap();
         // Back to schema 1 as issue 3 wrote it.
         conn.execute_batch(
-            "DROP TABLE dns_cache; ALTER TABLE events DROP COLUMN ptr_confirmed;
+            "DROP TABLE dns_cache; DROP TABLE runs; DROP INDEX events_failed_net;
+             DROP INDEX events_failed_asn; DROP INDEX events_success_user; ALTER TABLE events DROP COLUMN ptr_confirmed;
+             ALTER TABLE events DROP COLUMN net;
              UPDATE meta SET value = 1 WHERE key = 'schema_version';
              INSERT INTO events (service, protocol, outcome, ip, attempts)
-                 VALUES ('postfix', 'smtp', 'failure', '192.0.2.1', 1);",
+                 VALUES ('postfix', 'smtp', 'failure', '192.0.2.123', 1),
+                        ('postfix', 'smtp', 'failure', '2001:db8::1', 1);",
         )
         .unwrap();
         ensure_on(&mut conn).unwrap();
         assert_eq!(version(&conn).unwrap(), Some(SCHEMA_VERSION));
-        let (ip, confirmed): (String, Option<bool>) = conn
-            .query_row("SELECT ip, ptr_confirmed FROM events", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let rows: Vec<(String, Option<bool>, Option<String>)> = conn
+            .prepare("SELECT ip, ptr_confirmed, net FROM events ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!((ip.as_str(), confirmed), ("192.0.2.1", None));
+        assert_eq!(
+            rows,
+            [
+                ("192.0.2.123".into(), None, Some("192.0.2.0/24".into())),
+                ("2001:db8::1".into(), None, None)
+            ]
+        );
         conn.execute(
             "INSERT INTO dns_cache (ip, status, resolved_unix) VALUES ('192.0.2.1', 'OK', 1)",
             [],

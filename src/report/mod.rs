@@ -1,0 +1,358 @@
+//! The report: what happened in a window of time, read from the store with indexed queries
+//! (never by rescanning the CSV), then rendered as text (`text`), HTML with a chart (`html`,
+//! `chart`) and delivered as a mail (`mail`).
+//!
+//! `Report::build` gathers the figures; renderers only format them. Attacker-chosen values
+//! (user names, PTR names, organisations) stay raw here and are neutralised by each renderer
+//! for its medium.
+//!
+//! Not here: scanning logs first (the caller runs the incremental scan), the command line.
+
+pub mod chart;
+pub mod html;
+pub mod mail;
+pub mod text;
+pub mod window;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::event::{Outcome, network};
+use crate::store::{FailureKey, RunCounts, Store, StoreError, StoredEvent};
+pub use window::Window;
+
+/// Rows in each top list.
+pub const TOP: usize = 10;
+/// A user tried from at least this many addresses in the window is listed as sprayed.
+pub const SPRAY_MIN_IPS: usize = 3;
+
+/// Where and when the report is made (the header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostInfo {
+    pub fqdn: String,
+    pub ip: Option<String>,
+    /// From the installed extraction timer (`OnCalendar=`), or `unknown`.
+    pub extraction_interval: String,
+}
+
+/// What tied a successful login to earlier failures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    Ip,
+    Network(String),
+    Asn(String),
+}
+
+/// A successful login from a source that failed before: a possible compromise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compromise {
+    pub time_unix: i64,
+    pub ip: String,
+    pub user: String,
+    pub protocol: String,
+    pub evidence: Evidence,
+    /// Failed attempts of that source before the login, and the first one's time.
+    pub earlier_failures: u64,
+    pub first_failure_unix: i64,
+}
+
+/// A user tried from many addresses (password spraying).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sprayed {
+    pub user: String,
+    pub addresses: usize,
+    pub attempts: u64,
+    /// Whether the user ever logged in: a real account under attack.
+    pub exists: bool,
+}
+
+/// One hour of the chart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hour {
+    pub start_unix: i64,
+    pub failures: u64,
+    pub successes: u64,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub version: String,
+    pub host: HostInfo,
+    pub generated: jiff::Zoned,
+    pub window: Window,
+    pub failures: u64,
+    pub successes: u64,
+    pub compromises: Vec<Compromise>,
+    /// (user, ip, hostname) with attempts.
+    pub top_triples: Vec<((String, String, String), u64)>,
+    pub top_users: Vec<(String, u64)>,
+    pub top_countries: Vec<(String, u64)>,
+    pub top_aso: Vec<(String, u64)>,
+    pub top_asn: Vec<(String, u64)>,
+    pub top_networks: Vec<(String, u64)>,
+    pub sprayed: Vec<Sprayed>,
+    pub attackers: usize,
+    pub new_attackers: usize,
+    /// Failed attempts in the window just before, and the daily average of the 7 windows
+    /// before.
+    pub previous: u64,
+    pub week_average: f64,
+    /// Failed attempts whose reverse DNS did not give a name, by status.
+    pub rdns_failures: u64,
+    pub rdns_breakdown: Vec<(String, u64)>,
+    /// The CSV's path, size and lines (header included), when it exists.
+    pub csv: Option<(String, u64, u64)>,
+    /// Runs finished in the window and what they counted.
+    pub runs: u64,
+    pub health: RunCounts,
+    pub hours: Vec<Hour>,
+    /// The window's events (for the CSV attachment).
+    pub events: Vec<StoredEvent>,
+}
+
+fn user_text(e: &StoredEvent) -> String {
+    e.event
+        .user
+        .as_deref()
+        .map(|u| String::from_utf8_lossy(u).into_owned())
+        .unwrap_or_default()
+}
+
+/// The `n` largest counts, ties by key (stable output for identical stores).
+fn top<K: Ord + Clone>(counts: HashMap<K, u64>, n: usize) -> Vec<(K, u64)> {
+    let mut v: Vec<(K, u64)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+impl Report {
+    /// Gathers the report of `window` from `store`.
+    pub fn build(
+        store: &Store,
+        window: Window,
+        host: HostInfo,
+        generated: jiff::Zoned,
+        csv: Option<(String, u64, u64)>,
+    ) -> Result<Report, StoreError> {
+        let mut events = Vec::new();
+        store.for_each_event_between(window.since, window.until, |e| events.push(e))?;
+
+        let mut failures = 0;
+        let mut successes = 0;
+        let mut triples = HashMap::new();
+        let mut users = HashMap::new();
+        let mut countries = HashMap::new();
+        let mut asos = HashMap::new();
+        let mut asns = HashMap::new();
+        let mut networks = HashMap::new();
+        let mut rdns = HashMap::new();
+        let mut user_ips: HashMap<String, (HashSet<String>, u64)> = HashMap::new();
+        let mut attackers: HashSet<String> = HashSet::new();
+        let mut hours: Vec<Hour> = window
+            .hours()
+            .into_iter()
+            .map(|start_unix| Hour {
+                start_unix,
+                ..Hour::default()
+            })
+            .collect();
+        for e in &events {
+            let n = u64::from(e.event.attempts);
+            let t = e.event.time.map_or(window.since, |t| t.unix);
+            let slot = hours
+                .partition_point(|h| h.start_unix <= t)
+                .saturating_sub(1);
+            if e.event.outcome == Outcome::Success {
+                successes += n;
+                if let Some(h) = hours.get_mut(slot) {
+                    h.successes += n;
+                }
+                continue;
+            }
+            failures += n;
+            if let Some(h) = hours.get_mut(slot) {
+                h.failures += n;
+            }
+            let ip = e.event.ip.to_string();
+            let user = user_text(e);
+            let en = &e.enrichment;
+            *triples
+                .entry((
+                    user.clone(),
+                    ip.clone(),
+                    en.hostname.clone().unwrap_or_default(),
+                ))
+                .or_default() += n;
+            if e.event.user.is_some() {
+                *users.entry(user.clone()).or_default() += n;
+                let entry = user_ips.entry(user).or_default();
+                entry.0.insert(ip.clone());
+                entry.1 += n;
+            }
+            for (map, value) in [
+                (&mut countries, &en.country_code),
+                (&mut asos, &en.aso),
+                (&mut asns, &en.asn),
+            ] {
+                if let Some(v) = value {
+                    *map.entry(v.clone()).or_default() += n;
+                }
+            }
+            *networks.entry(network(e.event.ip)).or_default() += n;
+            if let Some(status) = &en.reverse_dns_status
+                && status != "OK"
+            {
+                *rdns.entry(status.clone()).or_default() += n;
+            }
+            attackers.insert(ip);
+        }
+
+        let compromises = compromises(store, &events)?;
+        let mut sprayed = Vec::new();
+        for (user, (ips, attempts)) in user_ips {
+            if ips.len() >= SPRAY_MIN_IPS {
+                sprayed.push(Sprayed {
+                    exists: store.user_ever_succeeded(user.as_bytes())?,
+                    user,
+                    addresses: ips.len(),
+                    attempts,
+                });
+            }
+        }
+        sprayed.sort_by(|a, b| {
+            (b.addresses, b.attempts, &a.user).cmp(&(a.addresses, a.attempts, &b.user))
+        });
+        sprayed.truncate(TOP);
+        let mut new_attackers = 0;
+        for ip in &attackers {
+            if store
+                .failures_before(FailureKey::Ip, ip, window.since)?
+                .is_none()
+            {
+                new_attackers += 1;
+            }
+        }
+        let len = window.until - window.since;
+        let previous =
+            store.attempts_between(Outcome::Failure, window.since - len, window.since)?;
+        let week =
+            store.attempts_between(Outcome::Failure, window.since - 7 * len, window.since)?;
+        let (runs, health) = store.runs_between(window.since, window.until)?;
+        let rdns_failures = rdns.values().sum();
+        Ok(Report {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            host,
+            generated,
+            window,
+            failures,
+            successes,
+            compromises,
+            top_triples: top(triples, TOP),
+            top_users: top(users, TOP),
+            top_countries: top(countries, TOP),
+            top_aso: top(asos, TOP),
+            top_asn: top(asns, TOP),
+            top_networks: top(networks, TOP),
+            sprayed,
+            attackers: attackers.len(),
+            new_attackers,
+            previous,
+            week_average: week as f64 / 7.0,
+            rdns_failures,
+            rdns_breakdown: top(rdns, usize::MAX),
+            csv,
+            runs,
+            health,
+            hours,
+            events,
+        })
+    }
+}
+
+/// Successful logins of the window from an address, network or ASN with earlier failures;
+/// one per (address, user), the strongest evidence first (address, then network, then ASN).
+fn compromises(store: &Store, events: &[StoredEvent]) -> Result<Vec<Compromise>, StoreError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for e in events
+        .iter()
+        .filter(|e| e.event.outcome == Outcome::Success)
+    {
+        let ip = e.event.ip.to_string();
+        let user = user_text(e);
+        if !seen.insert((ip.clone(), user.clone())) {
+            continue;
+        }
+        let t = e.event.time.map_or(i64::MAX, |t| t.unix);
+        let net = network(e.event.ip);
+        let mut found = None;
+        if let Some(f) = store.failures_before(FailureKey::Ip, &ip, t)? {
+            found = Some((Evidence::Ip, f));
+        } else if let Some(f) = store.failures_before(FailureKey::Network, &net, t)? {
+            found = Some((Evidence::Network(net), f));
+        } else if let Some(asn) = &e.enrichment.asn
+            && let Some(f) = store.failures_before(FailureKey::Asn, asn, t)?
+        {
+            found = Some((Evidence::Asn(asn.clone()), f));
+        }
+        if let Some((evidence, (first, earlier))) = found {
+            out.push(Compromise {
+                time_unix: t,
+                ip,
+                user,
+                protocol: e.event.protocol.as_str().to_owned(),
+                evidence,
+                earlier_failures: earlier,
+                first_failure_unix: first,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `n` with thousands separators (`12,345`).
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Change of `now` against `before`, as `+12%`, `-3%`, or `new` when `before` is 0.
+pub fn change(now: f64, before: f64) -> String {
+    if before == 0.0 {
+        return if now == 0.0 { "=".into() } else { "new".into() };
+    }
+    format!("{:+.0}%", (now - before) / before * 100.0)
+}
+
+/// Bytes as the old report showed them: `512 B`, `1.4 KiB`, `3.2 MiB`.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1 << 20 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b if b < 1 << 30 => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
+        b => format!("{:.1} GiB", b as f64 / (1 << 30) as f64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_formatted() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(change(110.0, 100.0), "+10%");
+        assert_eq!(change(50.0, 100.0), "-50%");
+        assert_eq!(change(5.0, 0.0), "new");
+        assert_eq!(size(1536), "1.5 KiB");
+    }
+}
