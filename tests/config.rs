@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use maillogsentinel::config::{
     Config, ConfigError, CsvDateFormat, DnsCache, DnsConfig, GeoDbConfig, JournalConfig, Loaded,
-    LogLevel, MailLog,
+    LogLevel, MailLog, ReportConfig, ReportTransport,
 };
 
 /// The old tool's `/etc/maillogsentinel.conf`, as its setup wrote it and users edited it.
@@ -55,6 +55,12 @@ fn old_tool_config(path: &Path) -> Config {
         mail_log: MailLog::File("/var/log/mail.log".into()),
         backup_dir: "/var/log/maillogsentinel/backups".into(),
         report_email: Some("security-team@example.org".into()),
+        report: ReportConfig {
+            from: None,
+            subject_prefix: "[MailLogSentinel]".into(),
+            transport: ReportTransport::Sendmail("/usr/sbin/sendmail".into()),
+            attach_all: false,
+        },
         log_level: LogLevel::Info,
         timezone: None,
         csv_date_format: CsvDateFormat::Legacy,
