@@ -141,7 +141,8 @@ fn schema_tables_indexes_and_0640_files() {
             "country_code",
             "asn",
             "aso",
-            "ptr_confirmed"
+            "ptr_confirmed",
+            "net"
         ]
     );
     let user_type: String = conn

@@ -250,7 +250,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
     let subject = mail::subject(&report, &config.report.subject_prefix);
     let message = mail::build(&Parts {
         from: &from,
-        to: &[to.clone()],
+        to: std::slice::from_ref(&to),
         subject: &subject,
         text: &text,
         html: &html::render(&report, "cid:chart"),

@@ -28,7 +28,7 @@ fn escape(s: &str) -> String {
 }
 
 fn table(out: &mut String, title: &str, headers: &[&str], rows: &[Vec<String>]) {
-    let _ = write!(out, "<h2>{}</h2>\n", h(title));
+    let _ = writeln!(out, "<h2>{}</h2>", h(title));
     if rows.is_empty() {
         out.push_str("<p class=\"none\">(none)</p>\n");
         return;
@@ -65,18 +65,18 @@ text-align:left}td:first-child{text-align:right}h2{font-size:1.1em;margin-top:1.
 pub fn render(r: &Report, chart_src: &str) -> String {
     let w = &r.window;
     let mut out = String::new();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>MailLogSentinel report {}</title><style>{STYLE}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>MailLogSentinel report {}</title><style>{STYLE}</style></head><body>",
         h(&w.label)
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<h1>MailLogSentinel v{} report</h1>\n<table>\
 <tr><th>Window</th><td>{} ({})</td></tr>\
 <tr><th>Extraction interval</th><td>{}</td></tr>\
 <tr><th>Report generated</th><td>{}</td></tr>\
-<tr><th>Server</th><td>{} ({})</td></tr></table>\n",
+<tr><th>Server</th><td>{} ({})</td></tr></table>",
         h(&r.version),
         h(&w.label),
         h(w.tz.iana_name().unwrap_or("local time")),
@@ -86,14 +86,15 @@ pub fn render(r: &Report, chart_src: &str) -> String {
         h(r.host.ip.as_deref().unwrap_or("no address"))
     );
     if !r.compromises.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<div class=\"alert\"><strong>Possible compromise:</strong> {} successful login(s) from sources that failed before.</div>\n",
+            "<div class=\"alert\"><strong>Possible compromise:</strong> {} successful login(s) from sources that failed before.</div>",
             r.compromises.len()
         );
         let rows: Vec<Vec<String>> = r
             .compromises
             .iter()
+            .take(super::MAX_COMPROMISES)
             .map(|c| {
                 vec![
                     h(&w.local(c.time_unix)),
@@ -126,12 +127,19 @@ pub fn render(r: &Report, chart_src: &str) -> String {
             ],
             &rows,
         );
+        if r.compromises.len() > super::MAX_COMPROMISES {
+            let _ = writeln!(
+                out,
+                "<p>... and {} more (see the attached CSV and <code>maillogsentinel ipinfo</code>)</p>",
+                r.compromises.len() - super::MAX_COMPROMISES
+            );
+        }
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<p><strong>Total failed attempts: {}</strong> (successful logins: {})<br>\
 Trend: {} vs the previous period ({}), {} vs the 7-period average ({:.1})<br>\
-Attacking addresses: {} ({} new, {} seen before)</p>\n",
+Attacking addresses: {} ({} new, {} seen before)</p>",
         thousands(r.failures),
         thousands(r.successes),
         change(r.failures as f64, r.previous as f64),
@@ -142,9 +150,9 @@ Attacking addresses: {} ({} new, {} seen before)</p>\n",
         thousands(r.new_attackers as u64),
         thousands((r.attackers - r.new_attackers) as u64)
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p><img src=\"{}\" alt=\"attempts per hour\" width=\"{}\" height=\"{}\"></p>\n",
+        "<p><img src=\"{}\" alt=\"attempts per hour\" width=\"{}\" height=\"{}\"></p>",
         escape(chart_src),
         super::chart::WIDTH,
         super::chart::HEIGHT
@@ -209,10 +217,10 @@ Attacking addresses: {} ({} new, {} seen before)</p>\n",
         ),
         None => "CSV: none yet".to_owned(),
     };
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<p>{csv}<br>Parser health: {} runs in this window read {} lines; {} auth-looking lines matched no rule; {} tempfails and {} aborted exchanges not counted</p>\n\
-<p>See the attached CSV for the {} events of this window.</p>\n</body></html>\n",
+<p>See the attached CSV for the {} events of this window.</p>\n</body></html>",
         r.runs,
         thousands(r.health.lines),
         thousands(r.health.unmatched),

@@ -22,6 +22,8 @@ pub use window::Window;
 
 /// Rows in each top list.
 pub const TOP: usize = 10;
+/// Possible compromises listed (all are counted).
+pub const MAX_COMPROMISES: usize = 50;
 /// A user tried from at least this many addresses in the window is listed as sprayed.
 pub const SPRAY_MIN_IPS: usize = 3;
 
@@ -226,10 +228,7 @@ impl Report {
         sprayed.truncate(TOP);
         let mut new_attackers = 0;
         for ip in &attackers {
-            if store
-                .failures_before(FailureKey::Ip, ip, window.since)?
-                .is_none()
-            {
+            if !store.failed_before(FailureKey::Ip, ip, window.since)? {
                 new_attackers += 1;
             }
         }
@@ -316,7 +315,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -329,7 +328,12 @@ pub fn change(now: f64, before: f64) -> String {
     if before == 0.0 {
         return if now == 0.0 { "=".into() } else { "new".into() };
     }
-    format!("{:+.0}%", (now - before) / before * 100.0)
+    let pct = (now - before) / before * 100.0;
+    if pct.abs() < 0.5 {
+        "=".into()
+    } else {
+        format!("{pct:+.0}%")
+    }
 }
 
 /// Bytes as the old report showed them: `512 B`, `1.4 KiB`, `3.2 MiB`.

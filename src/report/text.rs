@@ -134,6 +134,7 @@ pub fn render(r: &Report) -> String {
         let rows: Vec<Vec<String>> = r
             .compromises
             .iter()
+            .take(super::MAX_COMPROMISES)
             .map(|c| {
                 vec![
                     w.local(c.time_unix),
@@ -165,6 +166,13 @@ pub fn render(r: &Report) -> String {
             ],
             &rows,
         );
+        if r.compromises.len() > super::MAX_COMPROMISES {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (see the attached CSV and `maillogsentinel ipinfo`)",
+                r.compromises.len() - super::MAX_COMPROMISES
+            );
+        }
     }
 
     let _ = writeln!(

@@ -30,7 +30,10 @@ pub fn parse_time(s: &str, tz: &TimeZone) -> Result<Zoned, WindowError> {
     if let Ok(t) = s.parse::<Timestamp>() {
         return Ok(t.to_zoned(tz.clone()));
     }
-    if let Ok(d) = s.parse::<Date>() {
+    // A date alone is midnight (jiff would also read a date out of a date and time).
+    if s.len() == 10
+        && let Ok(d) = s.parse::<Date>()
+    {
         return Ok(d.to_zoned(tz.clone())?);
     }
     let dt: DateTime = s
@@ -122,7 +125,7 @@ mod tests {
     fn times_on_the_command_line() {
         let tz = TimeZone::get("Europe/Paris").unwrap();
         let a = parse_time("2026-11-23 10:30", &tz).unwrap();
-        assert_eq!(a.timestamp().as_second(), 1_795_429_800);
+        assert_eq!(a.timestamp().as_second(), 1_795_426_200);
         let b = parse_time("2026-11-23T09:30:00Z", &tz).unwrap();
         assert_eq!(a.timestamp(), b.timestamp());
         assert!(parse_time("yesterday-ish", &tz).is_err());

@@ -627,15 +627,12 @@ impl Store {
         value: &str,
         before: i64,
     ) -> Result<Option<(i64, u64)>, StoreError> {
-        let column = match column {
-            FailureKey::Ip => "ip",
-            FailureKey::Network => "net",
-            FailureKey::Asn => "asn",
-        };
+        // The index is named: without statistics SQLite would rather scan (outcome, time).
+        let (column, index) = key_index(column);
         let (first, attempts): (Option<i64>, i64) = self
             .conn
             .prepare_cached(&format!(
-                "SELECT min(time_unix), coalesce(sum(attempts), 0) FROM events
+                "SELECT min(time_unix), coalesce(sum(attempts), 0) FROM events INDEXED BY {index}
                  WHERE {column} = ?1 AND outcome = 'failure' AND time_unix < ?2"
             ))
             .doing("looking up earlier failures")?
@@ -644,10 +641,33 @@ impl Store {
         Ok(first.map(|f| (f, attempts as u64)))
     }
 
+    /// Whether a failure before `before` has this `column` value: one index probe.
+    pub fn failed_before(
+        &self,
+        column: FailureKey,
+        value: &str,
+        before: i64,
+    ) -> Result<bool, StoreError> {
+        let (column, index) = key_index(column);
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT 1 FROM events INDEXED BY {index}
+                 WHERE {column} = ?1 AND outcome = 'failure' AND time_unix < ?2 LIMIT 1"
+            ))
+            .doing("looking up earlier failures")?
+            .query_row(params![value, before], |_| Ok(()))
+            .optional()
+            .doing("looking up earlier failures")
+            .map(|r| r.is_some())
+    }
+
     /// Whether `user` ever logged in successfully.
     pub fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError> {
         self.conn
-            .prepare_cached("SELECT 1 FROM events WHERE user = ?1 AND outcome = 'success' LIMIT 1")
+            .prepare_cached(
+                "SELECT 1 FROM events INDEXED BY events_success_user
+                 WHERE user = ?1 AND outcome = 'success' LIMIT 1",
+            )
             .doing("looking up a user")?
             .query_row([user], |_| Ok(()))
             .optional()
@@ -673,6 +693,15 @@ pub enum FailureKey {
     Ip,
     Network,
     Asn,
+}
+
+/// The column of a [`FailureKey`] and the index that serves it.
+fn key_index(key: FailureKey) -> (&'static str, &'static str) {
+    match key {
+        FailureKey::Ip => ("ip", "events_ip"),
+        FailureKey::Network => ("net", "events_failed_net"),
+        FailureKey::Asn => ("asn", "events_failed_asn"),
+    }
 }
 
 /// What one run did, for the parser-health line of reports.

@@ -18,6 +18,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE events ADD COLUMN ptr_confirmed INTEGER;
      ALTER TABLE events ADD COLUMN net TEXT;
      UPDATE events SET net = rtrim(ip, '0123456789') || '0/24' WHERE ip NOT LIKE '%:%';
+     DROP INDEX events_ip;
+     CREATE INDEX events_ip ON events(ip, outcome, time_unix);
      CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
      CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure';
      CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success';
@@ -68,7 +70,7 @@ CREATE TABLE events (
     net TEXT
 );
 CREATE INDEX events_time ON events(time_unix);
-CREATE INDEX events_ip ON events(ip);
+CREATE INDEX events_ip ON events(ip, outcome, time_unix);
 CREATE INDEX events_outcome_time ON events(outcome, time_unix);
 CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
 CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure';
