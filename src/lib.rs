@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod logging;
 pub mod pipeline;
 pub mod report;
+pub mod setup;
 pub mod sink;
 pub mod source;
 pub mod store;

@@ -5,6 +5,7 @@ mod ipinfo;
 mod parse;
 mod report;
 mod run;
+mod setup;
 mod update_geo;
 
 use std::path::PathBuf;
@@ -36,6 +37,9 @@ pub struct Cli {
     /// Like --reset, and also archive caches: only the configuration stays.
     #[arg(long)]
     pub purge: bool,
+    /// Interactive setup: config, directories, systemd units (see `setup --help`).
+    #[arg(long, conflicts_with_all = ["reset", "purge", "report"])]
+    pub setup: bool,
     /// Scan, then report a window (today by default) by mail, or with --stdout / --html.
     #[arg(long, conflicts_with_all = ["reset", "purge"])]
     pub report: bool,
@@ -55,6 +59,8 @@ pub enum Command {
     Parse(parse::ParseArgs),
     /// Same as --report: scan, then report a window
     Report(report::ReportCommand),
+    /// Same as --setup; `--non-interactive` takes every answer from flags or --answers
+    Setup(setup::SetupArgs),
     /// Same as --reset
     Reset,
     /// Same as --purge
@@ -79,6 +85,8 @@ pub fn main() -> ExitCode {
         Some(Command::Ipinfo(args)) => ipinfo::run(&common, &args),
         Some(Command::UpdateGeo(args)) => update_geo::run(&common, &args),
         Some(Command::Report(args)) => report::run(&common, &args),
+        Some(Command::Setup(args)) => setup::run(cli.config.as_deref(), &args),
+        None if cli.setup => setup::run(cli.config.as_deref(), &setup::SetupArgs::default()),
         None if cli.reset || cli.purge => run::reset(&common, cli.purge),
         None if cli.report => report::run(
             &common,

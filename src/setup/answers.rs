@@ -1,0 +1,243 @@
+//! What setup asks, with the old wizard's defaults, and the checks each answer passes before
+//! anything is written: paths absolute, an email address, a user that exists and is not root,
+//! and systemd `OnCalendar=` expressions (cron syntax is refused with the equivalent).
+//!
+//! Not here: asking (`wizard`), writing (`setup`).
+
+use std::path::{Path, PathBuf};
+
+/// Every answer of a setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answers {
+    pub user: String,
+    pub working_dir: PathBuf,
+    pub state_dir: PathBuf,
+    /// A log file, or `journal`.
+    pub mail_log: String,
+    pub email: Option<String>,
+    pub log_level: String,
+    pub dns_cache_enabled: bool,
+    pub dns_cache_size: usize,
+    pub dns_cache_ttl: u64,
+    pub country_db_path: Option<PathBuf>,
+    pub asn_db_path: Option<PathBuf>,
+    pub extract_schedule: String,
+    pub report_schedule: String,
+    pub geo_schedule: String,
+}
+
+impl Default for Answers {
+    fn default() -> Answers {
+        Answers {
+            user: "maillogsentinel".into(),
+            working_dir: "/var/log/maillogsentinel".into(),
+            state_dir: "/var/lib/maillogsentinel".into(),
+            mail_log: detect_mail_log(Path::new("/")),
+            email: None,
+            log_level: "INFO".into(),
+            dns_cache_enabled: true,
+            dns_cache_size: 128,
+            dns_cache_ttl: 3600,
+            country_db_path: Some("/var/lib/maillogsentinel/country-ipv4-num.csv".into()),
+            asn_db_path: Some("/var/lib/maillogsentinel/asn-ipv4-num.csv".into()),
+            extract_schedule: "hourly".into(),
+            report_schedule: "*-*-* 23:50:00".into(),
+            geo_schedule: "weekly".into(),
+        }
+    }
+}
+
+/// `/var/log/mail.log` (Debian), `/var/log/maillog` (RHEL), else the journal; under `root`
+/// (for tests).
+pub fn detect_mail_log(root: &Path) -> String {
+    for candidate in ["var/log/mail.log", "var/log/maillog"] {
+        if root.join(candidate).is_file() {
+            return format!("/{candidate}");
+        }
+    }
+    "journal".into()
+}
+
+pub fn check_absolute(v: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(v.trim());
+    if p.is_absolute() && !v.contains(['\n', '\r']) {
+        Ok(p)
+    } else {
+        Err(format!("`{v}` is not an absolute path"))
+    }
+}
+
+pub fn check_mail_log(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.eq_ignore_ascii_case("journal") {
+        return Ok("journal".into());
+    }
+    check_absolute(v).map(|p| p.display().to_string())
+}
+
+pub fn check_email(v: &str) -> Result<Option<String>, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match v.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && (domain.contains('.') || domain == "localhost")
+                && !v.contains(|c: char| c.is_whitespace() || c == ',' || c.is_control()) =>
+        {
+            Ok(Some(v.to_owned()))
+        }
+        _ => Err(format!(
+            "`{v}` is not an email address like admin@example.org"
+        )),
+    }
+}
+
+pub fn check_log_level(v: &str) -> Result<String, String> {
+    let up = v.trim().to_ascii_uppercase();
+    match up.as_str() {
+        "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL" => Ok(up),
+        _ => Err(format!(
+            "`{v}`: expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
+        )),
+    }
+}
+
+/// The uid and primary gid of `name`, if the user exists.
+pub fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: getpwnam takes a NUL-terminated name; the fields are copied at once.
+    unsafe {
+        let pw = libc::getpwnam(c.as_ptr());
+        (!pw.is_null()).then(|| ((*pw).pw_uid, (*pw).pw_gid))
+    }
+}
+
+pub fn check_user(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() || v == "root" || user_ids(v).is_some_and(|(uid, _)| uid == 0) {
+        return Err("the operational user must not be root: create one (e.g. `useradd --system --groups adm maillogsentinel`)".into());
+    }
+    match user_ids(v) {
+        Some(_) => Ok(v.to_owned()),
+        None => Err(format!(
+            "no user `{v}`: create it first (`useradd --system --groups adm {v}`)"
+        )),
+    }
+}
+
+/// A systemd calendar expression: the shorthands (`hourly`, `daily`, …) or the
+/// `DOW YYYY-MM-DD HH:MM:SS` form. Cron syntax (`*/15 * * * *`) is refused with its systemd
+/// equivalent when there is an obvious one.
+pub fn check_on_calendar(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    const SHORTHANDS: &[&str] = &[
+        "minutely",
+        "hourly",
+        "daily",
+        "weekly",
+        "monthly",
+        "yearly",
+        "annually",
+        "quarterly",
+        "semiannually",
+    ];
+    if SHORTHANDS.contains(&v.to_ascii_lowercase().as_str()) {
+        return Ok(v.to_ascii_lowercase());
+    }
+    let fields: Vec<&str> = v.split_whitespace().collect();
+    let cronish = fields.len() == 5
+        && fields
+            .iter()
+            .all(|f| f.chars().all(|c| c.is_ascii_digit() || "*/,-".contains(c)));
+    if cronish || v.starts_with('@') {
+        let hint = match fields.as_slice() {
+            [m, "*", "*", "*", "*"] if m.starts_with("*/") => {
+                format!("*:0/{}", &m[2..])
+            }
+            ["0", "*", "*", "*", "*"] | ["@hourly"] => "hourly".into(),
+            [m, h, "*", "*", "*"] if m.parse::<u8>().is_ok() && h.parse::<u8>().is_ok() => {
+                format!("*-*-* {h:0>2}:{m:0>2}:00")
+            }
+            _ => "for example `hourly`, `*:0/15` or `*-*-* 23:50:00`".into(),
+        };
+        return Err(format!(
+            "`{v}` is cron syntax; systemd timers want OnCalendar= syntax: {hint} (see man systemd.time)"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || " *:-/.,~".contains(c);
+    if v.is_empty()
+        || !v.chars().all(allowed)
+        || !v.contains(|c: char| c.is_ascii_digit() || c == '*')
+    {
+        return Err(format!(
+            "`{v}` is not an OnCalendar= expression (e.g. `hourly`, `*:0/15`, `*-*-* 23:50:00`)"
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cron_is_refused_with_its_systemd_equivalent() {
+        let e = check_on_calendar("*/15 * * * *").unwrap_err();
+        assert!(e.contains("*:0/15"), "{e}");
+        let e = check_on_calendar("50 23 * * *").unwrap_err();
+        assert!(e.contains("*-*-* 23:50:00"), "{e}");
+        assert!(check_on_calendar("@daily").is_err());
+        assert!(
+            check_on_calendar("0 * * * *")
+                .unwrap_err()
+                .contains("hourly")
+        );
+    }
+
+    #[test]
+    fn calendar_expressions_pass() {
+        for ok in [
+            "hourly",
+            "Daily",
+            "*:0/15",
+            "*-*-* 23:50:00",
+            "Mon..Fri 08:00",
+            "weekly",
+        ] {
+            assert!(check_on_calendar(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "every hour", "$(reboot)", "hourly\nExecStart=/bin/sh"] {
+            assert!(check_on_calendar(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn other_answers() {
+        assert!(check_absolute("relative/dir").is_err());
+        assert_eq!(check_mail_log("JOURNAL").unwrap(), "journal");
+        assert_eq!(check_email("").unwrap(), None);
+        assert!(check_email("a b@example.org").is_err());
+        assert!(check_email("admin").is_err());
+        assert_eq!(
+            check_email("root@localhost").unwrap().as_deref(),
+            Some("root@localhost")
+        );
+        assert_eq!(check_log_level("warning").unwrap(), "WARNING");
+        assert!(check_user("root").is_err());
+        assert!(check_user("no-such-user-mls").is_err());
+        assert!(check_user("nobody").is_ok());
+    }
+
+    #[test]
+    fn mail_log_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(detect_mail_log(dir.path()), "journal");
+        std::fs::create_dir_all(dir.path().join("var/log")).unwrap();
+        std::fs::write(dir.path().join("var/log/maillog"), "").unwrap();
+        assert_eq!(detect_mail_log(dir.path()), "/var/log/maillog");
+        std::fs::write(dir.path().join("var/log/mail.log"), "").unwrap();
+        assert_eq!(detect_mail_log(dir.path()), "/var/log/mail.log");
+    }
+}

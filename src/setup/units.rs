@@ -1,0 +1,184 @@
+//! The systemd units setup writes: extraction (`maillogsentinel.service` +
+//! `maillogsentinel-extract.timer`), the report (`maillogsentinel-report.service` + `.timer`)
+//! and the geo update (`maillogsentinel-geo-update.service` + `.timer`). Services run as the
+//! operational user, hardened, allowed to write only the working and state directories;
+//! timers are `Persistent=true` (a run missed while the machine was off happens at boot).
+
+use std::path::Path;
+
+use super::answers::Answers;
+
+/// One unit: file name and text.
+pub struct Unit {
+    pub name: &'static str,
+    pub text: String,
+}
+
+fn service(
+    description: &str,
+    exec: &str,
+    a: &Answers,
+    config: &Path,
+    extra_rw: &[&Path],
+) -> String {
+    let mut rw: Vec<String> = vec![
+        a.working_dir.display().to_string(),
+        a.state_dir.display().to_string(),
+    ];
+    rw.extend(extra_rw.iter().map(|p| p.display().to_string()));
+    rw.sort();
+    rw.dedup();
+    format!(
+        "[Unit]
+Description={description}
+Documentation=man:maillogsentinel(8)
+After=network-online.target
+
+[Service]
+Type=oneshot
+User={user}
+ExecStart={exec} --config {config}
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+ReadWritePaths={rw}
+",
+        user = a.user,
+        config = config.display(),
+        rw = rw.join(" "),
+    )
+}
+
+fn timer(description: &str, on_calendar: &str, unit: &str) -> String {
+    format!(
+        "[Unit]
+Description={description}
+
+[Timer]
+OnCalendar={on_calendar}
+Persistent=true
+Unit={unit}
+
+[Install]
+WantedBy=timers.target
+"
+    )
+}
+
+/// The six units, for the binary at `exe` and the config at `config`.
+pub fn render(a: &Answers, exe: &Path, config: &Path) -> Vec<Unit> {
+    let exe = exe.display().to_string();
+    let geo_dirs: Vec<&Path> = [&a.country_db_path, &a.asn_db_path]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.parent())
+        .collect();
+    vec![
+        Unit {
+            name: "maillogsentinel.service",
+            text: service(
+                "MailLogSentinel: extract authentication attacks from the mail log",
+                &exe,
+                a,
+                config,
+                &[],
+            ),
+        },
+        Unit {
+            name: "maillogsentinel-extract.timer",
+            text: timer(
+                "MailLogSentinel extraction",
+                &a.extract_schedule,
+                "maillogsentinel.service",
+            ),
+        },
+        Unit {
+            name: "maillogsentinel-report.service",
+            text: service(
+                "MailLogSentinel: scan, then mail the daily report",
+                &format!("{exe} --report"),
+                a,
+                config,
+                &[],
+            )
+            // Delivery by sendmail writes to Postfix's queue.
+            .replace(
+                "ReadWritePaths=",
+                "ReadWritePaths=-/var/spool/postfix/maildrop ",
+            ),
+        },
+        Unit {
+            name: "maillogsentinel-report.timer",
+            text: timer(
+                "MailLogSentinel daily report",
+                &a.report_schedule,
+                "maillogsentinel-report.service",
+            ),
+        },
+        Unit {
+            name: "maillogsentinel-geo-update.service",
+            text: service(
+                "MailLogSentinel: download the country and ASN databases",
+                &format!("{exe} update-geo"),
+                a,
+                config,
+                &geo_dirs,
+            ),
+        },
+        Unit {
+            name: "maillogsentinel-geo-update.timer",
+            text: timer(
+                "MailLogSentinel geo database update",
+                &a.geo_schedule,
+                "maillogsentinel-geo-update.service",
+            ),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_run_as_the_user_with_hardening_and_persistent_timers() {
+        let a = Answers {
+            user: "mls".into(),
+            ..Answers::default()
+        };
+        let units = render(
+            &a,
+            Path::new("/usr/bin/maillogsentinel"),
+            Path::new("/etc/maillogsentinel.conf"),
+        );
+        assert_eq!(units.len(), 6);
+        let extract = &units[0].text;
+        assert!(extract.contains("User=mls\n"));
+        assert!(
+            extract.contains(
+                "ExecStart=/usr/bin/maillogsentinel --config /etc/maillogsentinel.conf\n"
+            )
+        );
+        assert!(
+            extract.contains("ProtectSystem=strict\n") && extract.contains("NoNewPrivileges=yes\n")
+        );
+        assert!(
+            extract.contains("ReadWritePaths=/var/lib/maillogsentinel /var/log/maillogsentinel\n")
+        );
+        assert!(
+            units[1]
+                .text
+                .contains("OnCalendar=hourly\nPersistent=true\n")
+        );
+        assert!(units[2].text.contains("--report --config"));
+        assert!(units[3].text.contains("OnCalendar=*-*-* 23:50:00\n"));
+        assert!(units[4].text.contains("update-geo --config"));
+    }
+}
