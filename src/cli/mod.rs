@@ -60,7 +60,7 @@ pub enum Command {
     /// Same as --report: scan, then report a window
     Report(report::ReportCommand),
     /// Same as --setup; `--non-interactive` takes every answer from flags or --answers
-    Setup(setup::SetupArgs),
+    Setup(Box<setup::SetupArgs>),
     /// Same as --reset
     Reset,
     /// Same as --purge
