@@ -250,3 +250,93 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
         "{log}"
     );
 }
+
+#[test]
+fn the_shipped_man_page_and_completions_are_up_to_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .arg("generate")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("doc");
+    for name in [
+        "maillogsentinel.8",
+        "maillogsentinel.bash",
+        "_maillogsentinel",
+        "maillogsentinel.fish",
+    ] {
+        let fresh = fs::read(tmp.path().join(name)).unwrap();
+        let old = fs::read(shipped.join(name)).unwrap_or_default();
+        assert!(
+            fresh == old,
+            "doc/{name} is stale: run `cargo run --release -- generate doc`"
+        );
+    }
+    let man = fs::read_to_string(shipped.join("maillogsentinel.8")).unwrap();
+    for cmd in [
+        "report",
+        "setup",
+        "check\\-config",
+        "ipinfo",
+        "update\\-geo",
+    ] {
+        assert!(man.contains(cmd), "{cmd} missing from the man page");
+    }
+}
+
+#[test]
+fn check_config_reports_problems_and_what_a_run_would_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let config = t.join("mls.conf");
+    let mail_log = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mail.log");
+    fs::write(
+        &config,
+        format!(
+            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = {m}\n[geolocation]\ncountry_db_path = {t}/missing.csv\n",
+            w = t.join("w").display(),
+            m = mail_log.display(),
+            t = t.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("PROBLEM") && out.contains("missing.csv"),
+        "{out}"
+    );
+    assert!(out.contains("the first run reads all 1 files"), "{out}");
+    fs::write(
+        &config,
+        fs::read_to_string(&config)
+            .unwrap()
+            .replace("country_db_path", "# country_db_path"),
+    )
+    .unwrap();
+    let o = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    // A wrong value: exit 78 with the line.
+    fs::write(&config, "[dns]\ntimeout_ms = soon\n").unwrap();
+    let o = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(":2: [dns] timeout_ms"));
+}

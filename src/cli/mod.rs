@@ -1,6 +1,8 @@
 //! The command line: argument definitions and dispatch. The edge of the program, where errors
 //! become messages and exit codes (see `run::exit`).
 
+mod check;
+pub mod generate;
 mod ipinfo;
 mod parse;
 mod report;
@@ -21,7 +23,7 @@ pub use run::exit;
     version,
     about = "Finds authentication attacks in Postfix/Dovecot logs",
     long_about = "Finds authentication attacks in Postfix/Dovecot logs.\n\nWithout a command, runs the incremental extraction: reads the new lines of the mail log and its rotated siblings (or the journal) and stores their events in the database and the CSV of the working directory, exactly once.",
-    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel --report                         # scan, then mail today's report\n  maillogsentinel --report --stdout --yesterday    # print yesterday's report\n  maillogsentinel report --date 2026-11-23 --html r.html\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n  maillogsentinel ipinfo 192.0.2.7 2001:db8::1 --json\n  maillogsentinel update-geo                       # fetch the geo databases of the config\n\nExit status: 0 ok, 1 error, 2 bad arguments, 75 another run holds the lock, 77 refused to run as root, 78 configuration missing or wrong."
+    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel --report                         # scan, then mail today's report\n  maillogsentinel --report --stdout --yesterday    # print yesterday's report\n  maillogsentinel report --date 2026-11-23 --html r.html\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n  maillogsentinel ipinfo 192.0.2.7 2001:db8::1 --json\n  maillogsentinel update-geo                       # fetch the geo databases of the config\n  sudo maillogsentinel --setup                     # interactive setup: config, directories, units\n  sudo maillogsentinel setup --non-interactive --user mls --mail-log journal\n  maillogsentinel check-config                     # validate the config, say what a run would do\n\nExit status: 0 ok, 1 error, 2 bad arguments, 75 another run holds the lock, 77 refused to run as root, 78 configuration missing or wrong."
 )]
 pub struct Cli {
     /// Configuration file [default: /etc/maillogsentinel.conf]
@@ -61,6 +63,11 @@ pub enum Command {
     Report(report::ReportCommand),
     /// Same as --setup; `--non-interactive` takes every answer from flags or --answers
     Setup(Box<setup::SetupArgs>),
+    /// Check the configuration, paths, permissions and the mail log; say what a run would do
+    CheckConfig,
+    /// Write the man page and shell completions (for packaging)
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
     /// Same as --reset
     Reset,
     /// Same as --purge
@@ -80,6 +87,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Parse(args)) => parse::run(args),
         Some(Command::Run(args)) => run::run(&common, &args),
+        Some(Command::CheckConfig) => check::run(&common),
+        Some(Command::Generate(args)) => generate::run(&args),
         Some(Command::Reset) => run::reset(&common, false),
         Some(Command::Purge) => run::reset(&common, true),
         Some(Command::Ipinfo(args)) => ipinfo::run(&common, &args),

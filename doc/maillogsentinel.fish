@@ -1,0 +1,140 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_maillogsentinel_global_optspecs
+    string join \n config= allow-root reset purge setup report from-end jsonl= no-progress no-dns stdout html= date= yesterday since= until= no-scan send h/help V/version
+end
+
+function __fish_maillogsentinel_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_maillogsentinel_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_maillogsentinel_using_subcommand
+    set -l cmd (__fish_maillogsentinel_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l jsonl -d 'Also export every event as JSON Lines to PATH (overrides `[paths] jsonl_export`)' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l html -d 'Also write the HTML report (chart included) to FILE' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l date -d 'Report this local day (YYYY-MM-DD) [default: today]' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l until -d 'End of the window (excluded)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l reset -d 'Archive the CSV, database, checkpoints and own log into a timestamped backup directory; the next run starts from the beginning'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l purge -d 'Like --reset, and also archive caches: only the configuration stays'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l setup -d 'Interactive setup: config, directories, systemd units (see `setup --help`)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l report -d 'Scan, then report a window (today by default) by mail, or with --stdout / --html'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l from-end -d 'On the first run, start at the end of the logs instead of reading all rotated files'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-progress -d 'No progress line, even on a terminal'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-dns -d 'No reverse DNS lookups for this run (like `[dns] enabled = false`)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l stdout -d 'Print the text report instead of mailing it'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l yesterday -d 'Report yesterday (local time)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-scan -d 'Report from the store as it is, without scanning the logs first'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l send -d 'Mail the report even with --stdout or --html'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -s V -l version -d 'Print version'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "run" -d 'The incremental extraction (the default when no command is given)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "parse" -d 'Print the authentication events of log files (stateless: no config, no store, no network)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "report" -d 'Same as --report: scan, then report a window'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "setup" -d 'Same as --setup; `--non-interactive` takes every answer from flags or --answers'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "check-config" -d 'Check the configuration, paths, permissions and the mail log; say what a run would do'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "generate" -d 'Write the man page and shell completions (for packaging)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "reset" -d 'Same as --reset'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "purge" -d 'Same as --purge'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "ipinfo" -d 'What is known of addresses: country, ASN, organisation, PTR, and what the store saw'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "update-geo" -d 'Download the geo databases of the config (country_db_url, asn_db_url), atomically'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand run" -l jsonl -d 'Also export every event as JSON Lines to PATH (overrides `[paths] jsonl_export`)' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand run" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand run" -l from-end -d 'On the first run, start at the end of the logs instead of reading all rotated files'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand run" -l no-progress -d 'No progress line, even on a terminal'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand run" -l no-dns -d 'No reverse DNS lookups for this run (like `[dns] enabled = false`)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand run" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand run" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l format -d 'Output format' -r -f -a "jsonl\t''
+csv\t''
+table\t''"
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l year -d 'Year of the first classic (yearless) timestamp; later ones roll over at New Year. Default: inferred from each file\'s mtime (now for stdin)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l timezone -d 'Time zone of timestamps without an offset (IANA name). Default: the system\'s' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l show-unmatched -d 'Print the auth-related lines no rule recognised (on stderr)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -s q -l quiet -d 'No summary on stderr'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l jsonl -d 'Also export every event as JSON Lines to PATH (overrides `[paths] jsonl_export`)' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l html -d 'Also write the HTML report (chart included) to FILE' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l date -d 'Report this local day (YYYY-MM-DD) [default: today]' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l until -d 'End of the window (excluded)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l from-end -d 'On the first run, start at the end of the logs instead of reading all rotated files'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-progress -d 'No progress line, even on a terminal'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-dns -d 'No reverse DNS lookups for this run (like `[dns] enabled = false`)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l stdout -d 'Print the text report instead of mailing it'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l yesterday -d 'Report yesterday (local time)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-scan -d 'Report from the store as it is, without scanning the logs first'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l send -d 'Mail the report even with --stdout or --html'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l answers -d 'A file of `key = value` answers (keys as the flags: user, working_dir, mail_log...)' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l user -d 'Operational user (must exist, not root)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l working-dir -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l state-dir -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l mail-log -d 'A log file, or `journal`' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l email -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l log-level -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l extract-schedule -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l report-schedule -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l geo-schedule -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l country-db -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l asn-db -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l units-dir -d 'Where to write the units when not installing [default: the current directory]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l exe -d 'The binary the units run [default: this one]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l non-interactive -d 'Ask nothing: answers from the flags below and --answers, defaults for the rest'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l install-units -d 'Install the units to /etc/systemd/system (else they are written to --units-dir)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand check-config" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand check-config" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand check-config" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand generate" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand generate" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand reset" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand reset" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand reset" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand purge" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand purge" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand purge" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" -l json -d 'One JSON object per address, one per line'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" -l no-dns -d 'Use only the cached reverse DNS, never ask the network'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -l timeout -d 'Time allowed to each download, in seconds' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "run" -d 'The incremental extraction (the default when no command is given)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "parse" -d 'Print the authentication events of log files (stateless: no config, no store, no network)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "report" -d 'Same as --report: scan, then report a window'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "setup" -d 'Same as --setup; `--non-interactive` takes every answer from flags or --answers'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "check-config" -d 'Check the configuration, paths, permissions and the mail log; say what a run would do'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "generate" -d 'Write the man page and shell completions (for packaging)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "reset" -d 'Same as --reset'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "purge" -d 'Same as --purge'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "ipinfo" -d 'What is known of addresses: country, ASN, organisation, PTR, and what the store saw'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "update-geo" -d 'Download the geo databases of the config (country_db_url, asn_db_url), atomically'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo update-geo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
