@@ -1,6 +1,7 @@
-//! `maillogsentinel generate DIR` (hidden): the man page `maillogsentinel.8` and the bash, zsh
-//! and fish completions, generated from the command-line definition. The copies shipped in
-//! `doc/` are checked against a fresh generation by a test.
+//! `maillogsentinel generate DIR` (hidden): the man page `maillogsentinel.8`, the bash, zsh
+//! and fish completions, generated from the command-line definition, and the packaged systemd
+//! units (`DIR/units`: the setup's units for user `maillogsentinel`, `/usr/bin`, `/etc`). The
+//! copies shipped in `doc/` are checked against a fresh generation by a test.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +35,21 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         let path = clap_complete::generate_to(shell, &mut cmd.clone(), "maillogsentinel", dir)
             .with_context(|| format!("writing the {shell} completions"))?;
+        written.push(path);
+    }
+    let units = dir.join("units");
+    std::fs::create_dir_all(&units).with_context(|| format!("creating {}", units.display()))?;
+    let answers = crate::setup::Answers {
+        mail_log: "/var/log/mail.log".into(),
+        ..crate::setup::Answers::default()
+    };
+    for unit in crate::setup::units::render(
+        &answers,
+        Path::new("/usr/bin/maillogsentinel"),
+        Path::new("/etc/maillogsentinel.conf"),
+    ) {
+        let path = units.join(unit.name);
+        std::fs::write(&path, unit.text).with_context(|| format!("writing {}", path.display()))?;
         written.push(path);
     }
     Ok(written)

@@ -63,6 +63,22 @@ pub(super) fn load_config(common: &Common) -> Result<Config, Exit> {
         .clone()
         .unwrap_or_else(|| Config::default_path().to_path_buf());
     if !path.exists() {
+        use std::io::IsTerminal;
+        if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+            // The old tool's behaviour: no config on a terminal starts the wizard.
+            eprintln!(
+                "maillogsentinel: no configuration at {}: starting the setup wizard",
+                path.display()
+            );
+            let code = match super::setup::run(Some(&path), &super::setup::SetupArgs::default()) {
+                Ok(_) => 0,
+                Err(e) => {
+                    eprintln!("maillogsentinel: setup: {e:#}");
+                    1
+                }
+            };
+            return Err(Exit(code));
+        }
         eprintln!(
             "maillogsentinel: no configuration at {}: run `sudo maillogsentinel --setup`, or pass --config PATH",
             path.display()
