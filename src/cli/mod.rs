@@ -56,14 +56,29 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// The incremental extraction (the default when no command is given)
+    #[command(
+        after_help = "Examples:\n  maillogsentinel run\n  maillogsentinel run --from-end --no-dns --jsonl /var/log/maillogsentinel/events.jsonl"
+    )]
     Run(run::RunArgs),
     /// Print the authentication events of log files (stateless: no config, no store, no network)
+    #[command(
+        after_help = "Examples:\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat /var/log/mail.log.2.gz | maillogsentinel parse - --format jsonl"
+    )]
     Parse(parse::ParseArgs),
     /// Same as --report: scan, then report a window
+    #[command(
+        after_help = "Examples:\n  maillogsentinel report                      # scan, then mail today's report\n  maillogsentinel report --stdout --yesterday\n  maillogsentinel report --since '2026-11-20 08:00' --until '2026-11-23 08:00' --html r.html"
+    )]
     Report(report::ReportCommand),
     /// Same as --setup; `--non-interactive` takes every answer from flags or --answers
+    #[command(
+        after_help = "Examples:\n  sudo maillogsentinel setup\n  sudo maillogsentinel setup --non-interactive --user maillogsentinel --mail-log journal --install-units\n  sudo maillogsentinel setup --non-interactive --answers answers.txt --units-dir ./units"
+    )]
     Setup(Box<setup::SetupArgs>),
     /// Check the configuration, paths, permissions and the mail log; say what a run would do
+    #[command(
+        after_help = "Example:\n  maillogsentinel --config /etc/maillogsentinel.conf check-config"
+    )]
     CheckConfig,
     /// Write the man page and shell completions (for packaging)
     #[command(hide = true)]
@@ -73,8 +88,12 @@ pub enum Command {
     /// Same as --purge
     Purge,
     /// What is known of addresses: country, ASN, organisation, PTR, and what the store saw
+    #[command(
+        after_help = "Examples:\n  maillogsentinel ipinfo 192.0.2.7\n  maillogsentinel ipinfo --json --no-dns 192.0.2.7 2001:db8::1"
+    )]
     Ipinfo(ipinfo::IpinfoArgs),
     /// Download the geo databases of the config (country_db_url, asn_db_url), atomically
+    #[command(after_help = "Example:\n  maillogsentinel update-geo --timeout 120")]
     UpdateGeo(update_geo::UpdateGeoArgs),
 }
 
