@@ -21,8 +21,8 @@ const MIGRATIONS: &[&str] = &[
      DROP INDEX events_ip;
      CREATE INDEX events_ip ON events(ip, outcome, time_unix);
      CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
-     CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure';
-     CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success';
+     CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure' AND asn IS NOT NULL;
+     CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success' AND user IS NOT NULL;
      CREATE TABLE dns_cache (
          ip TEXT PRIMARY KEY,
          hostname TEXT,
@@ -73,8 +73,8 @@ CREATE INDEX events_time ON events(time_unix);
 CREATE INDEX events_ip ON events(ip, outcome, time_unix);
 CREATE INDEX events_outcome_time ON events(outcome, time_unix);
 CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
-CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure';
-CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success';
+CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure' AND asn IS NOT NULL;
+CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success' AND user IS NOT NULL;
 CREATE TABLE checkpoints (
     fingerprint TEXT PRIMARY KEY,
     path TEXT NOT NULL,
