@@ -65,12 +65,7 @@ pub fn run(common: &Common, args: &IpinfoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if dns_on && !missing.is_empty() {
-        let resolver = ReverseDns::new(DnsSettings {
-            nameservers: config.dns.nameservers.clone(),
-            timeout: std::time::Duration::from_millis(config.dns.timeout_ms),
-            concurrency: config.dns.concurrency,
-            forward_confirm: config.dns.forward_confirm,
-        })?;
+        let resolver = ReverseDns::new(DnsSettings::from_config(&config.dns))?;
         let mut answers = missing.iter().zip(resolver.lookup_many(&missing));
         for (slot, ip) in ptrs.iter_mut().zip(&args.ips) {
             if slot.0.is_none()

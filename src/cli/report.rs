@@ -191,10 +191,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
     if !a.no_scan {
         scan(&config, &args.run)?;
     }
-    let tz = match &config.timezone {
-        Some(name) => jiff::tz::TimeZone::get(name)?,
-        None => crate::envelope::timestamp::Clock::system_zone(),
-    };
+    let tz = config.time_zone()?;
     let window = window(a, &tz)?;
     let store = Store::open(&config.working_dir.join(DB_FILE))?;
     let csv_path = config.working_dir.join(CSV_FILE);

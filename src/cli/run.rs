@@ -242,10 +242,7 @@ pub(super) fn scan(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
                 .map(JsonlExport::len),
         })?;
     }
-    let tz = match &config.timezone {
-        Some(name) => jiff::tz::TimeZone::get(name)?,
-        None => crate::envelope::timestamp::Clock::system_zone(),
-    };
+    let tz = config.time_zone()?;
     let (mut enricher, warnings) = Enricher::from_config(config, args.no_dns);
     for w in &warnings {
         warn!("{w}");

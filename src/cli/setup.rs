@@ -115,8 +115,8 @@ fn gather(args: &SetupArgs) -> anyhow::Result<Answers> {
             }
             "report_schedule" => a.report_schedule = answers::check_on_calendar(&v).map_err(bad)?,
             "geo_schedule" => a.geo_schedule = answers::check_on_calendar(&v).map_err(bad)?,
-            "country_db" => a.country_db_path = optional(&v).map_err(bad)?,
-            "asn_db" => a.asn_db_path = optional(&v).map_err(bad)?,
+            "country_db" => a.country_db_path = answers::check_optional_path(&v).map_err(bad)?,
+            "asn_db" => a.asn_db_path = answers::check_optional_path(&v).map_err(bad)?,
             "dns_cache" => {
                 a.dns_cache_enabled = !matches!(v.as_str(), "no" | "false" | "off" | "0")
             }
@@ -126,14 +126,6 @@ fn gather(args: &SetupArgs) -> anyhow::Result<Answers> {
     // The default user must exist too.
     answers::check_user(&a.user).map_err(|e| anyhow::anyhow!("user: {e}"))?;
     Ok(a)
-}
-
-fn optional(v: &str) -> Result<Option<PathBuf>, String> {
-    if v.is_empty() || v == "-" {
-        Ok(None)
-    } else {
-        answers::check_absolute(v).map(Some)
-    }
 }
 
 pub fn run(config: Option<&Path>, args: &SetupArgs) -> anyhow::Result<ExitCode> {

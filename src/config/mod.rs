@@ -566,6 +566,15 @@ const DEFAULT_IDENTIFIERS: &str =
     "postfix/smtpd postfix/submission/smtpd postfix/smtps/smtpd dovecot";
 
 impl Config {
+    /// The zone of offset-less timestamps and of report windows: `[general] timezone`, else
+    /// the system's.
+    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, jiff::Error> {
+        match &self.timezone {
+            Some(name) => jiff::tz::TimeZone::get(name),
+            None => Ok(crate::envelope::timestamp::Clock::system_zone()),
+        }
+    }
+
     /// `/etc/maillogsentinel.conf`, where the old tool's setup put it.
     pub fn default_path() -> &'static Path {
         Path::new("/etc/maillogsentinel.conf")

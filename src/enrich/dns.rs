@@ -153,6 +153,18 @@ pub struct DnsSettings {
     pub forward_confirm: bool,
 }
 
+impl DnsSettings {
+    /// The `[dns]` section's settings.
+    pub fn from_config(c: &crate::config::DnsConfig) -> DnsSettings {
+        DnsSettings {
+            nameservers: c.nameservers.clone(),
+            timeout: Duration::from_millis(c.timeout_ms),
+            concurrency: c.concurrency,
+            forward_confirm: c.forward_confirm,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
     #[error("cannot start the DNS runtime: {0}")]

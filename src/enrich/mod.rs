@@ -13,7 +13,6 @@ pub mod update;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use crate::config::Config;
 use crate::event::AuthEvent;
@@ -64,13 +63,7 @@ impl Enricher {
         let (geo, mut warnings) = Geo::load(&config.country_db, &config.asn_db);
         let mut enricher = Enricher::without_dns(geo);
         if config.dns.enabled && !dns_off {
-            let settings = DnsSettings {
-                nameservers: config.dns.nameservers.clone(),
-                timeout: Duration::from_millis(config.dns.timeout_ms),
-                concurrency: config.dns.concurrency,
-                forward_confirm: config.dns.forward_confirm,
-            };
-            match ReverseDns::new(settings) {
+            match ReverseDns::new(DnsSettings::from_config(&config.dns)) {
                 Ok(r) => {
                     let cache = config.dns_cache.enabled.then(|| {
                         PtrCache::new(config.dns_cache.size, config.dns_cache.ttl_seconds)

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::text::cell;
-use super::{Evidence, Report, change, size, thousands};
+use super::{Report, change, size, thousands};
 
 /// `cell`, then HTML-escaped.
 fn h(s: &str) -> String {
@@ -95,36 +95,12 @@ pub fn render(r: &Report, chart_src: &str) -> String {
             .compromises
             .iter()
             .take(super::MAX_COMPROMISES)
-            .map(|c| {
-                vec![
-                    h(&w.local(c.time_unix)),
-                    h(&c.user),
-                    h(&c.ip),
-                    h(&c.protocol),
-                    h(&match &c.evidence {
-                        Evidence::Ip => "same IP".to_owned(),
-                        Evidence::Network(n) => format!("same network {n}"),
-                        Evidence::Asn(a) => format!("same ASN {a}"),
-                    }),
-                    h(&format!(
-                        "{} failed since {}",
-                        thousands(c.earlier_failures),
-                        w.local(c.first_failure_unix)
-                    )),
-                ]
-            })
+            .map(|c| c.cells(w).iter().map(|v| h(v)).collect())
             .collect();
         table(
             &mut out,
             "Successful logins from sources that failed before",
-            &[
-                "time",
-                "user",
-                "ip",
-                "protocol",
-                "evidence",
-                "earlier failures",
-            ],
+            &super::COMPROMISE_COLUMNS,
             &rows,
         );
         if r.compromises.len() > super::MAX_COMPROMISES {

@@ -57,6 +57,38 @@ pub struct Compromise {
     pub first_failure_unix: i64,
 }
 
+/// Headers of the compromise table (text and HTML).
+pub const COMPROMISE_COLUMNS: [&str; 6] = [
+    "time",
+    "user",
+    "ip",
+    "protocol",
+    "evidence",
+    "earlier failures",
+];
+
+impl Compromise {
+    /// The row of the compromise table, raw: each renderer escapes it for its medium.
+    pub fn cells(&self, w: &Window) -> [String; 6] {
+        [
+            w.local(self.time_unix),
+            self.user.clone(),
+            self.ip.clone(),
+            self.protocol.clone(),
+            match &self.evidence {
+                Evidence::Ip => "same IP".to_owned(),
+                Evidence::Network(n) => format!("same network {n}"),
+                Evidence::Asn(a) => format!("same ASN {a}"),
+            },
+            format!(
+                "{} failed since {}",
+                thousands(self.earlier_failures),
+                w.local(self.first_failure_unix)
+            ),
+        ]
+    }
+}
+
 /// A user tried from many addresses (password spraying).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sprayed {

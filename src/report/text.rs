@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::{Evidence, Report, change, size, thousands};
+use super::{Report, change, size, thousands};
 use crate::sink::printable;
 
 /// Widest cell; longer values end in `…`.
@@ -135,37 +135,9 @@ pub fn render(r: &Report) -> String {
             .compromises
             .iter()
             .take(super::MAX_COMPROMISES)
-            .map(|c| {
-                vec![
-                    w.local(c.time_unix),
-                    cell(&c.user),
-                    cell(&c.ip),
-                    c.protocol.clone(),
-                    match &c.evidence {
-                        Evidence::Ip => "same IP".to_owned(),
-                        Evidence::Network(n) => format!("same network {n}"),
-                        Evidence::Asn(a) => format!("same ASN {}", cell(a)),
-                    },
-                    format!(
-                        "{} failed since {}",
-                        thousands(c.earlier_failures),
-                        w.local(c.first_failure_unix)
-                    ),
-                ]
-            })
+            .map(|c| c.cells(w).iter().map(|v| cell(v)).collect())
             .collect();
-        table(
-            &mut out,
-            &[
-                "time",
-                "user",
-                "ip",
-                "protocol",
-                "evidence",
-                "earlier failures",
-            ],
-            &rows,
-        );
+        table(&mut out, &super::COMPROMISE_COLUMNS, &rows);
         if r.compromises.len() > super::MAX_COMPROMISES {
             let _ = writeln!(
                 out,

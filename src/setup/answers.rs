@@ -67,6 +67,15 @@ pub fn check_absolute(v: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// An absolute path, or none for an empty answer or `-`.
+pub fn check_optional_path(v: &str) -> Result<Option<PathBuf>, String> {
+    if v.trim().is_empty() || v.trim() == "-" {
+        Ok(None)
+    } else {
+        check_absolute(v).map(Some)
+    }
+}
+
 pub fn check_mail_log(v: &str) -> Result<String, String> {
     let v = v.trim();
     if v.eq_ignore_ascii_case("journal") {

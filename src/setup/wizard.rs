@@ -34,14 +34,6 @@ fn confirm(log: &mut Transcript, prompt: &str, default: bool) -> std::io::Result
     Ok(yes)
 }
 
-fn optional_path(v: &str) -> Result<Option<PathBuf>, String> {
-    if v.trim().is_empty() || v.trim() == "-" {
-        Ok(None)
-    } else {
-        answers::check_absolute(v).map(Some)
-    }
-}
-
 fn show_path(p: &Option<PathBuf>) -> String {
     p.as_ref().map_or("-".into(), |p| p.display().to_string())
 }
@@ -112,13 +104,13 @@ pub fn run(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, bool)
         log,
         "Country database path (- for none)",
         show_path(&d.country_db_path),
-        |v| optional_path(v).map(|p| show_path(&p)),
+        |v| answers::check_optional_path(v).map(|p| show_path(&p)),
     )?;
     let asn = ask(
         log,
         "ASN database path (- for none)",
         show_path(&d.asn_db_path),
-        |v| optional_path(v).map(|p| show_path(&p)),
+        |v| answers::check_optional_path(v).map(|p| show_path(&p)),
     )?;
     let extract_schedule = ask(
         log,
@@ -149,8 +141,8 @@ pub fn run(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, bool)
         dns_cache_enabled,
         dns_cache_size,
         dns_cache_ttl,
-        country_db_path: optional_path(&country).expect("validated"),
-        asn_db_path: optional_path(&asn).expect("validated"),
+        country_db_path: answers::check_optional_path(&country).expect("validated"),
+        asn_db_path: answers::check_optional_path(&asn).expect("validated"),
         extract_schedule,
         report_schedule,
         geo_schedule,

@@ -10,40 +10,53 @@ use super::error::{Doing, StoreError};
 /// The version this program writes. Bump it and append to [`MIGRATIONS`] together.
 pub const SCHEMA_VERSION: i64 = 2;
 
+/// What schema 2 added, shared by [`SCHEMA`] and its migration so a new store and a migrated
+/// one cannot differ: the indexes of the report's "failed before" lookups, the reverse DNS
+/// cache, the per-run counters.
+macro_rules! schema_2_indexes_and_tables {
+    () => {
+        "CREATE INDEX events_ip ON events(ip, outcome, time_unix);
+CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
+CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure' AND asn IS NOT NULL;
+CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success' AND user IS NOT NULL;
+CREATE TABLE dns_cache (
+    ip TEXT PRIMARY KEY,
+    hostname TEXT,
+    status TEXT NOT NULL,
+    confirmed INTEGER,
+    resolved_unix INTEGER NOT NULL
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    finished_unix INTEGER NOT NULL,
+    lines INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    unmatched INTEGER NOT NULL,
+    tempfails INTEGER NOT NULL,
+    aborted INTEGER NOT NULL
+);
+CREATE INDEX runs_finished ON runs(finished_unix);
+"
+    };
+}
+
 /// `MIGRATIONS[i]` upgrades schema `i + 1` to `i + 2` (run inside the opening transaction).
 const MIGRATIONS: &[&str] = &[
-    // 1 -> 2: enrichment and reports: the reverse DNS cache, forward confirmation of PTR
-    // names, the client's network (/24, /64; IPv6 rows of a version 1 store keep none) with
-    // indexes for "failed before", and per-run counters.
-    "ALTER TABLE events ADD COLUMN ptr_confirmed INTEGER;
-     ALTER TABLE events ADD COLUMN net TEXT;
-     UPDATE events SET net = rtrim(ip, '0123456789') || '0/24' WHERE ip NOT LIKE '%:%';
-     DROP INDEX events_ip;
-     CREATE INDEX events_ip ON events(ip, outcome, time_unix);
-     CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
-     CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure' AND asn IS NOT NULL;
-     CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success' AND user IS NOT NULL;
-     CREATE TABLE dns_cache (
-         ip TEXT PRIMARY KEY,
-         hostname TEXT,
-         status TEXT NOT NULL,
-         confirmed INTEGER,
-         resolved_unix INTEGER NOT NULL
-     );
-     CREATE TABLE runs (
-         id INTEGER PRIMARY KEY,
-         finished_unix INTEGER NOT NULL,
-         lines INTEGER NOT NULL,
-         events INTEGER NOT NULL,
-         unmatched INTEGER NOT NULL,
-         tempfails INTEGER NOT NULL,
-         aborted INTEGER NOT NULL
-     );
-     CREATE INDEX runs_finished ON runs(finished_unix);",
+    // 1 -> 2: enrichment and reports: forward confirmation of PTR names, the client's network
+    // (/24, /64; IPv6 rows of a version 1 store keep none), and what schema 2 added.
+    concat!(
+        "ALTER TABLE events ADD COLUMN ptr_confirmed INTEGER;
+ALTER TABLE events ADD COLUMN net TEXT;
+UPDATE events SET net = rtrim(ip, '0123456789') || '0/24' WHERE ip NOT LIKE '%:%';
+DROP INDEX events_ip;
+",
+        schema_2_indexes_and_tables!()
+    ),
 ];
 
 /// The current schema, for a new store.
-const SCHEMA: &str = "
+const SCHEMA: &str = concat!(
+    "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE events (
     id INTEGER PRIMARY KEY,
@@ -70,11 +83,7 @@ CREATE TABLE events (
     net TEXT
 );
 CREATE INDEX events_time ON events(time_unix);
-CREATE INDEX events_ip ON events(ip, outcome, time_unix);
 CREATE INDEX events_outcome_time ON events(outcome, time_unix);
-CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
-CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure' AND asn IS NOT NULL;
-CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success' AND user IS NOT NULL;
 CREATE TABLE checkpoints (
     fingerprint TEXT PRIMARY KEY,
     path TEXT NOT NULL,
@@ -83,24 +92,9 @@ CREATE TABLE checkpoints (
     updated_unix INTEGER NOT NULL
 );
 CREATE TABLE cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL);
-CREATE TABLE dns_cache (
-    ip TEXT PRIMARY KEY,
-    hostname TEXT,
-    status TEXT NOT NULL,
-    confirmed INTEGER,
-    resolved_unix INTEGER NOT NULL
+",
+    schema_2_indexes_and_tables!()
 );
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    finished_unix INTEGER NOT NULL,
-    lines INTEGER NOT NULL,
-    events INTEGER NOT NULL,
-    unmatched INTEGER NOT NULL,
-    tempfails INTEGER NOT NULL,
-    aborted INTEGER NOT NULL
-);
-CREATE INDEX runs_finished ON runs(finished_unix);
-";
 
 /// Creates the schema of a new store, or checks and migrates an existing one. Runs inside
 /// `tx` (an immediate transaction), so two processes opening a new store at once cannot both
