@@ -65,6 +65,17 @@ fn rotated_name(path: &Path, i: u32) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The target of [`fatal`] records: the file gets them, stderr already has them.
+const FATAL: &str = "maillogsentinel::fatal";
+
+/// The error that ends the process: on stderr always, and in the own log when one is
+/// installed (a timer run's only trace).
+pub fn fatal(message: &str) {
+    log::error!(target: FATAL, "{message}");
+    log::logger().flush();
+    eprintln!("maillogsentinel: {message}");
+}
+
 /// The installed backend: a file (optional) and stderr (optional).
 pub struct Logger {
     level: LevelFilter,
@@ -100,7 +111,7 @@ impl Log for Logger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        if self.stderr {
+        if self.stderr && record.target() != FATAL {
             let tag = match record.level() {
                 Level::Error => "error: ",
                 Level::Warn => "warning: ",

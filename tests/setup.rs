@@ -8,27 +8,38 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_maillogsentinel");
 
-/// A user that exists and is not root: `mlstest` (created when running as root), else the
-/// running user.
+/// A user that exists and is not root: `mlstest` when running as root (scripts/test creates
+/// it before the tests; created here, once per process, when it is missing), else the running
+/// user. Tests run in parallel threads: a `useradd` each raced, and the loser failed.
 fn operational_user() -> String {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return std::env::var("USER").unwrap_or_else(|_| "nobody".into());
-    }
-    let exists = Command::new("id")
-        .arg("mlstest")
-        .output()
-        .unwrap()
-        .status
-        .success();
-    if !exists {
-        let ok = Command::new("useradd")
-            .args(["--system", "--no-create-home", "mlstest"])
-            .status()
-            .unwrap();
-        assert!(ok.success(), "useradd mlstest");
-    }
-    "mlstest".into()
+    static USER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    USER.get_or_init(|| {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return std::env::var("USER").unwrap_or_else(|_| "nobody".into());
+        }
+        let exists = |name: &str| {
+            Command::new("id")
+                .arg(name)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        };
+        if !exists("mlstest") {
+            let status = Command::new("useradd")
+                .args(["--system", "--no-create-home", "mlstest"])
+                .status()
+                .unwrap();
+            // 9: created meanwhile by another process (another test binary).
+            assert!(
+                status.success() || (status.code() == Some(9) && exists("mlstest")),
+                "useradd mlstest: {status}"
+            );
+        }
+        "mlstest".into()
+    })
+    .clone()
 }
 
 fn require(tool: &str, test: &str) -> bool {

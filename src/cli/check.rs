@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use super::run::{Common, DB_FILE, Exit, load_config};
 use crate::config::{MailLog, ReportTransport};
 use crate::enrich::geo::Geo;
-use crate::source::files::discover;
+use crate::ingest::guard::user_name;
+use crate::source::files::{InputProblem, check_live, discover};
 use crate::store::Store;
 
 fn access(path: &Path, mode: libc::c_int) -> bool {
@@ -54,11 +55,17 @@ pub fn run(common: &Common) -> anyhow::Result<ExitCode> {
         }
     }
     match &config.mail_log {
-        MailLog::File(live) => match discover(live) {
-            Ok(files) if files.is_empty() => {
-                problem(format!("mail_log {}: no such file", live.display()))
-            }
-            Ok(files) => {
+        MailLog::File(live) => match discover(live)
+            .or_else(|e| InputProblem::of(&e).map(|_| Vec::new()).ok_or(e))
+            .map(|files| (check_live(live, &files), files))
+        {
+            Ok((Err(p), _)) => problem(format!(
+                "mail_log {}: {}: {}",
+                live.display(),
+                p.cause(),
+                p.fix(&user_name())
+            )),
+            Ok((Ok(()), files)) => {
                 let db = config.working_dir.join(DB_FILE);
                 let store = if db.exists() {
                     Store::open(&db).ok()

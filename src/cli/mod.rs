@@ -123,13 +123,45 @@ pub fn main() -> ExitCode {
                 report: cli.report_args,
             },
         ),
-        None => run::run(&common, &cli.run),
+        None => match cli.report_args.first_given() {
+            Some(flag) => {
+                eprintln!(
+                    "maillogsentinel: {flag} is an option of the report: use it with --report (or the report command), e.g. `maillogsentinel --report {flag} ...`"
+                );
+                return ExitCode::from(exit::USAGE);
+            }
+            None => run::run(&common, &cli.run),
+        },
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("maillogsentinel: {e:#}");
-            ExitCode::from(1)
+            let (code, way_out) = classify(&e);
+            match way_out {
+                Some(w) => crate::logging::fatal(&format!("{e:#}; what to do: {w}")),
+                None => crate::logging::fatal(&format!("{e:#}")),
+            }
+            ExitCode::from(code)
         }
     }
+}
+
+/// The exit status of a failed command and the way out to print with it.
+fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
+    use crate::ingest::IngestError;
+    use crate::store::StoreError;
+    if let Some(e) = e.downcast_ref::<IngestError>() {
+        let way_out = match e {
+            IngestError::Store(s) => Some(s.way_out()),
+            IngestError::Export { .. } => Some(
+                "free space on the working directory's file system (or make it writable) and run again: the rows not committed are written again",
+            ),
+            _ => None,
+        };
+        return (e.exit_code().unwrap_or(1), way_out);
+    }
+    if let Some(e) = e.downcast_ref::<StoreError>() {
+        return (e.exit_code().unwrap_or(1), Some(e.way_out()));
+    }
+    (1, None)
 }

@@ -48,6 +48,25 @@ pub struct ReportArgs {
     pub send: bool,
 }
 
+impl ReportArgs {
+    /// The first report-only option given, by its flag: a run without `--report` refuses it
+    /// (it would otherwise do a plain run and report nothing).
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.stdout, "--stdout"),
+            (self.html.is_some(), "--html"),
+            (self.date.is_some(), "--date"),
+            (self.yesterday, "--yesterday"),
+            (self.since.is_some(), "--since"),
+            (self.until.is_some(), "--until"),
+            (self.no_scan, "--no-scan"),
+            (self.send, "--send"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+}
+
 /// The report subcommand's options: the scan's, and the report's.
 #[derive(Args, Debug, Clone)]
 pub struct ReportCommand {

@@ -19,6 +19,8 @@ use crate::store::Store;
 
 /// Exit statuses (sysexits.h), for scripts and systemd.
 pub mod exit {
+    /// The command line is wrong: options that do not go together (EX_USAGE).
+    pub const USAGE: u8 = 64;
     /// Another run holds the lock (EX_TEMPFAIL).
     pub const LOCKED: u8 = 75;
     /// Refused to run as root (EX_NOPERM).

@@ -27,7 +27,7 @@ use crate::event::AuthEvent;
 use crate::pipeline::scan::{self, Scanned};
 use crate::pipeline::{Pipeline, Stats};
 use crate::sink::{CsvEnrichment, JsonlExport, LegacyCsv};
-use crate::source::files::{LogFile, OpenedLog, discover};
+use crate::source::files::{InputProblem, LogFile, OpenedLog, check_live, discover};
 use crate::source::journal::{JournalError, JournalQuery};
 use crate::store::{Checkpoint, Commit, Enrichment, Store, StoreError};
 
@@ -43,6 +43,27 @@ pub enum IngestError {
     Journal(#[from] JournalError),
     #[error("the store writer stopped")]
     WriterStopped,
+    #[error("{}: {}: {}", path.display(), problem.cause(), problem.fix(&guard::user_name()))]
+    Input {
+        path: PathBuf,
+        problem: InputProblem,
+    },
+}
+
+impl IngestError {
+    /// The exit status this error ends a run with (sysexits.h): 66 no input, 77 permission.
+    pub fn exit_code(&self) -> Option<u8> {
+        match self {
+            IngestError::Input {
+                problem: InputProblem::PermissionDenied,
+                ..
+            } => Some(77),
+            IngestError::Input { .. } => Some(66),
+            IngestError::Export { .. } => Some(73),
+            IngestError::Store(e) => e.exit_code(),
+            _ => None,
+        }
+    }
 }
 
 /// The cursor's key in the store.
@@ -313,9 +334,20 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
     let now = unix_now();
     let mut pipeline = restored_pipeline(opts.timezone.clone(), now, out.store)?;
     let first_run = out.store.checkpoints()?.is_empty();
-    let files = discover(&opts.mail_log).map_err(|source| IngestError::Discover {
+    let files = match discover(&opts.mail_log) {
+        Ok(files) => files,
+        // No directory, or one not listable: then only the live log, which check_live tries.
+        Err(e) if InputProblem::of(&e).is_some() => Vec::new(),
+        Err(source) => {
+            return Err(IngestError::Discover {
+                path: opts.mail_log.clone(),
+                source,
+            });
+        }
+    };
+    check_live(&opts.mail_log, &files).map_err(|problem| IngestError::Input {
         path: opts.mail_log.clone(),
-        source,
+        problem,
     })?;
     // Checkpoints are looked up through a connection of their own: the writer thread owns
     // the other.
@@ -474,6 +506,12 @@ fn plan_file(
     let opened = match OpenedLog::open(&file.path) {
         Ok(Some(o)) => o,
         Ok(None) => return Ok(Plan::Skip), // no complete first line yet: next run
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(IngestError::Input {
+                path: file.path.clone(),
+                problem: InputProblem::PermissionDenied,
+            });
+        }
         Err(e) => {
             warn!("{path}: cannot read: {e}");
             report.damaged.push(path);

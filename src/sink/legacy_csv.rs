@@ -393,9 +393,9 @@ mod tests {
         .unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(text.contains(";'=cmd|' /C calc'!A0;"), "{text}");
-        assert!(text.contains(";\"a;b\"\"c\nd\";"), "{text}");
-        assert!(text.contains(";\"'-1\r\";"), "{text}");
-        assert!(text.contains(";'\tx\u{fffd};"), "{text}");
+        assert!(text.contains(";\"a;b\"\"c\\x0ad\";"), "{text}");
+        assert!(text.contains(";'-1\\x0d;"), "{text}");
+        assert!(text.contains(";\\x09x\u{fffd};"), "{text}");
         assert!(text.contains("\n\"'+mx;1\";"), "{text}");
         assert!(text.contains(";'@SUM(1);"), "{text}");
     }

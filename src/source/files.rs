@@ -88,6 +88,77 @@ pub fn discover(live: &Path) -> io::Result<Vec<LogFile>> {
     Ok(files)
 }
 
+/// Why the configured mail log cannot be read at all: a run that meets one fails (exit 66, or
+/// 77 for a permission) instead of succeeding with nothing read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputProblem {
+    Missing,
+    Directory,
+    /// A character or block device, FIFO or socket: refused, it would be read forever.
+    NotRegular,
+    SymlinkLoop,
+    PermissionDenied,
+}
+
+impl InputProblem {
+    /// The cause, as said after the path.
+    pub fn cause(self) -> &'static str {
+        match self {
+            InputProblem::Missing => "does not exist",
+            InputProblem::Directory => "is a directory, not a log file",
+            InputProblem::NotRegular => {
+                "is not a regular file (a device, FIFO or socket): refused, it would be read forever"
+            }
+            InputProblem::SymlinkLoop => "is a symbolic link loop",
+            InputProblem::PermissionDenied => "cannot be read: Permission denied",
+        }
+    }
+
+    /// The way out, for the user `user`.
+    pub fn fix(self, user: &str) -> String {
+        match self {
+            InputProblem::PermissionDenied => format!(
+                "add {user} to the log's group (usually adm): `sudo usermod -aG adm {user}`, then run again"
+            ),
+            InputProblem::SymlinkLoop => "repair the link, or set [paths] mail_log to the file itself".into(),
+            _ => "set [paths] mail_log to the file your syslog daemon writes (e.g. /var/log/mail.log), or to `journal`; `maillogsentinel check-config` shows what it finds".into(),
+        }
+    }
+
+    /// The problem an open or stat error stands for, if it is one of these.
+    pub fn of(e: &io::Error) -> Option<InputProblem> {
+        match e.kind() {
+            io::ErrorKind::NotFound => Some(InputProblem::Missing),
+            io::ErrorKind::PermissionDenied => Some(InputProblem::PermissionDenied),
+            _ if e.raw_os_error() == Some(libc::ELOOP) => Some(InputProblem::SymlinkLoop),
+            _ => None,
+        }
+    }
+}
+
+/// Checks that the live log `live` is a regular file this process can open. A missing live
+/// log is fine when rotated siblings exist (between a rotation and the daemon's reopen).
+pub fn check_live(live: &Path, siblings: &[LogFile]) -> Result<(), InputProblem> {
+    let meta = match fs::metadata(live) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !siblings.is_empty() => return Ok(()),
+        Err(e) => return Err(InputProblem::of(&e).unwrap_or(InputProblem::Missing)),
+    };
+    if meta.is_dir() {
+        return Err(InputProblem::Directory);
+    }
+    if !meta.is_file() {
+        return Err(InputProblem::NotRegular);
+    }
+    match File::open(live) {
+        Ok(_) => Ok(()),
+        Err(e) => match InputProblem::of(&e) {
+            Some(p) => Err(p),
+            None => Ok(()), // other errors surface when the file is read
+        },
+    }
+}
+
 /// A file opened for reading: its identity and a reader of its decompressed bytes positioned
 /// at the requested offset.
 pub struct OpenedLog {

@@ -62,6 +62,41 @@ impl StoreError {
         }
     }
 
+    /// The exit status a run ends with on this error (sysexits.h): 73 when the store cannot be
+    /// written (full disk, damage, not creatable), 75 when another process holds it.
+    pub fn exit_code(&self) -> Option<u8> {
+        match self {
+            StoreError::Full { .. }
+            | StoreError::Open { .. }
+            | StoreError::Io { .. }
+            | StoreError::Corrupt { .. } => Some(73),
+            StoreError::Busy { .. } => Some(75),
+            StoreError::NewerSchema { .. } | StoreError::Sqlite { .. } => None,
+        }
+    }
+
+    /// What the operator can do about it, said after the error.
+    pub fn way_out(&self) -> &'static str {
+        match self {
+            StoreError::Full { .. } => {
+                "free space on the store's file system and run again: nothing committed is lost, and the lines not stored are read again"
+            }
+            StoreError::Io { .. } | StoreError::Corrupt { .. } => {
+                "restore maillogsentinel.db from a backup, or run `maillogsentinel --reset`: it archives the damaged store and the CSV into backup_dir and the next run reads the logs again"
+            }
+            StoreError::Open { .. } => {
+                "check that working_dir exists, is writable by this user and its file system has space"
+            }
+            StoreError::Busy { .. } => "another process holds the store: run again later",
+            StoreError::NewerSchema { .. } => {
+                "run the newer maillogsentinel that wrote it, or `maillogsentinel --reset` to start over"
+            }
+            StoreError::Sqlite { .. } => {
+                "run `maillogsentinel check-config`; if the store is damaged, restore a backup or run `maillogsentinel --reset`"
+            }
+        }
+    }
+
     /// Classifies a SQLite error raised while `doing`.
     pub(crate) fn sqlite(doing: &'static str, source: rusqlite::Error) -> StoreError {
         match source.sqlite_error_code() {

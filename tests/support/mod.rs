@@ -277,3 +277,35 @@ pub fn exactly_once(work: &Path, n: u64) -> Vec<String> {
     }
     problems
 }
+
+/// Whether tests can run the binary as `user` (root, the user exists, `setpriv` is there);
+/// says SKIPPED otherwise (a failure with `MLS_REQUIRE_SERVERS`, when running as root).
+pub fn can_drop_to(user: &str) -> bool {
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let exists = Command::new("id")
+        .arg(user)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if root && exists && setpriv {
+        return true;
+    }
+    if root && std::env::var_os("MLS_REQUIRE_SERVERS").is_some() {
+        panic!("user {user} or setpriv missing (scripts/test creates {user})");
+    }
+    eprintln!("SKIPPED: needs root, user {user} and setpriv");
+    false
+}
+
+pub fn chown(user: &str, path: &Path) {
+    assert!(
+        Command::new("chown")
+            .arg(format!("{user}:"))
+            .arg(path)
+            .status()
+            .unwrap()
+            .success()
+    );
+}

@@ -1,0 +1,292 @@
+//! The default run's failure paths (issue 10): each test reproduces a case where a run lost or
+//! doubled events with exit 0 and no warning, or where a broken setup looked healthy.
+
+mod support;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use support::{Rng, Writer, exactly_once, run_ok, setup};
+
+fn mls(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
+        .args(["--allow-root", "--no-progress", "--config"])
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn own_log(work: &Path) -> String {
+    fs::read_to_string(work.join("maillogsentinel.log")).unwrap_or_default()
+}
+
+/// Finding 11: the report's options without `--report` used to do a plain run, exit 0.
+#[test]
+fn report_options_without_report_are_refused_with_64() {
+    let s = setup();
+    Writer::new(&s.logs).append(&mut Rng(1), 3, false);
+    let html = s.work.join("r.html");
+    let cases: [&[&str]; 7] = [
+        &["--yesterday"],
+        &["--stdout"],
+        &["--date", "2026-11-23"],
+        &["--html", html.to_str().unwrap()],
+        &["--since", "2026-11-23", "--until", "2026-11-24"],
+        &["--no-scan"],
+        &["--send"],
+    ];
+    for args in cases {
+        let o = mls(&s.config, args);
+        assert_eq!(o.status.code(), Some(64), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(args[0]) && stderr(&o).contains("--report"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(!s.work.join("maillogsentinel.csv").exists(), "{args:?} ran");
+    }
+    // With --report they are fine.
+    let o = mls(&s.config, &["--report", "--stdout", "--no-dns"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Finding 9: control bytes of an attacker's user name reached the CSV raw.
+#[test]
+fn control_bytes_are_escaped_in_the_csv_and_kept_in_the_store() {
+    let s = setup();
+    let user: &[u8] = b"a\x1b[2J\x07b\x7fc\x01d";
+    let mut line = b"Nov 23 06:25:04 mx1 postfix/smtpd[7]: warning: unknown[192.0.2.7]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=".to_vec();
+    line.extend_from_slice(user);
+    line.push(b'\n');
+    fs::write(s.logs.join("mail.log"), &line).unwrap();
+    let jsonl = s.work.join("events.jsonl");
+    let o = mls(&s.config, &["--jsonl", jsonl.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = fs::read(s.work.join("maillogsentinel.csv")).unwrap();
+    assert!(
+        !csv.iter().any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f),
+        "{}",
+        String::from_utf8_lossy(&csv)
+    );
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.contains(";a\\x1b[2J\\x07b\\x7fc\\x01d;"), "{text}");
+    let db = rusqlite::Connection::open(s.work.join("maillogsentinel.db")).unwrap();
+    let stored: Vec<u8> = db
+        .query_row("SELECT user FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, user);
+    let j: serde_json::Value =
+        serde_json::from_str(fs::read_to_string(&jsonl).unwrap().trim()).unwrap();
+    assert_eq!(j["user"].as_str().unwrap().as_bytes(), user);
+}
+
+/// Finding 4: a mail log that cannot be read was a silent success.
+#[test]
+fn an_unreadable_mail_log_fails_loudly() {
+    let s = setup();
+    let log = s.logs.join("mail.log");
+    let conf = |mail_log: &Path| {
+        let text = fs::read_to_string(&s.config).unwrap();
+        let text = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("mail_log") {
+                    format!("mail_log = {}", mail_log.display())
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        fs::write(&s.config, text).unwrap();
+    };
+    // Missing.
+    let o = mls(&s.config, &[]);
+    assert_eq!(o.status.code(), Some(66), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&log.display().to_string()),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    assert!(
+        own_log(&s.work).contains("does not exist"),
+        "{}",
+        own_log(&s.work)
+    );
+    // A directory.
+    let dir = s.logs.join("adir");
+    fs::create_dir(&dir).unwrap();
+    conf(&dir);
+    let o = mls(&s.config, &[]);
+    assert_eq!(o.status.code(), Some(66), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
+    // A symlink loop.
+    let looped = s.logs.join("loop.log");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    conf(&looped);
+    let o = mls(&s.config, &[]);
+    assert_eq!(o.status.code(), Some(66), "{}", stderr(&o));
+    // A character device and a FIFO are refused, not read forever.
+    conf(Path::new("/dev/zero"));
+    let o = mls(&s.config, &[]);
+    assert_eq!(o.status.code(), Some(66), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    let fifo = s.logs.join("fifo.log");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    conf(&fifo);
+    let o = mls(&s.config, &[]);
+    assert_eq!(o.status.code(), Some(66), "{}", stderr(&o));
+    // check-config names the real cause.
+    conf(&dir);
+    let o = mls(&s.config, &["check-config"]);
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("is a directory"), "{out}");
+    assert!(!out.contains("No such file"), "{out}");
+}
+
+/// Finding 4, as a user without the right group: exit 77 with the `adm` hint.
+#[test]
+fn a_mail_log_without_read_permission_exits_77_with_the_hint() {
+    if !support::can_drop_to("mlstest") {
+        return;
+    }
+    let s = setup();
+    let mut w = Writer::new(&s.logs);
+    w.append(&mut Rng(2), 5, false);
+    fs::create_dir_all(&s.work).unwrap();
+    let parent = s.logs.parent().unwrap();
+    for p in [parent, &s.logs, &s.work] {
+        support::chown("mlstest", p);
+    }
+    support::chown("mlstest", &s.config);
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(w.live(), fs::Permissions::from_mode(0o600)).unwrap();
+    support::chown("root", &w.live());
+    let o = Command::new("setpriv")
+        .args(["--reuid=mlstest", "--regid=mlstest", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_maillogsentinel"))
+        .args(["--no-progress", "--config"])
+        .arg(&s.config)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(77), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("adm"), "{}", stderr(&o));
+    assert!(own_log(&s.work).contains("adm"), "{}", own_log(&s.work));
+    assert!(
+        !own_log(&s.work).contains("lines before the damage"),
+        "{}",
+        own_log(&s.work)
+    );
+}
+
+/// Finding 2: a line longer than the read buffer deferred every later line to the next run.
+#[test]
+fn every_complete_line_after_a_huge_line_is_read_by_the_same_run() {
+    let s = setup();
+    let mut w = Writer::new(&s.logs);
+    let mut rng = Rng(5);
+    w.append(&mut rng, 10, false);
+    {
+        let mut f = fs::OpenOptions::new().append(true).open(w.live()).unwrap();
+        let mut huge = b"Nov 23 07:00:00 mx1 postfix/smtpd[1]: ".to_vec();
+        huge.extend(std::iter::repeat_n(b'A', 3 << 20));
+        huge.push(b'\n');
+        f.write_all(&huge).unwrap();
+    }
+    w.append(&mut rng, 10, false);
+    run_ok(&s.config);
+    let problems = exactly_once(&s.work, w.complete_lines());
+    assert!(problems.is_empty(), "{problems:?}");
+    // And a run later still reads what comes next, once.
+    w.append(&mut rng, 10, false);
+    run_ok(&s.config);
+    let problems = exactly_once(&s.work, w.complete_lines());
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+/// Finding 3: deleting the store but keeping the CSV made the next run append every row again.
+#[test]
+fn a_csv_whose_store_was_deleted_is_not_doubled() {
+    let s = setup();
+    let mut w = Writer::new(&s.logs);
+    let mut rng = Rng(9);
+    w.append(&mut rng, 40, false);
+    run_ok(&s.config);
+    for f in [
+        "maillogsentinel.db",
+        "maillogsentinel.db-wal",
+        "maillogsentinel.db-shm",
+    ] {
+        let _ = fs::remove_file(s.work.join(f));
+    }
+    w.append(&mut rng, 40, false);
+    let o = mls(&s.config, &[]);
+    if o.status.success() {
+        // Reconciled: every line once in the CSV, and the store rebuilt.
+        let problems = exactly_once(&s.work, w.complete_lines());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(
+            stderr(&o).contains("maillogsentinel.csv") || own_log(&s.work).contains("already"),
+            "{}",
+            stderr(&o)
+        );
+    } else {
+        assert!(stderr(&o).contains("--reset"), "{}", stderr(&o));
+    }
+    // Runs after it stay exact.
+    w.append(&mut rng, 40, false);
+    let _ = mls(&s.config, &[]);
+    let problems = exactly_once(&s.work, w.complete_lines());
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+/// Finding 1: two different files with equal first lines were taken for one file.
+#[test]
+fn new_files_whose_first_lines_equal_the_old_ones_are_read_whole() {
+    let prefixes: [(&str, Vec<u8>); 3] = [
+        ("an empty line", b"\n".to_vec()),
+        ("64 KiB of NUL bytes", vec![0u8; 70 * 1024]),
+        ("a banner", b"=== mail log of mx1 ===\n".to_vec()),
+    ];
+    for (what, prefix) in prefixes {
+        let s = setup();
+        let mut w = Writer::new(&s.logs);
+        let mut rng = Rng(21);
+        fs::write(w.live(), &prefix).unwrap();
+        w.append(&mut rng, 30, false);
+        run_ok(&s.config);
+        // The log is replaced by a new one (rotation with `create`, the old file gone) that
+        // starts the same way, and holds more lines than the old one did.
+        let before = w.complete_lines();
+        fs::remove_file(w.live()).unwrap();
+        fs::write(w.live(), &prefix).unwrap();
+        for _ in 0..3 {
+            w.append(&mut rng, 30, false);
+        }
+        run_ok(&s.config);
+        let problems = exactly_once(&s.work, w.complete_lines());
+        assert!(
+            problems.is_empty(),
+            "{what}: {before} then {}: {problems:?}",
+            w.complete_lines()
+        );
+    }
+}
