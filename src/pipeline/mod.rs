@@ -173,7 +173,9 @@ impl LineProcessor {
         emit: &mut impl FnMut(AuthEvent),
         unmatched: &mut impl FnMut(&[u8]),
     ) {
-        if line.len() > MAX_LINE {
+        // NUL padding left by a crash before a line is not part of it (nor of its length).
+        let padded = line.iter().take_while(|&&b| b == 0).count();
+        if line.len() - padded > MAX_LINE {
             self.stats.skipped_long += 1;
             return;
         }

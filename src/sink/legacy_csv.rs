@@ -10,12 +10,12 @@
 //! Not here: which events to write (the caller's batch; successes are skipped here),
 //! computing the enrichment, the committed length's storage (`store`).
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use super::{AppendFile, Repair, neutralise_cell};
+use super::{AppendFile, Repair, neutralise_cell, printable};
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
 
@@ -184,6 +184,16 @@ pub fn to_string<'e>(
     out
 }
 
+/// One cell of the file: control characters (C0 with tab, CR and LF, DEL, C1) become `\xNN`
+/// as in the table output, so that `cat` of the file cannot drive a terminal, then formulas
+/// and separators are neutralised. The store and the JSONL export keep the exact bytes.
+fn cell(value: &str) -> Cow<'_, str> {
+    match printable(value.as_bytes()) {
+        Cow::Borrowed(v) => neutralise_cell(v),
+        Cow::Owned(v) => Cow::Owned(neutralise_cell(&v).into_owned()),
+    }
+}
+
 /// One row, `columns` (9, or 6 for an old file) cells, neutralised.
 fn write_row(
     row: &mut String,
@@ -204,7 +214,7 @@ fn write_row(
         if i > 0 {
             row.push(';');
         }
-        row.push_str(&neutralise_cell(cell));
+        row.push_str(&self::cell(cell));
     }
     let extra = [
         enrichment.hostname,
@@ -216,7 +226,7 @@ fn write_row(
     for cell in &extra[..columns - cells.len()] {
         row.push(';');
         match cell {
-            Some(v) => row.push_str(&neutralise_cell(v)),
+            Some(v) => row.push_str(&self::cell(v)),
             None => row.push_str("null"),
         }
     }

@@ -1,8 +1,8 @@
 //! The live log and its rotated siblings: discovery in rotation order, file identity by
 //! content, and reading a file from a checkpoint offset.
 //!
-//! A file is identified by a fingerprint of its first line of *decompressed* content, never by
-//! name or inode: `mail.log` that becomes `mail.log.1` and then `mail.log.2.gz` is one file,
+//! A file is identified by a fingerprint of its first stamped line of *decompressed* content
+//! (see [`identity_content`]), never by name or inode: `mail.log` that becomes `mail.log.1` and then `mail.log.2.gz` is one file,
 //! and a new `mail.log` after rotation is another. Offsets count decompressed bytes.
 //! Not here: deciding what to read (the run loop) or storing checkpoints (the store).
 
@@ -11,6 +11,8 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+
+use crate::envelope::timestamp::{Clock, YearRule, parse_leading};
 
 /// Bytes of the first line that the fingerprint covers (a longer first line is cut here).
 const FINGERPRINT_SPAN: usize = 64 * 1024;
@@ -180,20 +182,62 @@ fn fingerprint_of(first_line: &[u8]) -> String {
     format!("{h:016x}-{}", first_line.len())
 }
 
-/// Reads up to the first newline (or `FINGERPRINT_SPAN` bytes). `None` while the first line is
-/// not complete yet: such a file cannot be identified, and is read once it can.
-fn first_line(reader: impl Read) -> io::Result<Option<Vec<u8>>> {
-    let mut r = BufReader::new(reader.take(FINGERPRINT_SPAN as u64));
-    let mut line = Vec::new();
-    r.read_until(b'\n', &mut line)?;
-    if line.ends_with(b"\n") {
-        line.pop();
-        Ok(Some(line))
-    } else if line.len() == FINGERPRINT_SPAN {
-        Ok(Some(line))
-    } else {
-        Ok(None)
+/// Lines of leading banners the fingerprint may cover before the first stamped line.
+const FINGERPRINT_LINES: usize = 8;
+
+/// The content a file is identified by: after leading NUL bytes and empty lines (what a file
+/// system leaves after a crash, or a blank first line, is the same in every file), the first
+/// complete line that starts with a timestamp, with the unstamped lines before it (a fixed
+/// banner is the same in every file too), at most `FINGERPRINT_LINES` lines or
+/// `FINGERPRINT_SPAN` bytes. A file that starts with a stamped line is identified by that line
+/// alone, as before; a file without a stamped line so far by the lines it has. `None` while
+/// that content is not complete yet: such a file cannot be identified, and is read once it can.
+fn identity_content(reader: impl Read) -> io::Result<Option<Vec<u8>>> {
+    let mut r = BufReader::with_capacity(64 * 1024, reader);
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let blank = buf
+            .iter()
+            .take_while(|&&b| matches!(b, 0 | b'\n' | b'\r'))
+            .count();
+        let more = blank == buf.len();
+        r.consume(blank);
+        if !more {
+            break;
+        }
     }
+    let mut clock = Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2000));
+    let mut covered = Vec::new();
+    for _ in 0..FINGERPRINT_LINES {
+        let room = (FINGERPRINT_SPAN - covered.len()) as u64;
+        let mut line = Vec::new();
+        (&mut r).take(room).read_until(b'\n', &mut line)?;
+        if line.is_empty() && !covered.is_empty() {
+            // Only unstamped lines so far (a banner alone, or a log without stamps).
+            return Ok(Some(covered));
+        }
+        let complete = line.ends_with(b"\n");
+        if complete {
+            line.pop();
+        }
+        if !covered.is_empty() {
+            covered.push(b'\n');
+        }
+        covered.extend_from_slice(&line);
+        if covered.len() >= FINGERPRINT_SPAN {
+            return Ok(Some(covered));
+        }
+        if !complete {
+            return Ok(None);
+        }
+        if parse_leading(&line, &mut clock).is_some() {
+            return Ok(Some(covered));
+        }
+    }
+    Ok(Some(covered))
 }
 
 impl OpenedLog {
@@ -206,9 +250,9 @@ impl OpenedLog {
         let gzip = n == 2 && magic == [0x1f, 0x8b];
         file.seek(SeekFrom::Start(0))?;
         let first = if gzip {
-            first_line(MultiGzDecoder::new(&file))
+            identity_content(MultiGzDecoder::new(&file))
         } else {
-            first_line(&file)
+            identity_content(&file)
         };
         // A gzip file still being written fails to decode: not identifiable yet.
         let first = match first {
@@ -368,6 +412,39 @@ mod tests {
     fn different_first_lines_are_different_files() {
         assert_ne!(fingerprint_of(b"a"), fingerprint_of(b"b"));
         assert_ne!(fingerprint_of(b""), fingerprint_of(b"\0"));
+    }
+
+    #[test]
+    fn identity_skips_blank_and_nul_prefixes_and_covers_banners() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("mail.log");
+        let fp = |content: &[u8]| {
+            fs::write(&p, content).unwrap();
+            OpenedLog::open(&p).unwrap().map(|o| o.fingerprint)
+        };
+        let a = b"Nov 23 06:25:01 mx1 a\n".to_vec();
+        let b = b"Nov 23 06:25:02 mx1 b\n".to_vec();
+        let plain = fp(&a).unwrap();
+        // A file that starts with a stamped line keeps the fingerprint of that line.
+        assert_eq!(plain, fingerprint_of(&a[..a.len() - 1]));
+        for prefix in [b"\n".to_vec(), b"\r\n\n".to_vec(), vec![0u8; 70 * 1024]] {
+            let with = |l: &[u8]| [&prefix[..], l].concat();
+            assert_eq!(fp(&with(&a)).unwrap(), plain);
+            assert_ne!(fp(&with(&a)), fp(&with(&b)));
+            assert_eq!(fp(&prefix), None);
+        }
+        let banner = b"=== mail log of mx1 ===\n";
+        assert_ne!(
+            fp(&[&banner[..], &a].concat()),
+            fp(&[&banner[..], &b].concat())
+        );
+        // Stable as the file grows past the stamped line.
+        assert_eq!(
+            fp(&[&banner[..], &a].concat()),
+            fp(&[&banner[..], &a, &b].concat())
+        );
+        // A banner followed by a line still being written: not identifiable yet.
+        assert_eq!(fp(&[&banner[..], b"Nov 23 06:2"].concat()), None);
     }
 
     #[test]

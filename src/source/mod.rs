@@ -155,11 +155,16 @@ impl<R: Read> LineChunks<R> {
                 self.consumed = 0;
             }
             if self.eof {
-                if self.filled == 0 || self.discarding || self.hold_partial {
+                if self.filled == 0 || self.discarding {
                     return Ok(None);
                 }
-                self.consumed = self.filled;
-                return Ok(Some(&self.buf[..self.filled]));
+                // Whole lines left after an oversized one ended: hand them out now, not next run.
+                self.consumed = match memchr::memrchr(b'\n', &self.buf[..self.filled]) {
+                    _ if !self.hold_partial => self.filled,
+                    Some(i) => i + 1,
+                    None => return Ok(None),
+                };
+                return Ok(Some(&self.buf[..self.consumed]));
             }
             let n = match self.reader.read(&mut self.buf[self.filled..]) {
                 Ok(n) => n,
@@ -184,11 +189,11 @@ impl<R: Read> LineChunks<R> {
                 }
                 continue;
             }
-            match memchr::memrchr(b'\n', &self.buf[new]) {
-                Some(_) => {
-                    let end = memchr::memrchr(b'\n', &self.buf[..self.filled]).map_or(0, |i| i + 1);
-                    self.consumed = end;
-                    return Ok(Some(&self.buf[..end]));
+            // The whole buffer: after an oversized line, whole lines may precede the new bytes.
+            match memchr::memrchr(b'\n', &self.buf[..self.filled]) {
+                Some(i) => {
+                    self.consumed = i + 1;
+                    return Ok(Some(&self.buf[..i + 1]));
                 }
                 None if self.filled == self.buf.len() => {
                     // No newline in a full buffer: this line is too long to keep.
@@ -236,6 +241,22 @@ mod tests {
         let (out, oversized) = chunks(&data, 100);
         assert_eq!(out, b"before\nafter\n");
         assert_eq!(oversized, 1);
+    }
+
+    #[test]
+    fn lines_after_an_oversized_one_come_out_before_the_end() {
+        let mut data = b"before\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 1000));
+        data.extend_from_slice(b"\nafter\nlast\nparti");
+        let mut c = LineChunks::new(&data[..], 100).holding_partial_line();
+        c.buf.truncate(100);
+        let mut out = Vec::new();
+        while let Some(chunk) = c.next_chunk().unwrap() {
+            out.extend_from_slice(chunk);
+        }
+        assert_eq!(out, b"before\nafter\nlast\n");
+        assert_eq!(c.position(), data.len() as u64 - 5);
+        assert_eq!(c.oversized, 1);
     }
 
     #[test]
