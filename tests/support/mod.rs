@@ -65,6 +65,19 @@ pub struct Writer {
     pub partial: Option<Vec<u8>>,
     /// Rotated files so far, oldest last: numbering of `mail.log.N[.gz]`.
     rotated: u32,
+    /// What every new live log starts with before its first line (see [`prefixes`]).
+    pub prefix: Vec<u8>,
+}
+
+/// Starts of files that made two different logs look alike: none, an empty line, NUL bytes
+/// left by a crash, a fixed banner without a timestamp.
+pub fn prefixes() -> [Vec<u8>; 4] {
+    [
+        Vec::new(),
+        b"\n".to_vec(),
+        vec![0u8; 70 * 1024],
+        b"=== mail log of mx1 ===\n".to_vec(),
+    ]
 }
 
 impl Writer {
@@ -75,7 +88,14 @@ impl Writer {
             next_user: 0,
             partial: None,
             rotated: 0,
+            prefix: Vec::new(),
         }
+    }
+
+    /// A writer whose every new live log starts with `prefix`.
+    pub fn with_prefix(mut self, prefix: Vec<u8>) -> Writer {
+        self.prefix = prefix;
+        self
     }
 
     pub fn live(&self) -> PathBuf {
@@ -83,11 +103,15 @@ impl Writer {
     }
 
     fn open_live(&self) -> File {
-        OpenOptions::new()
+        let mut f = OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.live())
-            .unwrap()
+            .unwrap();
+        if f.metadata().unwrap().len() == 0 {
+            f.write_all(&self.prefix).unwrap();
+        }
+        f
     }
 
     /// Lines whose newline is written.
