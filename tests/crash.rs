@@ -22,7 +22,10 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     let s = setup();
     // New files start alike (an empty line, NUL bytes, a banner) in three runs of four.
     let prefix = support::prefixes()[rng.below(4) as usize].clone();
-    eprintln!("kill -9 test: new files start with {} bytes of prefix", prefix.len());
+    eprintln!(
+        "kill -9 test: new files start with {} bytes of prefix",
+        prefix.len()
+    );
     let mut writer = Writer::new(&s.logs).with_prefix(prefix);
     let (mut killed, mut completed) = (0u32, 0u32);
     let started = Instant::now();

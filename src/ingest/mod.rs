@@ -235,44 +235,70 @@ fn write_commits(
                 continue;
             }
         };
-        let none = Enrichment::default();
-        let rows = job.events.iter().enumerate().map(|(i, (e, _))| {
-            let en = job.enriched.enrichments.get(i).unwrap_or(&none);
-            (e, CsvEnrichment::from(en))
-        });
-        let csv_len = csv
-            .append_enriched(rows)
-            .map_err(|source| IngestError::Export {
-                path: csv.path().to_path_buf(),
-                source,
-            })?;
-        let jsonl_len = match jsonl.as_deref_mut() {
-            Some(j) => {
-                let all = job
-                    .events
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (e, _))| (e, job.enriched.enrichments.get(i).unwrap_or(&none)));
-                Some(j.append(all).map_err(|source| IngestError::Export {
-                    path: j.path().to_path_buf(),
-                    source,
-                })?)
+        let committed = (csv.len(), jsonl.as_deref().map(JsonlExport::len));
+        if let Err(e) = write_job(&job, store, csv, jsonl.as_deref_mut()) {
+            // Nothing of a failed commit may stay in the exports (a full disk, a store error).
+            let cut = csv.cut_back(committed.0).and_then(|()| {
+                match (jsonl.as_deref_mut(), committed.1) {
+                    (Some(j), Some(len)) => j.cut_back(len),
+                    _ => Ok(()),
+                }
+            });
+            if let Err(c) = cut {
+                warn!(
+                    "cannot cut the exports back to their committed length ({c}): the next run does"
+                );
             }
-            None => None,
-        };
-        store.commit(&Commit {
-            events: &job.events,
-            enrichments: &job.enriched.enrichments,
-            ptrs: &job.enriched.ptrs,
-            checkpoints: job.checkpoint.as_slice(),
-            cursor: job.cursor.as_deref().map(|c| (JOURNAL_SOURCE, c)),
-            correlator_state: Some(&job.state),
-            csv_len: Some(csv_len),
-            jsonl_len,
-        })?;
+            return Err(e);
+        }
         stored += job.events.len() as u64;
     }
     Ok(stored)
+}
+
+/// One commit: the exports appended and synced, then the store transaction.
+fn write_job(
+    job: &Job,
+    store: &mut Store,
+    csv: &mut LegacyCsv,
+    jsonl: Option<&mut JsonlExport>,
+) -> Result<(), IngestError> {
+    let none = Enrichment::default();
+    let rows = job.events.iter().enumerate().map(|(i, (e, _))| {
+        let en = job.enriched.enrichments.get(i).unwrap_or(&none);
+        (e, CsvEnrichment::from(en))
+    });
+    let csv_len = csv
+        .append_enriched(rows)
+        .map_err(|source| IngestError::Export {
+            path: csv.path().to_path_buf(),
+            source,
+        })?;
+    let jsonl_len = match jsonl {
+        Some(j) => {
+            let all = job
+                .events
+                .iter()
+                .enumerate()
+                .map(|(i, (e, _))| (e, job.enriched.enrichments.get(i).unwrap_or(&none)));
+            Some(j.append(all).map_err(|source| IngestError::Export {
+                path: j.path().to_path_buf(),
+                source,
+            })?)
+        }
+        None => None,
+    };
+    store.commit(&Commit {
+        events: &job.events,
+        enrichments: &job.enriched.enrichments,
+        ptrs: &job.enriched.ptrs,
+        checkpoints: job.checkpoint.as_slice(),
+        cursor: job.cursor.as_deref().map(|c| (JOURNAL_SOURCE, c)),
+        correlator_state: Some(&job.state),
+        csv_len: Some(csv_len),
+        jsonl_len,
+    })?;
+    Ok(())
 }
 
 /// Runs `body` with a [`Committer`] whose commits scoped threads enrich (when `out` has an

@@ -98,6 +98,19 @@ impl AppendFile {
         Ok(self.len)
     }
 
+    /// Cuts the file back to `len` (the length last committed) after a failed commit, so that
+    /// no row the store does not hold stays in the file.
+    /// A failed append may have written part of its bytes past [`AppendFile::len`].
+    pub fn cut_back(&mut self, len: u64) -> io::Result<()> {
+        if self.file.metadata()?.len() > len {
+            self.file.set_len(len)?;
+            self.file.sync_data()?;
+        }
+        self.len = len;
+        self.file.seek(SeekFrom::Start(len))?;
+        Ok(())
+    }
+
     /// The first line of the file (its header), if any.
     pub fn first_line(&mut self) -> io::Result<Option<Vec<u8>>> {
         let mut buf = vec![0u8; 4096];

@@ -138,6 +138,11 @@ impl JsonlExport {
         self.file.len()
     }
 
+    /// Cuts the file back to `len` after a failed commit (see [`AppendFile::cut_back`]).
+    pub fn cut_back(&mut self, len: u64) -> io::Result<()> {
+        self.file.cut_back(len)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.file.is_empty()
     }
