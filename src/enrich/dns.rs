@@ -217,32 +217,54 @@ impl ReverseDns {
     /// one given up after the timeout.
     pub fn lookup_many(&self, ips: &[IpAddr]) -> Vec<PtrAnswer> {
         let settings = Arc::new(self.settings.clone());
-        self.runtime.block_on(async {
-            let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-            let mut tasks = JoinSet::new();
-            for (i, &ip) in ips.iter().enumerate() {
-                let slot = Arc::clone(&slots)
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed");
-                let resolver = self.resolver.clone();
-                let settings = Arc::clone(&settings);
-                tasks.spawn(async move {
-                    let answer = lookup_one(&resolver, ip, &settings).await;
-                    drop(slot);
-                    (i, answer)
-                });
-            }
-            let mut out = vec![None; ips.len()];
-            while let Some(done) = tasks.join_next().await {
-                let (i, answer) = done.expect("a lookup task panicked");
-                out[i] = Some(answer);
-            }
-            out.into_iter()
-                .map(|a| a.expect("every lookup answered"))
-                .collect()
-        })
+        let lookups = ips.iter().map(|&ip| {
+            let resolver = self.resolver.clone();
+            let settings = Arc::clone(&settings);
+            async move { lookup_one(&resolver, ip, &settings).await }
+        });
+        self.runtime
+            .block_on(bounded(lookups, self.settings.concurrency))
     }
+}
+
+/// Runs `lookups` with at most `concurrency` in flight; their answers in the same order. A
+/// lookup that panics (a resolver bug met on an attacker's answer) answers `Error`: it must not
+/// kill the run, nor every retry of the same batch.
+async fn bounded<F>(lookups: impl IntoIterator<Item = F>, concurrency: usize) -> Vec<PtrAnswer>
+where
+    F: std::future::Future<Output = PtrAnswer> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut index_of = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (i, lookup) in lookups.into_iter().enumerate() {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            unreachable!("the semaphore is never closed")
+        };
+        let task = tasks.spawn(async move {
+            let answer = lookup.await;
+            drop(slot);
+            (i, answer)
+        });
+        index_of.insert(task.id(), i);
+        out.push(None);
+    }
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((i, answer)) => out[i] = Some(answer),
+            Err(e) => {
+                if let Some(&i) = index_of.get(&e.id()) {
+                    out[i] = Some(PtrAnswer::failed(DnsStatus::Error(
+                        "the lookup failed unexpectedly".into(),
+                    )));
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|a| a.unwrap_or_else(|| PtrAnswer::failed(DnsStatus::Error("no answer".into()))))
+        .collect()
 }
 
 async fn lookup_one(resolver: &TokioResolver, ip: IpAddr, s: &DnsSettings) -> PtrAnswer {
@@ -278,6 +300,29 @@ async fn lookup_one(resolver: &TokioResolver, ip: IpAddr, s: &DnsSettings) -> Pt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panicking_lookup_answers_error_and_the_others_are_kept() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let lookups = (0..5).map(|i| async move {
+            if i == 2 {
+                panic!("resolver bug");
+            }
+            PtrAnswer::failed(DnsStatus::Timeout)
+        });
+        let answers = runtime.block_on(bounded(lookups, 2));
+        assert_eq!(answers.len(), 5);
+        for (i, a) in answers.iter().enumerate() {
+            if i == 2 {
+                assert!(matches!(a.status, DnsStatus::Error(_)), "{a:?}");
+            } else {
+                assert_eq!(a.status, DnsStatus::Timeout);
+            }
+        }
+    }
 
     fn name(s: &str) -> Option<String> {
         valid_host_name(s.split('.').map(str::as_bytes))

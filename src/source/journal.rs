@@ -68,7 +68,8 @@ enum Message {
 impl JournalQuery {
     fn command(&self, after: Option<&str>, tail_only: bool) -> Command {
         let mut c = Command::new(&self.journalctl);
-        c.args(["-o", "json", "--no-pager", "-q"]);
+        // --all: without it journalctl prints fields over 4 KiB as null, and the message is lost.
+        c.args(["-o", "json", "--all", "--no-pager", "-q"]);
         if let Some(dir) = &self.directory {
             c.arg("--directory").arg(dir);
         }
@@ -99,10 +100,30 @@ impl JournalQuery {
             source,
         })?;
         let stdout = child.stdout.take().expect("piped stdout");
+        // Read on a thread of its own: a journalctl whose stderr pipe is full blocks.
+        let stderr = child.stderr.take().map(|mut e| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = io::Read::read(&mut e, &mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    text.extend_from_slice(&buf[..n]);
+                    // Keep the end, where the reason is, within bounds.
+                    if text.len() > STDERR_KEPT * 2 {
+                        text.drain(..text.len() - STDERR_KEPT);
+                    }
+                }
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        });
         Ok(JournalReader {
             child,
             lines: BufReader::with_capacity(256 * 1024, stdout),
             buf: Vec::new(),
+            stderr,
+            unparseable: 0,
         })
     }
 
@@ -123,38 +144,61 @@ impl JournalQuery {
     }
 }
 
-/// A running `journalctl`, read entry by entry.
+/// Bytes of journalctl's stderr kept for the error message.
+const STDERR_KEPT: usize = 16 * 1024;
+
+/// A running `journalctl`, read entry by entry; killed when dropped before its end.
 pub struct JournalReader {
     child: Child,
     lines: BufReader<ChildStdout>,
     buf: Vec<u8>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    /// Entries that were not a JSON object with a cursor: skipped, and counted here.
+    pub unparseable: u64,
+}
+
+impl Drop for JournalReader {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
 }
 
 impl JournalReader {
     /// The next entry; `Ok(None)` at the end. Entries that are not valid JSON objects (never
-    /// seen from journalctl) are skipped.
+    /// seen from journalctl) are skipped and counted in `unparseable`.
     pub fn next_entry(&mut self) -> Result<Option<JournalEntry>, JournalError> {
         loop {
             self.buf.clear();
             if self.lines.read_until(b'\n', &mut self.buf)? == 0 {
                 return Ok(None);
             }
-            if let Ok(raw) = serde_json::from_slice::<RawEntry>(&self.buf) {
-                return Ok(Some(to_line(raw)));
+            match serde_json::from_slice::<RawEntry>(&self.buf) {
+                Ok(raw) => return Ok(Some(to_line(raw))),
+                Err(_) => self.unparseable += 1,
             }
         }
     }
 
     /// Waits for journalctl and reports its failure, if it failed.
     pub fn finish(mut self) -> Result<(), JournalError> {
+        if self.unparseable > 0 {
+            log::warn!(
+                "journal: {} entries were not JSON objects with a cursor and were skipped",
+                self.unparseable
+            );
+        }
         let status = self.child.wait()?;
         if status.success() {
             return Ok(());
         }
-        let mut stderr = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = io::Read::read_to_string(&mut e, &mut stderr);
-        }
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default();
         Err(JournalError::Failed {
             status: status.to_string(),
             stderr: stderr.trim().to_owned(),
@@ -223,6 +267,79 @@ mod tests {
         assert_eq!(e.line, b"dovecot: a\xff b");
     }
 
+    /// A stand-in `journalctl` running `script` (a real process, with real pipes).
+    fn fake(dir: &std::path::Path, script: &str) -> JournalQuery {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("journalctl");
+        std::fs::write(&path, format!("#!/bin/sh\n{script}")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        JournalQuery {
+            journalctl: path,
+            directory: None,
+            identifiers: vec!["dovecot".into()],
+            units: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_chatty_failing_journalctl_does_not_block_and_bad_entries_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = fake(
+            dir.path(),
+            r#"case " $* " in *" --all "*) ;; *) echo "no --all" >&2; exit 3;; esac
+head -c 300000 /dev/zero | tr '\000' e >&2
+echo '{"__CURSOR":"c1","SYSLOG_IDENTIFIER":"dovecot","MESSAGE":"x"}'
+echo 'not json'
+echo '{"__CURSOR":"c2","MESSAGE":"y"}'
+echo "the end" >&2
+exit 1
+"#,
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = q.read_after(None).unwrap();
+            let mut cursors = Vec::new();
+            while let Some(e) = r.next_entry().unwrap() {
+                cursors.push(e.cursor);
+            }
+            let unparseable = r.unparseable;
+            let _ = tx.send((cursors, unparseable, r.finish()));
+        });
+        let (cursors, unparseable, end) = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("journalctl blocked on its full stderr pipe");
+        assert_eq!(cursors, ["c1", "c2"]);
+        assert_eq!(unparseable, 1);
+        match end {
+            Err(JournalError::Failed { stderr, .. }) => {
+                assert!(
+                    stderr.ends_with("eethe end"),
+                    "{}",
+                    &stderr[stderr.len() - 20..]
+                );
+                assert!(stderr.len() <= 2 * STDERR_KEPT);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_dropped_reader_kills_journalctl() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = fake(
+            dir.path(),
+            "echo '{\"__CURSOR\":\"c1\"}'\nexec sleep 1000\n",
+        );
+        let mut r = q.read_after(None).unwrap();
+        assert_eq!(r.next_entry().unwrap().unwrap().cursor, "c1");
+        let pid = r.child.id();
+        drop(r);
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "journalctl {pid} still runs"
+        );
+    }
+
     #[test]
     fn query_arguments() {
         let q = JournalQuery {
@@ -241,6 +358,7 @@ mod tests {
             [
                 "-o",
                 "json",
+                "--all",
                 "--no-pager",
                 "-q",
                 "--directory",
