@@ -32,6 +32,8 @@ pub mod exit {
 pub const DB_FILE: &str = "maillogsentinel.db";
 pub const CSV_FILE: &str = "maillogsentinel.csv";
 pub const LOG_FILE: &str = "maillogsentinel.log";
+/// In `state_dir` while the CSV is being reconciled with a store that did not know it.
+const RECONCILE_MARKER: &str = "csv-reconcile";
 
 #[derive(Args, Debug, Default, Clone)]
 pub struct RunArgs {
@@ -211,6 +213,24 @@ pub(super) fn scan(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
         config.csv_date_format,
     )?;
     report_repair(&csv_path, &repair);
+    // A CSV with rows that the store does not account for (the store was deleted, or the CSV is
+    // the old tool's): reconciled, so that reading the logs again does not double it. The
+    // marker keeps reconciling across runs until one finishes (a run killed halfway).
+    let marker = config.state_dir.join(RECONCILE_MARKER);
+    let fresh_store = store.checkpoints()?.is_empty()
+        && store.cursor(ingest::JOURNAL_SOURCE)?.is_none()
+        && store.event_count()? == 0;
+    if fresh_store && matches!(repair, Repair::Adopted { .. }) {
+        std::fs::write(&marker, b"")?;
+    }
+    if marker.exists() {
+        let stored = store.events()?;
+        let left = csv.reconcile(stored.iter().map(|s| &s.event))?;
+        warn!(
+            "{}: {left} rows are not accounted for by the store (it was deleted, or the CSV is the old tool's): rows already there are not written again when the logs are read again",
+            csv_path.display()
+        );
+    }
     let jsonl_path = args.jsonl.clone().or_else(|| config.jsonl_path.clone());
     let mut jsonl = match &jsonl_path {
         Some(p) => {
@@ -306,6 +326,16 @@ pub(super) fn scan(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
             "off".to_owned()
         };
         info!("enrichment: {} addresses, reverse DNS: {dns}", e.addresses);
+    }
+    if marker.exists() {
+        if csv.already_there > 0 {
+            info!(
+                "{}: {} rows were already there and were not written again",
+                csv_path.display(),
+                csv.already_there
+            );
+        }
+        std::fs::remove_file(&marker)?;
     }
     for d in &report.damaged {
         warn!("{d}: could not be read whole; the lines before the damage are stored");

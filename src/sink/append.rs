@@ -111,6 +111,15 @@ impl AppendFile {
         Ok(())
     }
 
+    /// The committed bytes of the file (for a one-time reconciliation).
+    pub fn read_committed(&mut self) -> io::Result<Vec<u8>> {
+        let mut text = Vec::with_capacity(self.len as usize);
+        self.file.seek(SeekFrom::Start(0))?;
+        (&mut self.file).take(self.len).read_to_end(&mut text)?;
+        self.file.seek(SeekFrom::Start(self.len))?;
+        Ok(text)
+    }
+
     /// The first line of the file (its header), if any.
     pub fn first_line(&mut self) -> io::Result<Option<Vec<u8>>> {
         let mut buf = vec![0u8; 4096];

@@ -11,6 +11,7 @@
 //! computing the enrichment, the committed length's storage (`store`).
 
 use std::borrow::{Borrow, Cow};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -63,6 +64,58 @@ pub struct LegacyCsv {
     file: AppendFile,
     format: CsvDateFormat,
     columns: usize,
+    /// While reconciling (see [`LegacyCsv::reconcile`]): rows already in the file that no
+    /// stored event accounts for yet, by their first four cells, with their counts.
+    known: Option<HashMap<Vec<u8>, u64>>,
+    /// Rows not written again because the file already had them.
+    pub already_there: u64,
+}
+
+/// The first four cells of a row (`server;date;ip;user`): what an event determines whatever
+/// its enrichment. Quote-aware: a quoted cell may hold `;`.
+fn row_key(row: &[u8]) -> &[u8] {
+    let (mut quoted, mut cells) = (false, 0);
+    for (i, &b) in row.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b';' if !quoted => {
+                cells += 1;
+                if cells == 4 {
+                    return &row[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    row
+}
+
+/// The rows of a CSV text (without their newline), quote-aware: a quoted cell of an old file
+/// may hold a newline.
+fn rows(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut quoted = false;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < text.len() {
+            let b = text[i];
+            i += 1;
+            match b {
+                b'"' => quoted = !quoted,
+                b'\n' if !quoted => {
+                    let row = &text[start..i - 1];
+                    start = i;
+                    return Some(row);
+                }
+                _ => {}
+            }
+        }
+        (start < text.len()).then(|| {
+            let row = &text[start..];
+            start = text.len();
+            row
+        })
+    })
 }
 
 impl LegacyCsv {
@@ -98,6 +151,8 @@ impl LegacyCsv {
                 file,
                 format,
                 columns,
+                known: None,
+                already_there: 0,
             },
             repair,
         ))
@@ -110,6 +165,36 @@ impl LegacyCsv {
     /// The length written and synced so far: what to commit.
     pub fn len(&self) -> u64 {
         self.file.len()
+    }
+
+    /// Reconciles a file the store does not account for (its store was deleted, or it was
+    /// written by the old tool) without doubling it: the rows it holds that no event of
+    /// `stored` accounts for are not written again when an event brings them. Returns how many
+    /// such rows there are.
+    pub fn reconcile<'e>(
+        &mut self,
+        stored: impl IntoIterator<Item = &'e AuthEvent>,
+    ) -> io::Result<u64> {
+        let text = self.file.read_committed()?;
+        let mut known: HashMap<Vec<u8>, u64> = HashMap::new();
+        for row in rows(&text).skip(1).filter(|r| !r.is_empty()) {
+            *known.entry(row_key(row).to_vec()).or_default() += 1;
+        }
+        let mut row = String::new();
+        for e in stored {
+            if e.outcome != Outcome::Failure {
+                continue;
+            }
+            row.clear();
+            self.write_row(&mut row, e, &CsvEnrichment::default());
+            if let Some(n) = known.get_mut(row_key(row.as_bytes())) {
+                *n = n.saturating_sub(u64::from(e.attempts));
+            }
+        }
+        known.retain(|_, n| *n > 0);
+        let left = known.values().sum();
+        self.known = Some(known);
+        Ok(left)
     }
 
     /// Cuts the file back to `len` after a failed commit (see [`AppendFile::cut_back`]).
@@ -152,6 +237,16 @@ impl LegacyCsv {
             row.clear();
             self.write_row(&mut row, e, &enrichment);
             for _ in 0..e.attempts {
+                if let Some(n) = self
+                    .known
+                    .as_mut()
+                    .and_then(|k| k.get_mut(row_key(row.as_bytes())))
+                    .filter(|n| **n > 0)
+                {
+                    *n -= 1;
+                    self.already_there += 1;
+                    continue;
+                }
                 out.push_str(&row);
                 if out.len() >= WRITE_CHUNK {
                     self.file.append(out.as_bytes())?;
