@@ -14,13 +14,33 @@ pub struct DovecotDetector;
 
 /// Markers of a login-process line, searched in its text before the `user=<` field. The
 /// first that matches decides. A new summary shape is one row here.
-const LOGIN_RULES: [(&[u8], LoginVerdict); 9] = [
+const LOGIN_RULES: [(&[u8], LoginVerdict); 16] = [
     (b"(auth failed, ", LoginVerdict::AuthFailed),
     (b"(tried to use disallowed ", LoginVerdict::Disallowed),
     (b"(tried to use disabled ", LoginVerdict::Disallowed),
+    // Dovecot 2.0-2.1: a mechanism the server does not offer.
+    (
+        b"(tried to use unsupported auth mechanism)",
+        LoginVerdict::Disallowed,
+    ),
     (b"(proxy dest auth failed)", LoginVerdict::ProxyFailed),
     (b"(client didn't finish SASL auth", LoginVerdict::Aborted),
+    // Dovecot 2.0-2.1: the client dropped the connection or the exchange mid-way.
+    (
+        b"(disconnected while authenticating)",
+        LoginVerdict::Aborted,
+    ),
+    (b"(aborted authentication)", LoginVerdict::Aborted),
+    // Dovecot 1.0-1.1 (until March 2008): `Aborted login (N authentication attempts)`.
+    (b" authentication attempts)", LoginVerdict::CountedBefore),
     (b"(no auth attempts", LoginVerdict::NotAnAttempt),
+    // Dovecot 1.2-2.1 with ssl_require_client_cert: refused before any password check.
+    (b"(client sent an invalid cert)", LoginVerdict::NotAnAttempt),
+    (b"(client didn't send a cert)", LoginVerdict::NotAnAttempt),
+    (
+        b"(cert required, client didn't start TLS)",
+        LoginVerdict::NotAnAttempt,
+    ),
     (
         b"(disconnected before auth was ready",
         LoginVerdict::NotAnAttempt,
@@ -36,6 +56,9 @@ const LOGIN_RULES: [(&[u8], LoginVerdict); 9] = [
 enum LoginVerdict {
     /// `(auth failed, N attempts ...)`: N failed password checks.
     AuthFailed,
+    /// `(N authentication attempts)`, the number before the marker: N failed checks (none
+    /// for 0: the client never tried).
+    CountedBefore,
     /// Plaintext (or another mechanism) refused before any check: one failed login.
     Disallowed,
     /// A proxy's backend rejected the credentials.
@@ -197,13 +220,28 @@ fn login_line(body: &[u8], protocol: Protocol) -> Option<Observation<'_>> {
     if success {
         return Some(Observation::Success(attempt(1, None)));
     }
-    let Some((marker, verdict)) = LOGIN_RULES
+    let Some((at, marker, verdict)) = LOGIN_RULES
         .iter()
-        .find_map(|(m, v)| find(f.head, m).map(|i| (&f.head[i + m.len()..], *v)))
+        .find_map(|(m, v)| find(f.head, m).map(|i| (i, &f.head[i + m.len()..], *v)))
     else {
         return Some(Observation::Known);
     };
     Some(match verdict {
+        LoginVerdict::CountedBefore => {
+            let before = &f.head[..at];
+            let n = before
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let count = std::str::from_utf8(&before[before.len() - n..])
+                .ok()
+                .and_then(|s| s.parse::<u32>().ok());
+            match count {
+                Some(0) | None => Observation::Known,
+                Some(attempts) => Observation::Failure(attempt(attempts, Some(b"auth failed"))),
+            }
+        }
         LoginVerdict::AuthFailed => {
             let n = marker.iter().take_while(|c| c.is_ascii_digit()).count();
             let attempts = std::str::from_utf8(&marker[..n])
@@ -492,6 +530,62 @@ mod tests {
             "Jul 17 09:21:22 m dovecot: imap-login: Disconnected (proxy dest auth failed): user=<r@a.au>, method=PLAIN, rip=192.0.2.4, lip=192.168.1.2, session=<N>",
         );
         assert_eq!(s(a.user), Some("r@a.au"));
+    }
+
+    #[test]
+    fn older_login_summaries() {
+        // Shapes of Dovecot 1.0-2.1 (client_destroy / client_get_extra_disconnect_reason of
+        // those releases), with the login_log_format_elements of the time.
+        let cases: [(&str, Option<(u32, Option<&str>, Protocol)>); 9] = [
+            (
+                "Mar 20 10:00:01 mx dovecot: imap-login: Aborted login (3 authentication attempts): user=<bob>, method=PLAIN, rip=192.0.2.10, lip=192.0.2.1",
+                Some((3, Some("bob"), Protocol::Imap)),
+            ),
+            (
+                "Mar 20 10:00:02 mx dovecot: pop3-login: Aborted login (1 authentication attempts): user=<carol@example.org>, method=LOGIN, rip=::ffff:192.0.2.11, lip=::ffff:192.0.2.1, TLS",
+                Some((1, Some("carol@example.org"), Protocol::Pop3)),
+            ),
+            (
+                "Mar 20 10:00:03 mx dovecot: imap-login: Aborted login (0 authentication attempts): rip=192.0.2.12, lip=192.0.2.1",
+                None,
+            ),
+            (
+                "Mar 20 10:00:04 mx dovecot: imap-login: Disconnected: Inactivity (auth failed, 4 attempts): user=<dave>, method=PLAIN, rip=192.0.2.13, lip=192.0.2.1",
+                Some((4, Some("dave"), Protocol::Imap)),
+            ),
+            (
+                "Mar 20 10:00:05 mx dovecot: pop3-login: Disconnected: Too many bad commands (auth failed, 2 attempts): user=<erin>, method=PLAIN, rip=192.0.2.14, lip=192.0.2.1",
+                Some((2, Some("erin"), Protocol::Pop3)),
+            ),
+            (
+                "Mar 20 10:00:06 mx dovecot: imap-login: Disconnected (tried to use unsupported auth mechanism): user=<frank>, method=NTLM, rip=192.0.2.15, lip=192.0.2.1",
+                Some((1, Some("frank"), Protocol::Imap)),
+            ),
+            (
+                "Mar 20 10:00:07 mx dovecot: imap-login: Disconnected (disconnected while authenticating): user=<gina>, method=PLAIN, rip=192.0.2.16, lip=192.0.2.1",
+                None,
+            ),
+            (
+                "Mar 20 10:00:08 mx dovecot: imap-login: Disconnected (aborted authentication): method=PLAIN, rip=192.0.2.17, lip=192.0.2.1",
+                None,
+            ),
+            (
+                "Mar 20 10:00:09 mx dovecot: imap-login: Disconnected (cert required, client didn't start TLS): user=<hal>, method=PLAIN, rip=192.0.2.18, lip=192.0.2.1",
+                None,
+            ),
+        ];
+        for (line, want) in cases {
+            let got = match obs(line) {
+                Some(Observation::Failure(a)) => {
+                    assert!(a.mechanism.is_some(), "{line}");
+                    Some((a.attempts, s(a.user).map(str::to_owned), a.protocol))
+                }
+                Some(Observation::Known | Observation::Aborted) => None,
+                other => panic!("{line}: {other:?}"),
+            };
+            let want = want.map(|(n, u, p)| (n, u.map(str::to_owned), p));
+            assert_eq!(got, want, "{line}");
+        }
     }
 
     #[test]
