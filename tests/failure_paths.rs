@@ -387,3 +387,77 @@ fn a_full_disk_fails_loudly_and_keeps_the_csv_equal_to_the_store() {
     let jsonl_rows = fs::read_to_string(&jsonl).unwrap().lines().count();
     assert_eq!(jsonl_rows as u64, w.complete_lines());
 }
+
+/// Overwrites `len` bytes of `path` at `offset` with a pattern no SQLite page has.
+fn damage(path: &Path, offset: u64, len: usize) {
+    use std::io::{Seek, SeekFrom};
+    let mut f = fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    f.write_all(&vec![0xA5; len]).unwrap();
+    f.sync_all().unwrap();
+}
+
+/// Finding 5: a damaged store went unnoticed by a run with nothing new and by check-config,
+/// no message said what to do, and `--reset` of a store with a damaged header exited 1.
+#[test]
+fn a_damaged_store_is_noticed_and_reset_gets_out_of_it() {
+    let s = setup();
+    let mut w = Writer::new(&s.logs);
+    let mut rng = Rng(44);
+    while w.complete_lines() < 3_000 {
+        w.append(&mut rng, 500, false);
+    }
+    run_ok(&s.config);
+    let db_path = s.work.join("maillogsentinel.db");
+    // Everything into the main file, then damage pages in its middle (events, indexes).
+    let db = rusqlite::Connection::open(&db_path).unwrap();
+    db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    drop(db);
+    let size = fs::metadata(&db_path).unwrap().len();
+    damage(&db_path, size / 2 / 4096 * 4096, 3 * 4096);
+    let o = mls(&s.config, &[]);
+    assert_eq!(o.status.code(), Some(73), "{}", stderr(&o));
+    assert!(stderr(&o).contains("damaged"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--reset"), "{}", stderr(&o));
+    assert!(own_log(&s.work).contains("damaged"), "{}", own_log(&s.work));
+    let before = fs::read(&db_path).unwrap();
+    let o = mls(&s.config, &["check-config"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("damaged") && out.contains("--reset"), "{out}");
+    assert!(!out.contains("all good"), "{out}");
+    assert_eq!(
+        fs::read(&db_path).unwrap(),
+        before,
+        "check-config wrote to the store"
+    );
+    // --reset archives it (and the CSV) and the next run reads everything again, once.
+    let o = mls(&s.config, &["--reset"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&s.config);
+    let problems = exactly_once(&s.work, w.complete_lines());
+    assert!(
+        problems.is_empty(),
+        "{:?}",
+        &problems[..problems.len().min(10)]
+    );
+
+    // A damaged header: the run says what to do; --reset and --purge succeed.
+    damage(&db_path, 0, 100);
+    let o = mls(&s.config, &[]);
+    assert_eq!(o.status.code(), Some(73), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--reset"), "{}", stderr(&o));
+    let o = mls(&s.config, &["--reset"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    damage(&db_path, 0, 100);
+    let o = mls(&s.config, &["--purge"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&s.config);
+    let problems = exactly_once(&s.work, w.complete_lines());
+    assert!(
+        problems.is_empty(),
+        "{:?}",
+        &problems[..problems.len().min(10)]
+    );
+}

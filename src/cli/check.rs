@@ -68,6 +68,12 @@ pub fn run(common: &Common) -> anyhow::Result<ExitCode> {
             Ok((Ok(()), files)) => {
                 let db = config.working_dir.join(DB_FILE);
                 let store = if db.exists() {
+                    match Store::verify_read_only(&db) {
+                        Ok(()) => {
+                            println!("ok       store {} passes its integrity check", db.display())
+                        }
+                        Err(e) => problem(format!("{e}; what to do: {}", e.way_out())),
+                    }
                     Store::open(&db).ok()
                 } else {
                     None

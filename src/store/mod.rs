@@ -405,6 +405,29 @@ impl Store {
     }
 
     /// Number of stored events (rows, not attempts).
+    /// `PRAGMA quick_check` (every page and b-tree read, without the slower index-content
+    /// comparison): a damaged store is reported as [`StoreError::Corrupt`], with what SQLite
+    /// found, instead of being noticed only when a damaged page is next needed.
+    pub fn quick_check(&self) -> Result<(), StoreError> {
+        check_pages(&self.conn, &self.path, "quick_check")
+    }
+
+    /// `PRAGMA integrity_check` through a read-only connection of its own (check-config): it
+    /// never writes, migrates or creates anything.
+    pub fn verify_read_only(path: &Path) -> Result<(), StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .doing("setting the busy timeout")?;
+        check_pages(&conn, path, "integrity_check")
+    }
+
     pub fn event_count(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
@@ -825,3 +848,26 @@ fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+/// Runs `PRAGMA {pragma}` and turns anything but `ok` into [`StoreError::Corrupt`].
+fn check_pages(conn: &Connection, path: &Path, pragma: &str) -> Result<(), StoreError> {
+    let damaged = |found: String| {
+        StoreError::corrupt(format!(
+            "{}: not a maillogsentinel store, or damaged ({found})",
+            path.display()
+        ))
+    };
+    let classify = |e: rusqlite::Error| match StoreError::sqlite("checking the store", e) {
+        StoreError::Corrupt { message } => damaged(message),
+        other => other,
+    };
+    let found: Vec<String> = conn
+        .prepare(&format!("PRAGMA {pragma}(20)"))
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get::<_, String>(0))?.collect())
+        .map_err(classify)?;
+    if found.len() == 1 && found[0] == "ok" {
+        Ok(())
+    } else {
+        Err(damaged(found.join("; ")))
+    }
+}
