@@ -536,7 +536,8 @@ mod tests {
     fn older_login_summaries() {
         // Shapes of Dovecot 1.0-2.1 (client_destroy / client_get_extra_disconnect_reason of
         // those releases), with the login_log_format_elements of the time.
-        let cases: [(&str, Option<(u32, Option<&str>, Protocol)>); 9] = [
+        type Counted<'a> = Option<(u32, Option<&'a str>, Protocol)>;
+        let cases: [(&str, Counted); 9] = [
             (
                 "Mar 20 10:00:01 mx dovecot: imap-login: Aborted login (3 authentication attempts): user=<bob>, method=PLAIN, rip=192.0.2.10, lip=192.0.2.1",
                 Some((3, Some("bob"), Protocol::Imap)),
