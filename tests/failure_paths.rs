@@ -461,3 +461,62 @@ fn a_damaged_store_is_noticed_and_reset_gets_out_of_it() {
         &problems[..problems.len().min(10)]
     );
 }
+
+/// Finding 7: with the log's stamps behind the wall clock (a syslog daemon in another time
+/// zone), a Postfix+Dovecot pair split by the end of a run was counted twice.
+#[test]
+fn a_pair_split_by_a_run_counts_once_when_the_log_clock_lags() {
+    let s = setup();
+    let log = s.logs.join("mail.log");
+    let stamp = |t: i64| {
+        jiff::Timestamp::from_second(t)
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    // Written just now, stamped two hours earlier.
+    let t = jiff::Timestamp::now().as_second() - 7200;
+    fs::write(
+        &log,
+        format!(
+            "{} mx1 dovecot: auth: passwd-file(alice@example.com,192.0.2.50): unknown user\n",
+            stamp(t)
+        ),
+    )
+    .unwrap();
+    let o = mls(&s.config, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut f = fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(
+        f,
+        "{} mx1 postfix/smtpd[2586]: warning: unknown[192.0.2.50]: SASL PLAIN authentication failed: (reason unavailable), sasl_username=alice@example.com",
+        stamp(t + 2)
+    )
+    .unwrap();
+    drop(f);
+    let o = mls(&s.config, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        support::users_in_db(&s.work).get("alice@example.com"),
+        Some(&1),
+        "counted twice"
+    );
+    assert_eq!(
+        support::users_in_csv(&s.work).get("alice@example.com"),
+        Some(&1)
+    );
+    let log_text = own_log(&s.work);
+    let lag: i64 = log_text
+        .split(" s before")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no lag warning: {log_text}"));
+    assert!((7199..=7202).contains(&lag), "{log_text}");
+    assert_eq!(
+        log_text.matches(" s before").count(),
+        2,
+        "once per run: {log_text}"
+    );
+    assert!(log_text.contains("[general] timezone"), "{log_text}");
+}

@@ -74,6 +74,9 @@ pub struct Correlator {
     arrivals: u64,
     now: i64,
     last_sweep: i64,
+    /// How far the log's clock is behind the wall clock (seconds; negative: ahead), as last
+    /// measured: lines expire by the log's own clock (see [`Correlator::expire_at`]).
+    clock_lag: i64,
 }
 
 fn text(b: Option<&[u8]>) -> Option<String> {
@@ -261,6 +264,9 @@ impl Correlator {
 struct SavedState {
     version: u32,
     now: i64,
+    /// Absent in states of earlier versions: no lag.
+    #[serde(default)]
+    clock_lag: i64,
     arrivals: u64,
     sessions: Vec<(Vec<u8>, Vec<Waiting>)>,
     by_ip: Vec<(IpAddr, Vec<Waiting>)>,
@@ -283,6 +289,7 @@ impl Correlator {
         serde_json::to_vec(&serde_json::json!({
             "version": STATE_VERSION,
             "now": self.now,
+            "clock_lag": self.clock_lag,
             "arrivals": self.arrivals,
             "sessions": sessions,
             "by_ip": ip_list(&self.by_ip),
@@ -303,6 +310,7 @@ impl Correlator {
         let mut c = Correlator::new(windows);
         c.now = s.now;
         c.last_sweep = s.now;
+        c.clock_lag = s.clock_lag;
         c.arrivals = s.arrivals;
         for (k, v) in s.sessions {
             c.pending += v.len();
@@ -320,11 +328,28 @@ impl Correlator {
     }
 
     /// Counts alone the lines whose partner would have been logged before `wall_now` (seconds
-    /// since the epoch): at the end of a run on a log that went quiet, their windows are over
-    /// even though no later line says so.
+    /// since the epoch) by the log's own clock (`wall_now` minus [`Correlator::clock_lag`]):
+    /// at the end of a run on a log that went quiet, their windows are over even though no
+    /// later line says so. By the wall clock, a log whose stamps lag it (a syslog daemon in
+    /// another time zone, a buffering relay) would see pairs split by the end of a run
+    /// expire early, and count twice.
     pub fn expire_at(&mut self, wall_now: i64, emit: &mut impl FnMut(AuthEvent)) {
-        self.now = self.now.max(wall_now);
+        self.now = self.now.max(wall_now - self.clock_lag);
         self.sweep(emit);
+    }
+
+    /// The latest log time seen (seconds since the epoch), restored runs included.
+    pub fn log_now(&self) -> i64 {
+        self.now
+    }
+
+    pub fn clock_lag(&self) -> i64 {
+        self.clock_lag
+    }
+
+    /// Records how far the log's clock is behind the wall clock (wall minus log seconds).
+    pub fn set_clock_lag(&mut self, lag: i64) {
+        self.clock_lag = lag;
     }
 }
 

@@ -109,7 +109,12 @@ pub struct RunReport {
     /// Files that could not be read whole (a truncated or corrupt .gz): what was before the
     /// damage is stored, the file is retried next run.
     pub damaged: Vec<String>,
+    /// The live log's clock lag measured this run (wall minus log seconds), if it was read.
+    pub clock_lag: Option<i64>,
 }
+
+/// A lag of the log's clock behind the wall clock past this is warned about (seconds).
+const LAG_WARNING: i64 = 120;
 
 /// Where the run writes, and the enrichment its events get on the way.
 pub struct Outputs<'a> {
@@ -416,6 +421,14 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
             }
         }
         progress.done();
+        if let Some(lag) = report.clock_lag.filter(|l| l.abs() > LAG_WARNING) {
+            warn!(
+                "{}: its last line is stamped {} s {} the file was last written: the syslog daemon's clock or time zone differs from this tool's (set [general] timezone to the zone the log is written in), or a relay delivers lines late; lines waiting for a partner expire by the log's own clock",
+                opts.mail_log.display(),
+                lag.abs(),
+                if lag > 0 { "before" } else { "after" }
+            );
+        }
         // Lines still waiting whose partner would have been written by now count alone.
         let fingerprint = String::from("expired");
         pipeline.expire_at(now, &mut |e| {
@@ -667,6 +680,13 @@ fn read_file(
                 }
             }
         }
+    }
+    // The live log's mtime is when its last line was written (wall clock); that line's stamp
+    // is the log's clock at that moment: the difference is the lag expiry corrects for.
+    if !r.rotated && !r.gzip && position > r.start {
+        let lag = unix_of(r.modified) - pipeline.log_now();
+        pipeline.set_clock_lag(lag);
+        report.clock_lag = Some(lag);
     }
     committer.commit(Some(&checkpoint(position, finished)), None, pipeline)?;
     info!(

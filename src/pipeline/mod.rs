@@ -140,6 +140,20 @@ impl Pipeline {
         self.lines.correlator.save_state()
     }
 
+    /// The latest log time seen (seconds since the epoch).
+    pub fn log_now(&self) -> i64 {
+        self.lines.correlator.log_now()
+    }
+
+    /// How far the log's clock is behind the wall clock, as last measured (seconds).
+    pub fn clock_lag(&self) -> i64 {
+        self.lines.correlator.clock_lag()
+    }
+
+    pub fn set_clock_lag(&mut self, lag: i64) {
+        self.lines.correlator.set_clock_lag(lag);
+    }
+
     /// Takes back the waiting lines of an earlier run.
     pub fn restore_correlator(&mut self, state: &[u8]) -> Result<(), StateError> {
         let windows = self.lines.correlator.windows();
