@@ -89,7 +89,7 @@ _maillogsentinel() {
 
     case "${cmd}" in
         maillogsentinel)
-            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --no-scan --send --help --version run parse report setup check-config generate reset purge ipinfo update-geo help"
+            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --help --version run parse report setup check-config generate reset purge ipinfo update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,7 +397,7 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__report)
-            opts="-h --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --no-scan --send --config --allow-root --help"
+            opts="-h --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --config --allow-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_maillogsentinel_global_optspecs
-    string join \n config= allow-root reset purge setup report from-end jsonl= no-progress no-dns stdout html= date= yesterday since= until= no-scan send h/help V/version
+    string join \n config= allow-root reset purge setup report from-end jsonl= no-progress no-dns stdout html= date= yesterday since= until= scheduled no-scan send h/help V/version
 end
 
 function __fish_maillogsentinel_needs_command
@@ -40,6 +40,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-prog
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-dns -d 'No reverse DNS lookups for this run (like `[dns] enabled = false`)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l stdout -d 'Print the text report instead of mailing it'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l yesterday -d 'Report yesterday (local time)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l scheduled -d 'Report from the end of the last scheduled report to now (what the report timer runs): consecutive windows with no gap and no overlap, a missed run caught up by the next; the first one starts at midnight'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-scan -d 'Report from the store as it is, without scanning the logs first'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l send -d 'Mail the report even with --stdout or --html'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -83,6 +84,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" 
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-dns -d 'No reverse DNS lookups for this run (like `[dns] enabled = false`)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l stdout -d 'Print the text report instead of mailing it'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l yesterday -d 'Report yesterday (local time)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l scheduled -d 'Report from the end of the last scheduled report to now (what the report timer runs): consecutive windows with no gap and no overlap, a missed run caught up by the next; the first one starts at midnight'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-scan -d 'Report from the store as it is, without scanning the logs first'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l send -d 'Mail the report even with --stdout or --html'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l allow-root -d 'Run even as root (the operational user is meant to run it)'

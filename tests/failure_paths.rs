@@ -520,3 +520,127 @@ fn a_pair_split_by_a_run_counts_once_when_the_log_clock_lags() {
     );
     assert!(log_text.contains("[general] timezone"), "{log_text}");
 }
+
+/// Runs `args` with the clock at `at` (UTC), through libfaketime.
+fn mls_at(config: &Path, at: &str, args: &[&str]) -> Option<Output> {
+    if Command::new("faketime").arg("--version").output().is_err() {
+        if std::env::var_os("MLS_REQUIRE_SERVERS").is_some() {
+            panic!("faketime not found (Debian package faketime), and MLS_REQUIRE_SERVERS is set");
+        }
+        eprintln!("SKIPPED scheduled reports: faketime not found (Debian package faketime)");
+        return None;
+    }
+    Some(
+        Command::new("faketime")
+            .arg(at)
+            .arg(env!("CARGO_BIN_EXE_maillogsentinel"))
+            .args(["--allow-root", "--no-progress", "--config"])
+            .arg(config)
+            .args(args)
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
+}
+
+/// Finding 12: the report timer fires at 23:50 and reported "today": the last ten minutes of
+/// every day, and every day whose run was missed, were in no report. Scheduled reports now
+/// follow each other: each from the end of the previous one.
+#[test]
+fn scheduled_reports_cover_every_attempt_once_and_catch_up_missed_runs() {
+    let s = setup();
+    let log = s.logs.join("mail.log");
+    let line = |stamp: &str, user: &str, ip: u8| {
+        format!(
+            "{stamp} mx1 postfix/smtpd[7]: warning: unknown[192.0.2.{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username={user}\n"
+        )
+    };
+    // The syslog daemon writes each line when it happens; each run is shortly after.
+    let write = |lines: &[(&str, &str, u8)], mtime: &str| {
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        for (stamp, user, ip) in lines {
+            f.write_all(line(stamp, user, *ip).as_bytes()).unwrap();
+        }
+        drop(f);
+        assert!(
+            Command::new("touch")
+                .args(["-d", mtime])
+                .arg(&log)
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    let report = |at: &str| -> Option<String> {
+        let o = mls_at(
+            &s.config,
+            at,
+            &["--report", "--scheduled", "--stdout", "--no-dns"],
+        )?;
+        assert!(o.status.success(), "{at}: {}", stderr(&o));
+        Some(String::from_utf8(o.stdout).unwrap())
+    };
+    write(
+        &[
+            ("Nov 23 10:00:00", "user_a", 1),
+            ("Nov 23 23:49:00", "user_b", 2),
+        ],
+        "2026-11-23 23:49:00 UTC",
+    );
+    let Some(first) = report("2026-11-23 23:50:05") else {
+        return;
+    };
+    // After the timer: the last minutes of the day, and the next day.
+    write(
+        &[
+            ("Nov 23 23:55:00", "user_c", 3),
+            ("Nov 24 12:00:00", "user_d", 4),
+        ],
+        "2026-11-24 12:00:00 UTC",
+    );
+    let second = report("2026-11-24 23:50:05").unwrap();
+    // The run of the 25th is missed (the server was down); the 26th catches up.
+    write(
+        &[
+            ("Nov 25 08:00:00", "user_e", 5),
+            ("Nov 26 09:00:00", "user_f", 6),
+        ],
+        "2026-11-26 09:00:00 UTC",
+    );
+    let third = report("2026-11-26 23:50:05").unwrap();
+    let reports = [&first, &second, &third];
+    let wanted = [
+        ("user_a", 0),
+        ("user_b", 0),
+        ("user_c", 1),
+        ("user_d", 1),
+        ("user_e", 2),
+        ("user_f", 2),
+    ];
+    for (user, which) in wanted {
+        for (i, r) in reports.iter().enumerate() {
+            assert_eq!(
+                r.contains(user),
+                i == which,
+                "{user} in report {i}:\n{}",
+                reports[i]
+            );
+        }
+    }
+    assert!(
+        second.contains("2026-11-23 23:50 - 2026-11-24 23:50"),
+        "{second}"
+    );
+    assert!(
+        third.contains("2026-11-24 23:50 - 2026-11-26 23:50"),
+        "{third}"
+    );
+    // A second run at the same moment has nothing left to report.
+    let again = report("2026-11-26 23:50:06").unwrap();
+    assert!(!again.contains("user_f"), "{again}");
+}

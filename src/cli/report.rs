@@ -40,6 +40,11 @@ pub struct ReportArgs {
     /// End of the window (excluded)
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// Report from the end of the last scheduled report to now (what the report timer runs):
+    /// consecutive windows with no gap and no overlap, a missed run caught up by the next; the
+    /// first one starts at midnight
+    #[arg(long, conflicts_with_all = ["date", "yesterday", "since"])]
+    pub scheduled: bool,
     /// Report from the store as it is, without scanning the logs first
     #[arg(long)]
     pub no_scan: bool,
@@ -60,6 +65,7 @@ impl ReportArgs {
             (self.since.is_some(), "--since"),
             (self.until.is_some(), "--until"),
             (self.no_scan, "--no-scan"),
+            (self.scheduled, "--scheduled"),
             (self.send, "--send"),
         ]
         .into_iter()
@@ -207,12 +213,28 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };
     let a = &args.report;
+    // A scheduled window ends where this scan starts: every line written before is read by it.
+    let scan_started = jiff::Timestamp::now();
     if !a.no_scan {
         scan(&config, &args.run)?;
     }
     let tz = config.time_zone()?;
-    let window = window(a, &tz)?;
-    let store = Store::open(&config.working_dir.join(DB_FILE))?;
+    let mut store = Store::open(&config.working_dir.join(DB_FILE))?;
+    let window = if a.scheduled {
+        let until = scan_started.to_zoned(tz.clone());
+        let since = match store.scheduled_report_until()? {
+            Some(t) => jiff::Timestamp::from_second(t)?.to_zoned(tz.clone()),
+            None => until.date().to_zoned(tz.clone())?,
+        };
+        if since >= until {
+            info!("nothing to report: the last scheduled report ends at {since}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Window::between(&since, &until)?
+    } else {
+        window(a, &tz)?
+    };
+    let scheduled_until = a.scheduled.then_some(window.until);
     let csv_path = config.working_dir.join(CSV_FILE);
     let host = host_info();
     let generated = jiff::Zoned::now().with_time_zone(tz.clone());
@@ -245,6 +267,9 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
                 dir.display(),
                 config.path.display()
             );
+        }
+        if let Some(until) = scheduled_until {
+            store.set_scheduled_report_until(until)?;
         }
         return Ok(ExitCode::SUCCESS);
     };
@@ -279,6 +304,9 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
     match mail::deliver(&message, &delivery(&config)?) {
         Ok(()) => {
             info!("report for {} mailed to {to}", report.window.label);
+            if let Some(until) = scheduled_until {
+                store.set_scheduled_report_until(until)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

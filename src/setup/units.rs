@@ -102,8 +102,10 @@ pub fn render(a: &Answers, exe: &Path, config: &Path) -> Vec<Unit> {
         Unit {
             name: "maillogsentinel-report.service",
             text: service(
-                "MailLogSentinel: scan, then mail the daily report",
-                &format!("{exe} --report"),
+                "MailLogSentinel: scan, then mail the report since the last one",
+                // Each report covers from the end of the previous one: no gap, no overlap,
+                // whatever the schedule, and a missed run is caught up by the next.
+                &format!("{exe} --report --scheduled"),
                 a,
                 config,
                 &[],
@@ -177,7 +179,7 @@ mod tests {
                 .text
                 .contains("OnCalendar=hourly\nPersistent=true\n")
         );
-        assert!(units[2].text.contains("--report --config"));
+        assert!(units[2].text.contains("--report --scheduled --config"));
         assert!(units[3].text.contains("OnCalendar=*-*-* 23:50:00\n"));
         assert!(units[4].text.contains("update-geo --config"));
     }

@@ -33,6 +33,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const META_CSV_LEN: &str = "csv_len";
 const META_JSONL_LEN: &str = "jsonl_len";
 const META_CORRELATOR: &str = "correlator_state";
+const META_SCHEDULED_UNTIL: &str = "scheduled_report_until";
 
 /// Where reading a file stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +263,31 @@ impl Store {
     /// The JSON Lines export's committed length; `None` if never recorded.
     pub fn jsonl_committed_len(&self) -> Result<Option<u64>, StoreError> {
         self.meta_len(META_JSONL_LEN)
+    }
+
+    /// Where the last scheduled report's window ended (seconds since the epoch): the next one
+    /// starts there.
+    pub fn scheduled_report_until(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [META_SCHEDULED_UNTIL],
+                |r| r.get(0),
+            )
+            .optional()
+            .doing("reading the end of the last scheduled report")
+    }
+
+    /// Records the end of a scheduled report's window once it is delivered.
+    pub fn set_scheduled_report_until(&mut self, until: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![META_SCHEDULED_UNTIL, until],
+            )
+            .doing("storing the end of the scheduled report")?;
+        Ok(())
     }
 
     fn meta_len(&self, key: &str) -> Result<Option<u64>, StoreError> {
