@@ -115,6 +115,8 @@ pub struct RunReport {
 
 /// A lag of the log's clock behind the wall clock past this is warned about (seconds).
 const LAG_WARNING: i64 = 120;
+/// The largest lag taken for clock skew (26 h: UTC-12 to UTC+14); beyond, none is assumed.
+const MAX_CLOCK_LAG: i64 = 26 * 3600;
 
 /// Where the run writes, and the enrichment its events get on the way.
 pub struct Outputs<'a> {
@@ -683,8 +685,11 @@ fn read_file(
     }
     // The live log's mtime is when its last line was written (wall clock); that line's stamp
     // is the log's clock at that moment: the difference is the lag expiry corrects for.
+    // Past a day and two hours (the widest gap between time zones) it is no clock skew but an
+    // old log written again (copied, replayed): the wall clock is the better guess.
     if !r.rotated && !r.gzip && position > r.start {
         let lag = unix_of(r.modified) - pipeline.log_now();
+        let lag = if lag.abs() <= MAX_CLOCK_LAG { lag } else { 0 };
         pipeline.set_clock_lag(lag);
         report.clock_lag = Some(lag);
     }
