@@ -184,3 +184,72 @@ fn from_end_skips_what_is_already_there() {
     assert_eq!(users.len() as u64, w.complete_lines() - before);
     assert!(!users.contains_key("u0"));
 }
+
+/// The store's content: the database file's bytes and the frames in its WAL (none once
+/// checkpointed; a read-only connection may leave an empty -wal, which holds nothing).
+fn store_bytes(work: &std::path::Path) -> (Vec<u8>, usize) {
+    let db = fs::read(work.join("maillogsentinel.db")).unwrap();
+    let wal = fs::read(work.join("maillogsentinel.db-wal")).map_or(0, |w| w.len());
+    (db, wal)
+}
+
+/// check-config and ipinfo only look: the store stays byte-identical, a current one and one
+/// of an older schema (which only a run migrates) alike.
+#[test]
+fn check_config_and_ipinfo_leave_the_store_byte_identical() {
+    let s = setup();
+    Writer::new(&s.logs).append(&mut Rng(4), 20, false);
+    run_ok(&s.config);
+    let db = s.work.join("maillogsentinel.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    drop(conn);
+    let config = s.config.to_str().unwrap();
+    for old in [false, true] {
+        if old {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            // Back to what schema 1 had (the 1 -> 2 migration undone).
+            conn.execute_batch(
+                "DROP INDEX events_failed_net; DROP INDEX events_failed_asn;
+                 DROP INDEX events_success_user; DROP TABLE dns_cache; DROP TABLE runs;
+                 DROP INDEX events_ip; CREATE INDEX events_ip ON events(ip);
+                 ALTER TABLE events DROP COLUMN ptr_confirmed; ALTER TABLE events DROP COLUMN net;
+                 UPDATE meta SET value = 1 WHERE key = 'schema_version';",
+            )
+            .unwrap();
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .unwrap();
+        }
+        let before = store_bytes(&s.work);
+        let o = mls(&["--allow-root", "--config", config, "check-config"]);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(out.contains("integrity check"), "{out}{}", stderr(&o));
+        assert_eq!(
+            store_bytes(&s.work),
+            before,
+            "check-config (old schema: {old}): {out}"
+        );
+        let o = mls(&[
+            "--allow-root",
+            "--config",
+            config,
+            "ipinfo",
+            "--no-dns",
+            "192.0.2.1",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(store_bytes(&s.work), before, "ipinfo (old schema: {old})");
+    }
+    // A run migrates it.
+    run_ok(&s.config);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let v: i64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, 2);
+}

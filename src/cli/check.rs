@@ -74,7 +74,13 @@ pub fn run(common: &Common) -> anyhow::Result<ExitCode> {
                         }
                         Err(e) => problem(format!("{e}; what to do: {}", e.way_out())),
                     }
-                    Store::open(&db).ok()
+                    match Store::open_read_only(&db) {
+                        Ok(s) => Some(s),
+                        Err(e) => {
+                            println!("note     {e}");
+                            None
+                        }
+                    }
                 } else {
                     None
                 };

@@ -46,7 +46,14 @@ pub fn run(common: &Common, args: &IpinfoArgs) -> anyhow::Result<ExitCode> {
     }
     let db = config.working_dir.join(DB_FILE);
     let store = if db.exists() {
-        Some(Store::open(&db)?)
+        match Store::open_read_only(&db) {
+            Ok(s) => Some(s),
+            Err(e @ crate::store::StoreError::OlderSchema { .. }) => {
+                eprintln!("maillogsentinel: warning: {e}: shown without the store's facts");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
     } else {
         None
     };

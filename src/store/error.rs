@@ -42,6 +42,9 @@ pub enum StoreError {
         "the store was written by a newer version of maillogsentinel (schema {found}, this one knows {known})"
     )]
     NewerSchema { found: i64, known: i64 },
+    /// A read-only open found an older schema (a run migrates it).
+    #[error("the store has schema {found}: the next run migrates it")]
+    OlderSchema { found: i64 },
     /// Any other SQLite error, with what was being done.
     #[error("store error while {doing}: {source}")]
     Sqlite {
@@ -71,7 +74,9 @@ impl StoreError {
             | StoreError::Io { .. }
             | StoreError::Corrupt { .. } => Some(73),
             StoreError::Busy { .. } => Some(75),
-            StoreError::NewerSchema { .. } | StoreError::Sqlite { .. } => None,
+            StoreError::NewerSchema { .. }
+            | StoreError::OlderSchema { .. }
+            | StoreError::Sqlite { .. } => None,
         }
     }
 
@@ -91,6 +96,7 @@ impl StoreError {
             StoreError::NewerSchema { .. } => {
                 "run the newer maillogsentinel that wrote it, or `maillogsentinel --reset` to start over"
             }
+            StoreError::OlderSchema { .. } => "run maillogsentinel once: it migrates the store",
             StoreError::Sqlite { .. } => {
                 "run `maillogsentinel check-config`; if the store is damaged, restore a backup or run `maillogsentinel --reset`"
             }

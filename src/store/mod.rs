@@ -192,6 +192,44 @@ impl Store {
         })
     }
 
+    /// Opens an existing store read-only, for commands that only look (check-config, ipinfo):
+    /// nothing is written, created or migrated, so the file stays byte-identical. A store of an
+    /// older schema is [`StoreError::OlderSchema`]: the next run migrates it.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .doing("setting the busy timeout")?;
+        let found = schema::version(&conn).map_err(|e| match e {
+            StoreError::Corrupt { message } => StoreError::corrupt(format!(
+                "{}: not a maillogsentinel store, or damaged ({message})",
+                path.display()
+            )),
+            e => e,
+        })?;
+        match found {
+            Some(v) if v == SCHEMA_VERSION => Ok(Store {
+                conn,
+                path: path.to_path_buf(),
+            }),
+            Some(v) if v > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+                found: v,
+                known: SCHEMA_VERSION,
+            }),
+            Some(v) => Err(StoreError::OlderSchema { found: v }),
+            None => Err(StoreError::corrupt(format!(
+                "{}: not a maillogsentinel store (no schema version)",
+                path.display()
+            ))),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
