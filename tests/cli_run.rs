@@ -1,12 +1,12 @@
 //! The default run's command line: exit statuses, config errors, lock, reset/purge, exports.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
-use support::{Rng, Writer, exactly_once, run_ok, setup};
+use crate::support::{Rng, Writer, exactly_once, run_ok, setup};
 
 fn mls(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))

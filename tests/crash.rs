@@ -4,11 +4,11 @@
 //!
 //! Seed: `MLS_CRASH_SEED` (default: time based, printed); kills: `MLS_CRASH_KILLS` (200).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
-use support::{Rng, Writer, exactly_once, run_ok, setup, spawn_run};
+use crate::support::{Rng, Writer, exactly_once, run_ok, setup, spawn_run};
 
 #[test]
 fn kill_9_at_random_moments_loses_and_duplicates_nothing() {

@@ -4,7 +4,7 @@
 //! server. dnsmasq comes from Debian's dnsmasq-base (scripts/test installs it); without it the
 //! DNS tests say SKIPPED, and fail when MLS_REQUIRE_SERVERS=1 (as scripts/test sets).
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::fs;
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::setup;
+use crate::support::setup;
 
 const DNSMASQ: &str = "/usr/sbin/dnsmasq";
 

@@ -1,14 +1,14 @@
 //! The default run's failure paths (issue 10): each test reproduces a case where a run lost or
 //! doubled events with exit 0 and no warning, or where a broken setup looked healthy.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use support::{Rng, Writer, exactly_once, run_ok, setup};
+use crate::support::{Rng, Writer, exactly_once, run_ok, setup};
 
 fn mls(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))

@@ -2,7 +2,7 @@
 //! Debian's `systemd-journal-remote` and read by the real `journalctl --directory`; the run
 //! stores each entry's event once, across runs, with the cursor committed with the events.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! command line (`--report --stdout --date`, `--since/--until`, files under reports/, a
 //! delivery failure that keeps the report).
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::net::IpAddr;

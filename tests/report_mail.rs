@@ -4,7 +4,7 @@
 //! a decodable PNG, the CSV attachment's rows. Without Postfix the tests say SKIPPED, and fail
 //! when MLS_REQUIRE_SERVERS=1 (as scripts/test sets).
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::net::TcpStream;

@@ -5,11 +5,11 @@
 //!
 //! Seed: `MLS_MODEL_SEED` (printed); sequences: `MLS_MODEL_SEQUENCES` (24).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
-use support::{Rng, Writer, exactly_once, run_ok, setup, spawn_run};
+use crate::support::{Rng, Writer, exactly_once, run_ok, setup, spawn_run};
 
 #[derive(Debug, Clone, Copy)]
 enum Op {

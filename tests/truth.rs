@@ -6,7 +6,7 @@
 //!
 //! Skipped (with a message) when python3 or the generator is missing.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

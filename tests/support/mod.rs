@@ -1,6 +1,5 @@
-//! Shared by the binary-level ingestion tests: a seeded RNG, a log writer that rotates like
+//! Shared by the integration tests: a seeded RNG, a log writer that rotates like
 //! logrotate, a config in a temp dir, and readers of what a run stored.
-#![allow(dead_code)] // each test file uses a part
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};

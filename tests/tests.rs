@@ -1,0 +1,21 @@
+//! The integration tests, one binary (ripgrep's layout): each module is one area, `support`
+//! is shared. One binary links the crate once, instead of once per file.
+
+mod support;
+
+mod cli;
+mod cli_parse;
+mod cli_run;
+mod config;
+mod conformance;
+mod crash;
+mod enrich;
+mod failure_paths;
+mod journal;
+mod properties;
+mod report;
+mod report_mail;
+mod rotation_model;
+mod setup;
+mod store;
+mod truth;
