@@ -531,7 +531,11 @@ fn kill_9_during_commits_leaves_the_last_commit() {
     for (round, delay_ms) in [37u64, 113, 251, 409].into_iter().enumerate() {
         let mut child = KillOnDrop(
             Command::new(&exe)
-                .args(["store::crash_child_commit_loop", "--exact", "--test-threads=1"])
+                .args([
+                    "store::crash_child_commit_loop",
+                    "--exact",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_DIR, dir.path())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
