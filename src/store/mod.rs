@@ -196,16 +196,7 @@ impl Store {
     /// nothing is written, created or migrated, so the file stays byte-identical. A store of an
     /// older schema is [`StoreError::OlderSchema`]: the next run migrates it.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Open {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .doing("setting the busy timeout")?;
+        let conn = read_only_connection(path)?;
         let found = schema::version(&conn).map_err(|e| match e {
             StoreError::Corrupt { message } => StoreError::corrupt(format!(
                 "{}: not a maillogsentinel store, or damaged ({message})",
@@ -479,16 +470,7 @@ impl Store {
     /// `PRAGMA integrity_check` through a read-only connection of its own (check-config): it
     /// never writes, migrates or creates anything.
     pub fn verify_read_only(path: &Path) -> Result<(), StoreError> {
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Open {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .doing("setting the busy timeout")?;
+        let conn = read_only_connection(path)?;
         check_pages(&conn, path, "integrity_check")
     }
 
@@ -912,6 +894,22 @@ fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+/// A connection that cannot write: no schema work, no migration (SQLite may leave an empty
+/// -wal beside a checkpointed store).
+fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .doing("setting the busy timeout")?;
+    Ok(conn)
+}
 
 /// Runs `PRAGMA {pragma}` and turns anything but `ok` into [`StoreError::Corrupt`].
 fn check_pages(conn: &Connection, path: &Path, pragma: &str) -> Result<(), StoreError> {
