@@ -31,6 +31,19 @@ pub enum LogLevel {
     Critical,
 }
 
+impl LogLevel {
+    /// The name the config file spells it with (what setup writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warning => "WARNING",
+            LogLevel::Error => "ERROR",
+            LogLevel::Critical => "CRITICAL",
+        }
+    }
+}
+
 /// `[paths] mail_log`: where the mail log comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailLog {
@@ -467,7 +480,8 @@ fn parse_seconds(v: &str) -> Result<u64, String> {
     })
 }
 
-fn parse_log_level(v: &str) -> Result<LogLevel, String> {
+/// `[general] log_level`: one validator for the config loader and setup.
+pub(crate) fn parse_log_level(v: &str) -> Result<LogLevel, String> {
     match v.to_ascii_uppercase().as_str() {
         "DEBUG" => Ok(LogLevel::Debug),
         "INFO" => Ok(LogLevel::Info),
@@ -482,7 +496,8 @@ fn parse_log_level(v: &str) -> Result<LogLevel, String> {
 }
 
 /// One address, `local@domain`, nothing that could break a mail header; empty means none.
-fn parse_email(v: &str) -> Result<Option<String>, String> {
+/// One validator for the config loader and setup.
+pub(crate) fn parse_email(v: &str) -> Result<Option<String>, String> {
     if v.is_empty() {
         return Ok(None);
     }

@@ -84,33 +84,16 @@ pub fn check_mail_log(v: &str) -> Result<String, String> {
     check_absolute(v).map(|p| p.display().to_string())
 }
 
+/// The report address: the config loader's own check, so setup never writes one it refuses.
 pub fn check_email(v: &str) -> Result<Option<String>, String> {
     let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    match v.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && (domain.contains('.') || domain == "localhost")
-                && !v.contains(|c: char| c.is_whitespace() || c == ',' || c.is_control()) =>
-        {
-            Ok(Some(v.to_owned()))
-        }
-        _ => Err(format!(
-            "`{v}` is not an email address like admin@example.org"
-        )),
-    }
+    crate::config::parse_email(v)
+        .map_err(|_| format!("`{v}` is not an email address like admin@example.org"))
 }
 
+/// The log level, spelled as the config writes it; accepts what the config loader accepts.
 pub fn check_log_level(v: &str) -> Result<String, String> {
-    let up = v.trim().to_ascii_uppercase();
-    match up.as_str() {
-        "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL" => Ok(up),
-        _ => Err(format!(
-            "`{v}`: expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
-        )),
-    }
+    crate::config::parse_log_level(v.trim()).map(|l| l.as_str().to_owned())
 }
 
 /// The uid and primary gid of `name`, if the user exists.
@@ -234,6 +217,10 @@ mod tests {
             Some("root@localhost")
         );
         assert_eq!(check_log_level("warning").unwrap(), "WARNING");
+        // The same rules as the config loader: `WARN` accepted, `<>;` refused.
+        assert_eq!(check_log_level("WARN").unwrap(), "WARNING");
+        assert!(check_email("Admin <a@example.org>").is_err());
+        assert!(check_email("a@example.org;b@example.org").is_err());
         assert!(check_user("root").is_err());
         assert!(check_user("no-such-user-mls").is_err());
         assert!(check_user("nobody").is_ok());
