@@ -190,7 +190,8 @@ const FINGERPRINT_LINES: usize = 8;
 /// complete line that starts with a timestamp, with the unstamped lines before it (a fixed
 /// banner is the same in every file too), at most `FINGERPRINT_LINES` lines or
 /// `FINGERPRINT_SPAN` bytes. A file that starts with a stamped line is identified by that line
-/// alone, as before; a file without a stamped line so far by the lines it has. `None` while
+/// alone, as before; a file without a stamped line so far (a banner alone, a log without
+/// stamps) by its first line alone, so that its identity stays put as it grows. `None` while
 /// that content is not complete yet: such a file cannot be identified, and is read once it can.
 fn identity_content(reader: impl Read) -> io::Result<Option<Vec<u8>>> {
     let mut r = BufReader::with_capacity(64 * 1024, reader);
@@ -211,13 +212,13 @@ fn identity_content(reader: impl Read) -> io::Result<Option<Vec<u8>>> {
     }
     let mut clock = Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2000));
     let mut covered = Vec::new();
+    let mut first_len = 0;
     for _ in 0..FINGERPRINT_LINES {
         let room = (FINGERPRINT_SPAN - covered.len()) as u64;
         let mut line = Vec::new();
         (&mut r).take(room).read_until(b'\n', &mut line)?;
         if line.is_empty() && !covered.is_empty() {
-            // Only unstamped lines so far (a banner alone, or a log without stamps).
-            return Ok(Some(covered));
+            break; // only unstamped lines so far
         }
         let complete = line.ends_with(b"\n");
         if complete {
@@ -227,6 +228,9 @@ fn identity_content(reader: impl Read) -> io::Result<Option<Vec<u8>>> {
             covered.push(b'\n');
         }
         covered.extend_from_slice(&line);
+        if first_len == 0 {
+            first_len = covered.len();
+        }
         if covered.len() >= FINGERPRINT_SPAN {
             return Ok(Some(covered));
         }
@@ -237,6 +241,7 @@ fn identity_content(reader: impl Read) -> io::Result<Option<Vec<u8>>> {
             return Ok(Some(covered));
         }
     }
+    covered.truncate(first_len);
     Ok(Some(covered))
 }
 
@@ -443,6 +448,18 @@ mod tests {
             fp(&[&banner[..], &a].concat()),
             fp(&[&banner[..], &a, &b].concat())
         );
+        // A log without stamps keeps the identity of its first line as it grows (as before
+        // this rule), past the lines a banner may cover too.
+        let bare = |n: usize| -> Vec<u8> {
+            (0..n)
+                .flat_map(|i| format!("dovecot: line {i}\n").into_bytes())
+                .collect()
+        };
+        let first = fp(&bare(1)).unwrap();
+        assert_eq!(first, fingerprint_of(b"dovecot: line 0"));
+        for n in [2, 7, 8, 9, 20] {
+            assert_eq!(fp(&bare(n)).unwrap(), first, "{n} lines");
+        }
         // A banner followed by a line still being written: not identifiable yet.
         assert_eq!(fp(&[&banner[..], b"Nov 23 06:2"].concat()), None);
     }
