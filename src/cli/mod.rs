@@ -146,22 +146,39 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The exit status of a failed command and the way out to print with it.
+/// The exit status of a failed command (sysexits.h, see `exit`) and the way out to print with
+/// it: the one place where errors become statuses.
 fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
     use crate::ingest::IngestError;
+    use crate::source::files::InputProblem;
     use crate::store::StoreError;
-    if let Some(e) = e.downcast_ref::<IngestError>() {
-        let way_out = match e {
-            IngestError::Store(s) => Some(s.way_out()),
-            IngestError::Export { .. } => Some(
+    let store = |s: &StoreError| {
+        let code = match s {
+            StoreError::Full { .. }
+            | StoreError::Open { .. }
+            | StoreError::Io { .. }
+            | StoreError::Corrupt { .. } => exit::CANT_CREATE,
+            StoreError::Busy { .. } => exit::LOCKED,
+            StoreError::NewerSchema { .. }
+            | StoreError::OlderSchema { .. }
+            | StoreError::Sqlite { .. } => 1,
+        };
+        (code, Some(s.way_out()))
+    };
+    match e.downcast_ref::<IngestError>() {
+        Some(IngestError::Store(s)) => store(s),
+        Some(IngestError::Input {
+            problem: InputProblem::PermissionDenied,
+            ..
+        }) => (exit::NO_PERM, None),
+        Some(IngestError::Input { .. }) => (exit::NO_INPUT, None),
+        Some(IngestError::Export { .. }) => (
+            exit::CANT_CREATE,
+            Some(
                 "free space on the working directory's file system (or make it writable) and run again: the rows not committed are written again",
             ),
-            _ => None,
-        };
-        return (e.exit_code().unwrap_or(1), way_out);
+        ),
+        Some(_) => (1, None),
+        None => e.downcast_ref::<StoreError>().map_or((1, None), store),
     }
-    if let Some(e) = e.downcast_ref::<StoreError>() {
-        return (e.exit_code().unwrap_or(1), Some(e.way_out()));
-    }
-    (1, None)
 }

@@ -21,10 +21,14 @@ use crate::store::Store;
 pub mod exit {
     /// The command line is wrong: options that do not go together (EX_USAGE).
     pub const USAGE: u8 = 64;
-    /// Another run holds the lock (EX_TEMPFAIL).
+    /// The mail log cannot be read: missing, a directory, a device (EX_NOINPUT).
+    pub const NO_INPUT: u8 = 66;
+    /// An output cannot be written: disk full, a damaged store (EX_CANTCREAT).
+    pub const CANT_CREATE: u8 = 73;
+    /// Another run holds the lock, or another process the store (EX_TEMPFAIL).
     pub const LOCKED: u8 = 75;
-    /// Refused to run as root (EX_NOPERM).
-    pub const ROOT: u8 = 77;
+    /// Refused to run as root, or the mail log is not readable (EX_NOPERM).
+    pub const NO_PERM: u8 = 77;
     /// The configuration is missing or wrong (EX_CONFIG).
     pub const CONFIG: u8 = 78;
 }
@@ -108,7 +112,7 @@ pub(super) fn refuse_root(common: &Common) -> Result<(), Exit> {
         eprintln!(
             "maillogsentinel: refusing to run as root: run it as the operational user set up by --setup (or pass --allow-root)"
         );
-        return Err(Exit(exit::ROOT));
+        return Err(Exit(exit::NO_PERM));
     }
     Ok(())
 }

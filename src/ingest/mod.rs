@@ -50,22 +50,6 @@ pub enum IngestError {
     },
 }
 
-impl IngestError {
-    /// The exit status this error ends a run with (sysexits.h): 66 no input, 77 permission.
-    pub fn exit_code(&self) -> Option<u8> {
-        match self {
-            IngestError::Input {
-                problem: InputProblem::PermissionDenied,
-                ..
-            } => Some(77),
-            IngestError::Input { .. } => Some(66),
-            IngestError::Export { .. } => Some(73),
-            IngestError::Store(e) => e.exit_code(),
-            _ => None,
-        }
-    }
-}
-
 /// The cursor's key in the store.
 pub const JOURNAL_SOURCE: &str = "journal";
 

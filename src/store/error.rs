@@ -65,21 +65,6 @@ impl StoreError {
         }
     }
 
-    /// The exit status a run ends with on this error (sysexits.h): 73 when the store cannot be
-    /// written (full disk, damage, not creatable), 75 when another process holds it.
-    pub fn exit_code(&self) -> Option<u8> {
-        match self {
-            StoreError::Full { .. }
-            | StoreError::Open { .. }
-            | StoreError::Io { .. }
-            | StoreError::Corrupt { .. } => Some(73),
-            StoreError::Busy { .. } => Some(75),
-            StoreError::NewerSchema { .. }
-            | StoreError::OlderSchema { .. }
-            | StoreError::Sqlite { .. } => None,
-        }
-    }
-
     /// What the operator can do about it, said after the error.
     pub fn way_out(&self) -> &'static str {
         match self {
