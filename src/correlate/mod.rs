@@ -328,7 +328,8 @@ impl Correlator {
     }
 
     /// Counts alone the lines whose partner would have been logged before `wall_now` (seconds
-    /// since the epoch) by the log's own clock (`wall_now` minus [`Correlator::clock_lag`]):
+    /// since the epoch) by the log's own clock (`wall_now` minus the lag set by
+    /// [`Correlator::set_clock_lag`]):
     /// at the end of a run on a log that went quiet, their windows are over even though no
     /// later line says so. By the wall clock, a log whose stamps lag it (a syslog daemon in
     /// another time zone, a buffering relay) would see pairs split by the end of a run
@@ -341,10 +342,6 @@ impl Correlator {
     /// The latest log time seen (seconds since the epoch), restored runs included.
     pub fn log_now(&self) -> i64 {
         self.now
-    }
-
-    pub fn clock_lag(&self) -> i64 {
-        self.clock_lag
     }
 
     /// Records how far the log's clock is behind the wall clock (wall minus log seconds).

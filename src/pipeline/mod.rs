@@ -145,11 +145,8 @@ impl Pipeline {
         self.lines.correlator.log_now()
     }
 
-    /// How far the log's clock is behind the wall clock, as last measured (seconds).
-    pub fn clock_lag(&self) -> i64 {
-        self.lines.correlator.clock_lag()
-    }
-
+    /// Records how far the log's clock is behind the wall clock (seconds; see
+    /// [`Correlator::expire_at`]).
     pub fn set_clock_lag(&mut self, lag: i64) {
         self.lines.correlator.set_clock_lag(lag);
     }

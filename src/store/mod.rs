@@ -34,6 +34,9 @@ const META_CSV_LEN: &str = "csv_len";
 const META_JSONL_LEN: &str = "jsonl_len";
 const META_CORRELATOR: &str = "correlator_state";
 const META_SCHEDULED_UNTIL: &str = "scheduled_report_until";
+/// Sets one `meta` value, inserting the key if it is new.
+const UPSERT_META: &str = "INSERT INTO meta(key, value) VALUES (?1, ?2)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 
 /// Where reading a file stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,13 +156,7 @@ impl Store {
             Err(e) => return Err(open_err(Box::new(e))),
         };
         let mut conn = Connection::open(path).map_err(|e| open_err(Box::new(e)))?;
-        let not_a_store = |e: StoreError| match e {
-            StoreError::Corrupt { message } => StoreError::corrupt(format!(
-                "{}: not a maillogsentinel store, or damaged ({message})",
-                path.display()
-            )),
-            e => e,
-        };
+        let not_a_store = |e| not_a_store(path, e);
         conn.busy_timeout(BUSY_TIMEOUT)
             .doing("setting the busy timeout")?;
         let mode: String = conn
@@ -197,13 +194,7 @@ impl Store {
     /// older schema is [`StoreError::OlderSchema`]: the next run migrates it.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         let conn = read_only_connection(path)?;
-        let found = schema::version(&conn).map_err(|e| match e {
-            StoreError::Corrupt { message } => StoreError::corrupt(format!(
-                "{}: not a maillogsentinel store, or damaged ({message})",
-                path.display()
-            )),
-            e => e,
-        })?;
+        let found = schema::version(&conn).map_err(|e| not_a_store(path, e))?;
         match found {
             Some(v) if v == SCHEMA_VERSION => Ok(Store {
                 conn,
@@ -297,34 +288,29 @@ impl Store {
     /// Where the last scheduled report's window ended (seconds since the epoch): the next one
     /// starts there.
     pub fn scheduled_report_until(&self) -> Result<Option<i64>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [META_SCHEDULED_UNTIL],
-                |r| r.get(0),
-            )
-            .optional()
-            .doing("reading the end of the last scheduled report")
+        self.meta_i64(
+            META_SCHEDULED_UNTIL,
+            "reading the end of the last scheduled report",
+        )
     }
 
     /// Records the end of a scheduled report's window once it is delivered.
     pub fn set_scheduled_report_until(&mut self, until: i64) -> Result<(), StoreError> {
         self.conn
-            .execute(
-                "INSERT INTO meta(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![META_SCHEDULED_UNTIL, until],
-            )
+            .execute(UPSERT_META, params![META_SCHEDULED_UNTIL, until])
             .doing("storing the end of the scheduled report")?;
         Ok(())
     }
 
-    fn meta_len(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        let v: Option<i64> = self
-            .conn
+    fn meta_i64(&self, key: &str, doing: &'static str) -> Result<Option<i64>, StoreError> {
+        self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
-            .doing("reading an export length")?;
+            .doing(doing)
+    }
+
+    fn meta_len(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let v = self.meta_i64(key, "reading an export length")?;
         v.map(|v| u64::try_from(v).map_err(|_| StoreError::corrupt(format!("negative {key} {v}"))))
             .transpose()
     }
@@ -440,10 +426,7 @@ impl Store {
                 .doing("storing the journal cursor")?;
             }
             let mut meta = tx
-                .prepare_cached(
-                    "INSERT INTO meta(key, value) VALUES(?1, ?2)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                )
+                .prepare_cached(UPSERT_META)
                 .doing("preparing a meta update")?;
             if let Some(state) = c.correlator_state {
                 meta.execute(params![META_CORRELATOR, state])
@@ -895,6 +878,17 @@ fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
 #[cfg(test)]
 mod tests;
 
+/// A damaged-store error says which file and that it may not be a store at all.
+fn not_a_store(path: &Path, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Corrupt { message } => StoreError::corrupt(format!(
+            "{}: not a maillogsentinel store, or damaged ({message})",
+            path.display()
+        )),
+        e => e,
+    }
+}
+
 /// A connection that cannot write: no schema work, no migration (SQLite may leave an empty
 /// -wal beside a checkpointed store).
 fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -913,16 +907,9 @@ fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
 
 /// Runs `PRAGMA {pragma}` and turns anything but `ok` into [`StoreError::Corrupt`].
 fn check_pages(conn: &Connection, path: &Path, pragma: &str) -> Result<(), StoreError> {
-    let damaged = |found: String| {
-        StoreError::corrupt(format!(
-            "{}: not a maillogsentinel store, or damaged ({found})",
-            path.display()
-        ))
-    };
-    let classify = |e: rusqlite::Error| match StoreError::sqlite("checking the store", e) {
-        StoreError::Corrupt { message } => damaged(message),
-        other => other,
-    };
+    let damaged = |found: String| not_a_store(path, StoreError::corrupt(found));
+    let classify =
+        |e: rusqlite::Error| not_a_store(path, StoreError::sqlite("checking the store", e));
     let found: Vec<String> = conn
         .prepare(&format!("PRAGMA {pragma}(20)"))
         .and_then(|mut stmt| stmt.query_map([], |r| r.get::<_, String>(0))?.collect())
