@@ -229,26 +229,19 @@ fn login_line(body: &[u8], protocol: Protocol) -> Option<Observation<'_>> {
     Some(match verdict {
         LoginVerdict::CountedBefore => {
             let before = &f.head[..at];
-            let n = before
+            let digits = before
                 .iter()
                 .rev()
                 .take_while(|c| c.is_ascii_digit())
                 .count();
-            let count = std::str::from_utf8(&before[before.len() - n..])
-                .ok()
-                .and_then(|s| s.parse::<u32>().ok());
-            match count {
+            match count(&before[before.len() - digits..]) {
                 Some(0) | None => Observation::Known,
                 Some(attempts) => Observation::Failure(attempt(attempts, Some(b"auth failed"))),
             }
         }
         LoginVerdict::AuthFailed => {
-            let n = marker.iter().take_while(|c| c.is_ascii_digit()).count();
-            let attempts = std::str::from_utf8(&marker[..n])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .filter(|&n| n > 0)
-                .unwrap_or(1);
+            let digits = marker.iter().take_while(|c| c.is_ascii_digit()).count();
+            let attempts = count(&marker[..digits]).filter(|&n| n > 0).unwrap_or(1);
             Observation::Failure(attempt(attempts, Some(b"auth failed")))
         }
         LoginVerdict::Disallowed => {
@@ -260,6 +253,11 @@ fn login_line(body: &[u8], protocol: Protocol) -> Option<Observation<'_>> {
         LoginVerdict::Aborted => Observation::Aborted,
         LoginVerdict::NotAnAttempt => Observation::Known,
     })
+}
+
+/// The attempt count of a summary, from its digits.
+fn count(digits: &[u8]) -> Option<u32> {
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// `pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot
