@@ -9,6 +9,7 @@
 //! Not here: scanning logs first (the caller runs the incremental scan), the command line.
 
 pub mod chart;
+pub mod document;
 pub mod html;
 pub mod mail;
 pub mod text;

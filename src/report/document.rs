@@ -1,0 +1,366 @@
+//! The report as a format-neutral document: a header and a list of blocks (tables, lines,
+//! an alert, the chart), built once from a [`Report`]. The text and HTML renderers walk it
+//! and only decide how a block looks in their medium, so both show the same sections, in the
+//! same order, with the same columns and words.
+//!
+//! Values stay raw here (user names, PTR names, organisations as the attacker wrote them):
+//! each renderer neutralises them for its medium. Not here: layout widths, escaping.
+
+use super::{
+    COMPROMISE_COLUMNS, MAX_COMPROMISES, Report, SPRAY_MIN_IPS, TOP, change, size, thousands,
+};
+
+/// A column of a table; numeric columns are right-aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub numeric: bool,
+}
+
+const fn text(name: &'static str) -> Column {
+    Column {
+        name,
+        numeric: false,
+    }
+}
+
+const fn number(name: &'static str) -> Column {
+    Column {
+        name,
+        numeric: true,
+    }
+}
+
+/// A titled table; `more` says what was left out of a cut list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub title: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<String>>,
+    pub more: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// What must be seen first (a possible compromise).
+    Alert(String),
+    /// Sentences that belong together, one per line.
+    Lines(Vec<String>),
+    Table(Table),
+    /// The hourly chart, where the medium can show an image.
+    Chart,
+}
+
+/// The whole report, ready for a renderer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub title: String,
+    /// Label and value pairs of the header box.
+    pub header: Vec<(&'static str, String)>,
+    pub blocks: Vec<Block>,
+}
+
+impl Document {
+    /// The sections of the report, in the order they are shown.
+    pub fn of(r: &Report) -> Document {
+        let mut blocks = compromises(r);
+        blocks.push(totals(r));
+        blocks.push(Block::Chart);
+        blocks.push(Block::Table(top_triples(r)));
+        for (title, what, rows) in [
+            ("usernames", "user", &r.top_users),
+            ("countries", "country", &r.top_countries),
+            ("ASO", "organisation", &r.top_aso),
+            ("ASN", "ASN", &r.top_asn),
+            ("networks (/24, /64)", "network", &r.top_networks),
+        ] {
+            blocks.push(Block::Table(counts(
+                format!("Top {TOP} {title}"),
+                what,
+                rows,
+            )));
+        }
+        blocks.push(Block::Table(spraying(r)));
+        blocks.push(Block::Table(rdns(r)));
+        blocks.push(health(r));
+        blocks.push(Block::Lines(vec![format!(
+            "See the attached CSV for the {} events of this window.",
+            thousands(r.events.len() as u64)
+        )]));
+        Document {
+            title: format!(
+                "MailLogSentinel v{} - authentication attacks report",
+                r.version
+            ),
+            header: header(r),
+            blocks,
+        }
+    }
+}
+
+fn header(r: &Report) -> Vec<(&'static str, String)> {
+    let w = &r.window;
+    vec![
+        (
+            "Window",
+            format!("{} ({})", w.label, w.tz.iana_name().unwrap_or("local time")),
+        ),
+        ("Extraction interval", r.host.extraction_interval.clone()),
+        (
+            "Report generated",
+            r.generated.strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
+        ),
+        (
+            "Server",
+            format!(
+                "{} ({})",
+                r.host.fqdn,
+                r.host.ip.as_deref().unwrap_or("no address")
+            ),
+        ),
+    ]
+}
+
+/// Nothing when there is no possible compromise: the alert and its table come first.
+fn compromises(r: &Report) -> Vec<Block> {
+    if r.compromises.is_empty() {
+        return Vec::new();
+    }
+    let more = r.compromises.len().saturating_sub(MAX_COMPROMISES);
+    vec![
+        Block::Alert(format!(
+            "POSSIBLE COMPROMISE: {} successful login(s) from sources that failed before",
+            r.compromises.len()
+        )),
+        Block::Table(Table {
+            title: "Successful logins from sources that failed before".into(),
+            columns: COMPROMISE_COLUMNS.iter().map(|&c| text(c)).collect(),
+            rows: r
+                .compromises
+                .iter()
+                .take(MAX_COMPROMISES)
+                .map(|c| c.cells(&r.window).to_vec())
+                .collect(),
+            more: (more > 0).then(|| {
+                format!("... and {more} more (see the attached CSV and `maillogsentinel ipinfo`)")
+            }),
+        }),
+    ]
+}
+
+fn totals(r: &Report) -> Block {
+    Block::Lines(vec![
+        format!(
+            "Total failed attempts: {}   (successful logins: {})",
+            thousands(r.failures),
+            thousands(r.successes)
+        ),
+        format!(
+            "Trend: {} vs the previous period ({}), {} vs the 7-period average ({:.1})",
+            change(r.failures as f64, r.previous as f64),
+            thousands(r.previous),
+            change(r.failures as f64, r.week_average),
+            r.week_average
+        ),
+        format!(
+            "Attacking addresses: {} ({} new, {} seen before)",
+            thousands(r.attackers as u64),
+            thousands(r.new_attackers as u64),
+            thousands((r.attackers - r.new_attackers) as u64)
+        ),
+    ])
+}
+
+/// An empty value is shown as `-`, so that a missing name reads as missing.
+fn or_dash(s: &str) -> String {
+    if s.is_empty() { "-" } else { s }.to_owned()
+}
+
+fn top_triples(r: &Report) -> Table {
+    Table {
+        title: format!("Top {TOP} (user, IP, hostname)"),
+        columns: vec![
+            number("attempts"),
+            text("user"),
+            text("ip"),
+            text("hostname"),
+        ],
+        rows: r
+            .top_triples
+            .iter()
+            .map(|((u, ip, h), n)| vec![thousands(*n), or_dash(u), ip.clone(), or_dash(h)])
+            .collect(),
+        more: None,
+    }
+}
+
+fn counts(title: String, what: &'static str, rows: &[(String, u64)]) -> Table {
+    Table {
+        title,
+        columns: vec![number("attempts"), text(what)],
+        rows: rows
+            .iter()
+            .map(|(k, n)| vec![thousands(*n), or_dash(k)])
+            .collect(),
+        more: None,
+    }
+}
+
+fn spraying(r: &Report) -> Table {
+    Table {
+        title: format!("Password spraying (users tried from {SPRAY_MIN_IPS}+ addresses)"),
+        columns: vec![
+            text("user"),
+            number("addresses"),
+            number("attempts"),
+            text("account exists"),
+        ],
+        rows: r
+            .sprayed
+            .iter()
+            .map(|s| {
+                vec![
+                    s.user.clone(),
+                    s.addresses.to_string(),
+                    thousands(s.attempts),
+                    if s.exists {
+                        "yes (has logged in)"
+                    } else {
+                        "no login seen"
+                    }
+                    .to_owned(),
+                ]
+            })
+            .collect(),
+        more: None,
+    }
+}
+
+fn rdns(r: &Report) -> Table {
+    Table {
+        title: format!(
+            "Reverse DNS failures: {} attempts",
+            thousands(r.rdns_failures)
+        ),
+        columns: vec![text("status"), number("attempts")],
+        rows: r
+            .rdns_breakdown
+            .iter()
+            .map(|(status, n)| vec![status.clone(), thousands(*n)])
+            .collect(),
+        more: None,
+    }
+}
+
+fn health(r: &Report) -> Block {
+    let h = &r.health;
+    Block::Lines(vec![
+        match &r.csv {
+            Some((path, bytes, lines)) => format!(
+                "CSV: {path} - {}, {} lines",
+                size(*bytes),
+                thousands(*lines)
+            ),
+            None => "CSV: none yet".to_owned(),
+        },
+        format!(
+            "Parser health: {} runs in this window read {} lines; {} auth-looking lines matched no rule; {} tempfails and {} aborted exchanges not counted",
+            r.runs,
+            thousands(h.lines),
+            thousands(h.unmatched),
+            thousands(h.tempfails),
+            thousands(h.aborted)
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{html, text};
+
+    fn sample() -> Document {
+        Document {
+            title: "MailLogSentinel v9 - authentication attacks report".into(),
+            header: vec![(
+                "Extraction interval",
+                "hourly, at minute 5, from maillogsentinel-extract.timer (installed)".into(),
+            )],
+            blocks: vec![
+                Block::Alert("POSSIBLE COMPROMISE: 1 successful login(s)".into()),
+                Block::Table(Table {
+                    title: "Successful logins from sources that failed before".into(),
+                    columns: vec![text("user"), number("attempts")],
+                    rows: vec![vec!["<b>\u{1b}]0;x\u{7}".into(), "1,234".into()]],
+                    more: Some("... and 3 more".into()),
+                }),
+                Block::Lines(vec!["Total failed attempts: 9".into(), "Trend: =".into()]),
+                Block::Chart,
+                Block::Table(Table {
+                    title: "Top 10 ASO".into(),
+                    columns: vec![number("attempts"), text("organisation")],
+                    rows: vec![],
+                    more: None,
+                }),
+            ],
+        }
+    }
+
+    /// Both renderers show every title, line and cell of the model, in the model's order.
+    #[test]
+    fn text_and_html_show_the_same_model_in_the_same_order() {
+        let d = sample();
+        let t = text::render_document(&d);
+        let h = html::render_document(&d, "cid:chart");
+        let mut expected = vec![d.title.clone()];
+        for b in &d.blocks {
+            match b {
+                Block::Alert(s) => expected.push(s.clone()),
+                Block::Lines(l) => expected.extend(l.iter().cloned()),
+                Block::Table(tb) => {
+                    expected.push(tb.title.clone());
+                    if !tb.rows.is_empty() {
+                        expected.extend(tb.columns.iter().map(|c| c.name.to_owned()));
+                    }
+                    expected.extend(tb.more.iter().cloned());
+                }
+                Block::Chart => {}
+            }
+        }
+        for (name, out) in [("text", &t), ("html", &h)] {
+            let mut at = 0;
+            for s in &expected {
+                let found = out[at..].find(s.as_str());
+                assert!(
+                    found.is_some(),
+                    "{name}: {s:?} missing after byte {at}:\n{out}"
+                );
+                at += found.unwrap();
+            }
+            assert!(out.contains("(none)"), "{name}: the empty table says so");
+            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{name}");
+        }
+        assert!(t.contains("\\x1b]0;x\\x07"), "{t}");
+        assert!(h.contains("&lt;b&gt;\\x1b]0;x\\x07"), "{h}");
+        assert!(h.contains("<td class=\"n\">1,234</td>"), "{h}");
+        assert!(h.contains("<img src=\"cid:chart\""), "{h}");
+    }
+
+    /// Text cuts long values to keep its columns; HTML never cuts (the browser wraps).
+    #[test]
+    fn only_text_cuts_long_values() {
+        let mut d = sample();
+        let long = "x".repeat(60);
+        if let Block::Table(t) = &mut d.blocks[1] {
+            t.rows[0][0] = long.clone();
+        }
+        let t = text::render_document(&d);
+        let h = html::render_document(&d, "cid:chart");
+        assert!(
+            !t.contains(&long) && t.contains(&format!("{}…", &long[..39])),
+            "{t}"
+        );
+        assert!(h.contains(&long) && !h.contains('…'), "{h}");
+        assert!(h.contains("(installed)"), "the header is not cut: {h}");
+    }
+}
