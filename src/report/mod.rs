@@ -161,6 +161,94 @@ fn top<K: Ord + Clone>(counts: HashMap<K, u64>, n: usize) -> Vec<(K, u64)> {
     v
 }
 
+/// Counts of the window's events, gathered in one pass.
+#[derive(Default)]
+struct Tally {
+    failures: u64,
+    successes: u64,
+    triples: HashMap<(String, String, String), u64>,
+    users: HashMap<String, u64>,
+    countries: HashMap<String, u64>,
+    asos: HashMap<String, u64>,
+    asns: HashMap<String, u64>,
+    networks: HashMap<String, u64>,
+    rdns: HashMap<String, u64>,
+    /// Per user: the addresses that tried it, and its attempts.
+    user_ips: HashMap<String, (HashSet<String>, u64)>,
+    attackers: HashSet<String>,
+    hours: Vec<Hour>,
+}
+
+impl Tally {
+    fn new(window: &Window) -> Tally {
+        Tally {
+            hours: window
+                .hours()
+                .into_iter()
+                .map(|start_unix| Hour {
+                    start_unix,
+                    ..Hour::default()
+                })
+                .collect(),
+            ..Tally::default()
+        }
+    }
+
+    fn add(&mut self, e: &StoredEvent, window_start: i64) {
+        let n = u64::from(e.event.attempts);
+        let t = e.event.time.map_or(window_start, |t| t.unix);
+        let slot = self
+            .hours
+            .partition_point(|h| h.start_unix <= t)
+            .saturating_sub(1);
+        let hour = self.hours.get_mut(slot);
+        if e.event.outcome == Outcome::Success {
+            self.successes += n;
+            if let Some(h) = hour {
+                h.successes += n;
+            }
+            return;
+        }
+        self.failures += n;
+        if let Some(h) = hour {
+            h.failures += n;
+        }
+        let ip = e.event.ip.to_string();
+        let user = user_text(e);
+        let en = &e.enrichment;
+        *self
+            .triples
+            .entry((
+                user.clone(),
+                ip.clone(),
+                en.hostname.clone().unwrap_or_default(),
+            ))
+            .or_default() += n;
+        if e.event.user.is_some() {
+            *self.users.entry(user.clone()).or_default() += n;
+            let entry = self.user_ips.entry(user).or_default();
+            entry.0.insert(ip.clone());
+            entry.1 += n;
+        }
+        for (map, value) in [
+            (&mut self.countries, &en.country_code),
+            (&mut self.asos, &en.aso),
+            (&mut self.asns, &en.asn),
+        ] {
+            if let Some(v) = value {
+                *map.entry(v.clone()).or_default() += n;
+            }
+        }
+        *self.networks.entry(network(e.event.ip)).or_default() += n;
+        if let Some(status) = &en.reverse_dns_status
+            && status != "OK"
+        {
+            *self.rdns.entry(status.clone()).or_default() += n;
+        }
+        self.attackers.insert(ip);
+    }
+}
+
 impl Report {
     /// Gathers the report of `window` from `store`.
     pub fn build(
@@ -172,95 +260,14 @@ impl Report {
     ) -> Result<Report, StoreError> {
         let mut events = Vec::new();
         store.for_each_event_between(window.since, window.until, |e| events.push(e))?;
-
-        let mut failures = 0;
-        let mut successes = 0;
-        let mut triples = HashMap::new();
-        let mut users = HashMap::new();
-        let mut countries = HashMap::new();
-        let mut asos = HashMap::new();
-        let mut asns = HashMap::new();
-        let mut networks = HashMap::new();
-        let mut rdns = HashMap::new();
-        let mut user_ips: HashMap<String, (HashSet<String>, u64)> = HashMap::new();
-        let mut attackers: HashSet<String> = HashSet::new();
-        let mut hours: Vec<Hour> = window
-            .hours()
-            .into_iter()
-            .map(|start_unix| Hour {
-                start_unix,
-                ..Hour::default()
-            })
-            .collect();
+        let mut tally = Tally::new(&window);
         for e in &events {
-            let n = u64::from(e.event.attempts);
-            let t = e.event.time.map_or(window.since, |t| t.unix);
-            let slot = hours
-                .partition_point(|h| h.start_unix <= t)
-                .saturating_sub(1);
-            if e.event.outcome == Outcome::Success {
-                successes += n;
-                if let Some(h) = hours.get_mut(slot) {
-                    h.successes += n;
-                }
-                continue;
-            }
-            failures += n;
-            if let Some(h) = hours.get_mut(slot) {
-                h.failures += n;
-            }
-            let ip = e.event.ip.to_string();
-            let user = user_text(e);
-            let en = &e.enrichment;
-            *triples
-                .entry((
-                    user.clone(),
-                    ip.clone(),
-                    en.hostname.clone().unwrap_or_default(),
-                ))
-                .or_default() += n;
-            if e.event.user.is_some() {
-                *users.entry(user.clone()).or_default() += n;
-                let entry = user_ips.entry(user).or_default();
-                entry.0.insert(ip.clone());
-                entry.1 += n;
-            }
-            for (map, value) in [
-                (&mut countries, &en.country_code),
-                (&mut asos, &en.aso),
-                (&mut asns, &en.asn),
-            ] {
-                if let Some(v) = value {
-                    *map.entry(v.clone()).or_default() += n;
-                }
-            }
-            *networks.entry(network(e.event.ip)).or_default() += n;
-            if let Some(status) = &en.reverse_dns_status
-                && status != "OK"
-            {
-                *rdns.entry(status.clone()).or_default() += n;
-            }
-            attackers.insert(ip);
+            tally.add(e, window.since);
         }
-
         let compromises = compromises(store, &events)?;
-        let mut sprayed = Vec::new();
-        for (user, (ips, attempts)) in user_ips {
-            if ips.len() >= SPRAY_MIN_IPS {
-                sprayed.push(Sprayed {
-                    exists: store.user_ever_succeeded(user.as_bytes())?,
-                    user,
-                    addresses: ips.len(),
-                    attempts,
-                });
-            }
-        }
-        sprayed.sort_by(|a, b| {
-            (b.addresses, b.attempts, &a.user).cmp(&(a.addresses, a.attempts, &b.user))
-        });
-        sprayed.truncate(TOP);
+        let sprayed = sprayed(store, tally.user_ips)?;
         let mut new_attackers = 0;
-        for ip in &attackers {
+        for ip in &tally.attackers {
             if !store.failed_before(FailureKey::Ip, ip, window.since)? {
                 new_attackers += 1;
             }
@@ -271,35 +278,57 @@ impl Report {
         let week =
             store.attempts_between(Outcome::Failure, window.since - 7 * len, window.since)?;
         let (runs, health) = store.runs_between(window.since, window.until)?;
-        let rdns_failures = rdns.values().sum();
         Ok(Report {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             host,
             generated,
             window,
-            failures,
-            successes,
+            failures: tally.failures,
+            successes: tally.successes,
             compromises,
-            top_triples: top(triples, TOP),
-            top_users: top(users, TOP),
-            top_countries: top(countries, TOP),
-            top_aso: top(asos, TOP),
-            top_asn: top(asns, TOP),
-            top_networks: top(networks, TOP),
+            top_triples: top(tally.triples, TOP),
+            top_users: top(tally.users, TOP),
+            top_countries: top(tally.countries, TOP),
+            top_aso: top(tally.asos, TOP),
+            top_asn: top(tally.asns, TOP),
+            top_networks: top(tally.networks, TOP),
             sprayed,
-            attackers: attackers.len(),
+            attackers: tally.attackers.len(),
             new_attackers,
             previous,
             week_average: week as f64 / 7.0,
-            rdns_failures,
-            rdns_breakdown: top(rdns, usize::MAX),
+            rdns_failures: tally.rdns.values().sum(),
+            rdns_breakdown: top(tally.rdns, usize::MAX),
             csv,
             runs,
             health,
-            hours,
+            hours: tally.hours,
             events,
         })
     }
+}
+
+/// Users tried from [`SPRAY_MIN_IPS`] addresses or more, the most addresses first.
+fn sprayed(
+    store: &Store,
+    user_ips: HashMap<String, (HashSet<String>, u64)>,
+) -> Result<Vec<Sprayed>, StoreError> {
+    let mut sprayed = Vec::new();
+    for (user, (ips, attempts)) in user_ips {
+        if ips.len() >= SPRAY_MIN_IPS {
+            sprayed.push(Sprayed {
+                exists: store.user_ever_succeeded(user.as_bytes())?,
+                user,
+                addresses: ips.len(),
+                attempts,
+            });
+        }
+    }
+    sprayed.sort_by(|a, b| {
+        (b.addresses, b.attempts, &a.user).cmp(&(a.addresses, a.attempts, &b.user))
+    });
+    sprayed.truncate(TOP);
+    Ok(sprayed)
 }
 
 /// Successful logins of the window from an address, network or ASN with earlier failures;
