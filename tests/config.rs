@@ -5,8 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use maillogsentinel::config::{
-    Config, ConfigError, CsvDateFormat, DnsCache, DnsConfig, GeoDbConfig, JournalConfig, Loaded,
-    LogLevel, MailLog, ReportConfig, ReportTransport,
+    Config, ConfigError, CsvDateFormat, DnsCache, DnsConfig, General, GeoDbConfig, JournalConfig,
+    Loaded, LogLevel, MailLog, Paths, ReportConfig, ReportTransport,
 };
 
 /// The old tool's `/etc/maillogsentinel.conf`, as its setup wrote it and users edited it.
@@ -50,21 +50,25 @@ fn load_bytes(bytes: &[u8]) -> (tempfile::TempDir, PathBuf, Result<Loaded, Confi
 fn old_tool_config(path: &Path) -> Config {
     Config {
         path: path.to_path_buf(),
-        working_dir: "/var/log/maillogsentinel".into(),
-        state_dir: "/var/lib/maillogsentinel".into(),
-        mail_log: MailLog::File("/var/log/mail.log".into()),
-        backup_dir: "/var/log/maillogsentinel/backups".into(),
-        report_email: Some("security-team@example.org".into()),
+        paths: Paths {
+            working_dir: "/var/log/maillogsentinel".into(),
+            state_dir: "/var/lib/maillogsentinel".into(),
+            mail_log: MailLog::File("/var/log/mail.log".into()),
+            backup_dir: "/var/log/maillogsentinel/backups".into(),
+            jsonl_path: None,
+        },
         report: ReportConfig {
+            email: Some("security-team@example.org".into()),
             from: None,
             subject_prefix: "[MailLogSentinel]".into(),
             transport: ReportTransport::Sendmail("/usr/sbin/sendmail".into()),
             attach_all: false,
         },
-        log_level: LogLevel::Info,
-        timezone: None,
-        csv_date_format: CsvDateFormat::Legacy,
-        jsonl_path: None,
+        general: General {
+            log_level: LogLevel::Info,
+            timezone: None,
+            csv_date_format: CsvDateFormat::Legacy,
+        },
         dns_cache: DnsCache {
             enabled: true,
             size: 128,
@@ -86,6 +90,7 @@ fn old_tool_config(path: &Path) -> Config {
             ..GeoDbConfig::default()
         },
         journal: JournalConfig {
+            enabled: false,
             units: vec![
                 "postfix@-.service".into(),
                 "postfix.service".into(),
@@ -109,21 +114,30 @@ fn the_old_tools_config_loads_field_by_field() {
     let Loaded { config, warnings } = loaded.unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(config.path, path);
-    assert_eq!(config.working_dir, Path::new("/var/log/maillogsentinel"));
-    assert_eq!(config.state_dir, Path::new("/var/lib/maillogsentinel"));
-    assert_eq!(config.mail_log, MailLog::File("/var/log/mail.log".into()));
     assert_eq!(
-        config.backup_dir,
+        config.paths.working_dir,
+        Path::new("/var/log/maillogsentinel")
+    );
+    assert_eq!(
+        config.paths.state_dir,
+        Path::new("/var/lib/maillogsentinel")
+    );
+    assert_eq!(
+        config.paths.mail_log,
+        MailLog::File("/var/log/mail.log".into())
+    );
+    assert_eq!(
+        config.paths.backup_dir,
         Path::new("/var/log/maillogsentinel/backups")
     );
     assert_eq!(
-        config.report_email.as_deref(),
+        config.report.email.as_deref(),
         Some("security-team@example.org")
     );
-    assert_eq!(config.log_level, LogLevel::Info);
-    assert_eq!(config.timezone, None);
-    assert_eq!(config.csv_date_format, CsvDateFormat::Legacy);
-    assert_eq!(config.jsonl_path, None);
+    assert_eq!(config.general.log_level, LogLevel::Info);
+    assert_eq!(config.general.timezone, None);
+    assert_eq!(config.general.csv_date_format, CsvDateFormat::Legacy);
+    assert_eq!(config.paths.jsonl_path, None);
     assert_eq!(
         config.dns_cache,
         DnsCache {
@@ -178,11 +192,20 @@ fn the_example_config_loads_without_warnings() {
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     // Its active keys are the defaults.
     let config = loaded.config;
-    assert_eq!(config.working_dir, Path::new("/var/log/maillogsentinel"));
-    assert_eq!(config.state_dir, Path::new("/var/lib/maillogsentinel"));
-    assert_eq!(config.mail_log, MailLog::File("/var/log/mail.log".into()));
-    assert_eq!(config.report_email, None);
-    assert_eq!(config.log_level, LogLevel::Info);
+    assert_eq!(
+        config.paths.working_dir,
+        Path::new("/var/log/maillogsentinel")
+    );
+    assert_eq!(
+        config.paths.state_dir,
+        Path::new("/var/lib/maillogsentinel")
+    );
+    assert_eq!(
+        config.paths.mail_log,
+        MailLog::File("/var/log/mail.log".into())
+    );
+    assert_eq!(config.report.email, None);
+    assert_eq!(config.general.log_level, LogLevel::Info);
     assert_eq!(
         config.dns_cache,
         DnsCache {
@@ -217,21 +240,27 @@ fn every_documented_example_value_is_valid() {
     let text = uncomment_keys(&fs::read_to_string(path).unwrap());
     let config = Config::from_str(&text, path).unwrap().config;
     assert_eq!(
-        config.backup_dir,
+        config.paths.backup_dir,
         Path::new("/var/log/maillogsentinel/backups")
     );
     assert_eq!(
-        config.jsonl_path.as_deref(),
+        config.paths.jsonl_path.as_deref(),
         Some(Path::new("/var/log/maillogsentinel/events.jsonl"))
     );
     assert_eq!(
-        config.report_email.as_deref(),
+        config.report.email.as_deref(),
         Some("security-team@example.org")
     );
-    assert_eq!(config.timezone.as_deref(), Some("Europe/Paris"));
-    assert_eq!(config.csv_date_format, CsvDateFormat::Legacy);
+    assert_eq!(
+        config.general.timezone.as_ref().and_then(|z| z.iana_name()),
+        Some("Europe/Paris")
+    );
+    assert_eq!(config.general.csv_date_format, CsvDateFormat::Legacy);
     assert!(config.country_db.path.is_some() && config.asn_db.path.is_some());
-    assert_eq!(config.mail_log, MailLog::File("/var/log/mail.log".into()));
+    assert_eq!(
+        config.paths.mail_log,
+        MailLog::File("/var/log/mail.log".into())
+    );
     assert_eq!(
         config.journal.directory.as_deref(),
         Some(Path::new("/var/log/journal/remote"))
@@ -338,13 +367,13 @@ fn journal_instead_of_a_file() {
             .replace("mail_log = /var/log/mail.log", "mail_log = journal")
             .as_bytes(),
     );
-    assert_eq!(loaded.unwrap().config.mail_log, MailLog::Journal);
+    assert_eq!(loaded.unwrap().config.paths.mail_log, MailLog::Journal);
     let text = format!(
         "{OLD_TOOL_CONFIG}\n[journal]\nenabled = yes\nidentifiers = postfix/smtpd, dovecot\ndirectory = /srv/journal\n"
     );
     let (_dir, _path, loaded) = load_bytes(text.as_bytes());
     let config = loaded.unwrap().config;
-    assert_eq!(config.mail_log, MailLog::Journal);
+    assert_eq!(config.paths.mail_log, MailLog::Journal);
     assert_eq!(config.journal.identifiers, ["postfix/smtpd", "dovecot"]);
     assert_eq!(
         config.journal.directory.as_deref(),
@@ -360,11 +389,11 @@ fn relative_paths_are_anchored_at_the_config_files_directory() {
         b"[paths]\nworking_dir = out\nstate_dir = ../state\nmail_log = logs/mail.log\n",
     );
     let config = Config::load(&path).unwrap().config;
-    assert_eq!(config.working_dir, dir.path().join("out"));
-    assert_eq!(config.state_dir, dir.path().join("../state"));
-    assert_eq!(config.backup_dir, dir.path().join("out/backups"));
+    assert_eq!(config.paths.working_dir, dir.path().join("out"));
+    assert_eq!(config.paths.state_dir, dir.path().join("../state"));
+    assert_eq!(config.paths.backup_dir, dir.path().join("out/backups"));
     assert_eq!(
-        config.mail_log,
+        config.paths.mail_log,
         MailLog::File(dir.path().join("logs/mail.log"))
     );
 }
@@ -396,7 +425,10 @@ fn the_bundled_sample_config_loads_with_absolute_paths() {
     let loaded = Config::load(&samples.join("maillogsentinel.conf")).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let config = loaded.config;
-    assert!(config.working_dir.is_absolute() && config.state_dir.is_absolute());
-    assert!(config.working_dir.starts_with(&samples));
-    assert_eq!(config.mail_log, MailLog::File(samples.join("mail.log")));
+    assert!(config.paths.working_dir.is_absolute() && config.paths.state_dir.is_absolute());
+    assert!(config.paths.working_dir.starts_with(&samples));
+    assert_eq!(
+        config.paths.mail_log,
+        MailLog::File(samples.join("mail.log"))
+    );
 }

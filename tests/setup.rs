@@ -221,7 +221,8 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
         "State directory",
         &t.join("state").display().to_string(),
     );
-    answer(&mut p, "Mail log", "journal");
+    answer(&mut p, "Mail log", &t.join("no-such.log").display().to_string());
+    answer(&mut p, "does not exist", "journal"); // refused on the spot, asked again
     answer(&mut p, "Report email", "not-an-address");
     answer(&mut p, "not an email address", "soc@example.org");
     answer(&mut p, "Log level", "debug");
@@ -231,11 +232,24 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
     answer(&mut p, "DNS cache size", "");
     answer(&mut p, "DNS cache TTL", "600");
     answer(&mut p, "Country database path", "-");
+    // The default ASN path does not exist here: declining update-geo asks again.
     answer(&mut p, "ASN database path", "");
+    p.exp_string("fetch it with `maillogsentinel update-geo`").unwrap();
+    p.send("n").unwrap();
+    p.flush().unwrap();
+    answer(&mut p, "ASN database path", "-");
     answer(&mut p, "Extraction schedule", "0 * * * *");
     answer(&mut p, "cron syntax", "*:0/30");
     answer(&mut p, "Report schedule", "");
     answer(&mut p, "Geo database update schedule", "monthly");
+    // A readable summary to confirm before anything is written.
+    p.exp_string("The configuration to write:").unwrap();
+    p.exp_string("Mail log:             journal").unwrap();
+    p.exp_string("DNS cache:            off").unwrap();
+    p.exp_string("Write this configuration?").unwrap();
+    assert!(!config.exists(), "nothing is written before the summary is confirmed");
+    p.send("y").unwrap();
+    p.flush().unwrap();
     p.exp_string("Install the units").unwrap();
     p.send("n").unwrap();
     p.flush().unwrap();
@@ -245,9 +259,9 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
     let c = maillogsentinel::config::Config::load(&config)
         .unwrap()
         .config;
-    assert_eq!(c.working_dir, t.join("work"));
-    assert_eq!(c.mail_log, maillogsentinel::config::MailLog::Journal);
-    assert_eq!(c.report_email.as_deref(), Some("soc@example.org"));
+    assert_eq!(c.paths.working_dir, t.join("work"));
+    assert_eq!(c.paths.mail_log, maillogsentinel::config::MailLog::Journal);
+    assert_eq!(c.report.email.as_deref(), Some("soc@example.org"));
     assert!(!c.dns_cache.enabled);
     assert_eq!((c.dns_cache.size, c.dns_cache.ttl_seconds), (128, 600));
     assert_eq!(c.country_db.path, None);
@@ -260,6 +274,7 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
         log.contains("Report email (empty: no mail): soc@example.org"),
         "{log}"
     );
+    assert!(!log.contains("Answers {"), "no debug dump: {log}");
 }
 
 #[test]

@@ -35,8 +35,8 @@ pub fn run(common: &Common) -> anyhow::Result<ExitCode> {
     };
     println!("ok       config {} loads", config.path.display());
     for (what, dir) in [
-        ("working_dir", &config.working_dir),
-        ("state_dir", &config.state_dir),
+        ("working_dir", &config.paths.working_dir),
+        ("state_dir", &config.paths.state_dir),
     ] {
         if dir.is_dir() {
             if access(dir, libc::W_OK | libc::X_OK) {
@@ -54,7 +54,7 @@ pub fn run(common: &Common) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    match &config.mail_log {
+    match &config.paths.mail_log {
         MailLog::File(live) => match discover(live)
             .or_else(|e| InputProblem::of(&e).map(|_| Vec::new()).ok_or(e))
             .map(|files| (check_live(live, &files), files))
@@ -66,7 +66,7 @@ pub fn run(common: &Common) -> anyhow::Result<ExitCode> {
                 p.fix(&user_name())
             )),
             Ok((Ok(()), files)) => {
-                let db = config.working_dir.join(DB_FILE);
+                let db = config.paths.working_dir.join(DB_FILE);
                 let store = if db.exists() {
                     match Store::verify_read_only(&db) {
                         Ok(()) => {
@@ -162,7 +162,7 @@ pub fn run(common: &Common) -> anyhow::Result<ExitCode> {
     if !geo.is_empty() {
         println!("ok       geo databases load");
     }
-    match (&config.report_email, &config.report.transport) {
+    match (&config.report.email, &config.report.transport) {
         (None, _) => {
             println!("note     no [report] email: reports are saved in working_dir/reports only")
         }

@@ -44,7 +44,7 @@ pub fn run(common: &Common, args: &IpinfoArgs) -> anyhow::Result<ExitCode> {
     for w in warnings {
         eprintln!("maillogsentinel: warning: {w}");
     }
-    let db = config.working_dir.join(DB_FILE);
+    let db = config.paths.working_dir.join(DB_FILE);
     let store = if db.exists() {
         match Store::open_read_only(&db) {
             Ok(s) => Some(s),

@@ -218,8 +218,8 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
     if !a.no_scan {
         scan(&config, &args.run)?;
     }
-    let tz = config.time_zone()?;
-    let mut store = Store::open(&config.working_dir.join(DB_FILE))?;
+    let tz = config.time_zone();
+    let mut store = Store::open(&config.paths.working_dir.join(DB_FILE))?;
     let window = if a.scheduled {
         let until = scan_started.to_zoned(tz.clone());
         let since = match store.scheduled_report_until()? {
@@ -235,7 +235,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
         window(a, &tz)?
     };
     let scheduled_until = a.scheduled.then_some(window.until);
-    let csv_path = config.working_dir.join(CSV_FILE);
+    let csv_path = config.paths.working_dir.join(CSV_FILE);
     let host = host_info();
     let generated = jiff::Zoned::now().with_time_zone(tz.clone());
     let report = Report::build(&store, window, host, generated, csv_info(&csv_path))?;
@@ -247,7 +247,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
         base64::engine::general_purpose::STANDARD.encode(&png)
     );
     let standalone = html::render(&report, &data_uri);
-    let dir = config.working_dir.join("reports");
+    let dir = config.paths.working_dir.join("reports");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let stem = format!("report-{}", report.window.file_stem());
     write_private(&dir.join(format!("{stem}.txt")), text.as_bytes())?;
@@ -260,7 +260,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
     }
 
     let send = a.send || (!a.stdout && a.html.is_none());
-    let Some(to) = config.report_email.clone().filter(|_| send) else {
+    let Some(to) = config.report.email.clone().filter(|_| send) else {
         if send {
             info!(
                 "report saved in {} (no [report] email in {}: not mailed)",
@@ -281,7 +281,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
                 .events
                 .iter()
                 .map(|e| (&e.event, CsvEnrichment::from(&e.enrichment))),
-            config.csv_date_format,
+            config.general.csv_date_format,
         )
     };
     let from = config.report.from.clone().unwrap_or_else(|| {

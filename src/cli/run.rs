@@ -141,27 +141,27 @@ pub(super) fn prepare(common: &Common) -> Result<(Config, guard::RunLock), Exit>
     // Everything this run creates (SQLite's -wal/-shm files too) is 0640, directories 0750.
     // SAFETY: umask has no preconditions and cannot fail.
     unsafe { libc::umask(0o027) };
-    for dir in [&config.working_dir, &config.state_dir] {
+    for dir in [&config.paths.working_dir, &config.paths.state_dir] {
         if let Err(e) = create_dir(dir) {
             eprintln!("maillogsentinel: cannot create {}: {e}", dir.display());
             return Err(Exit(1));
         }
     }
     match Logger::new(
-        level(config.log_level),
-        Some(&config.working_dir.join(LOG_FILE)),
+        level(config.general.log_level),
+        Some(&config.paths.working_dir.join(LOG_FILE)),
         false,
     ) {
         Ok(logger) => logger.install(),
         Err(e) => {
             eprintln!(
                 "maillogsentinel: cannot write {}: {e}",
-                config.working_dir.join(LOG_FILE).display()
+                config.paths.working_dir.join(LOG_FILE).display()
             );
             return Err(Exit(1));
         }
     }
-    match guard::acquire(&config.state_dir) {
+    match guard::acquire(&config.paths.state_dir) {
         Ok(lock) => Ok((config, lock)),
         Err(e @ LockError::Busy(_)) => {
             eprintln!("maillogsentinel: {e}");
@@ -209,19 +209,19 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
 /// The incremental extraction, for a prepared (locked) run: `run`, and `report` before it
 /// reports.
 pub(super) fn scan(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
-    let mut store = Store::open(&config.working_dir.join(DB_FILE))?;
+    let mut store = Store::open(&config.paths.working_dir.join(DB_FILE))?;
     check_store(config, &store)?;
-    let csv_path = config.working_dir.join(CSV_FILE);
+    let csv_path = config.paths.working_dir.join(CSV_FILE);
     let (mut csv, repair) = LegacyCsv::open(
         &csv_path,
         store.csv_committed_len()?,
-        config.csv_date_format,
+        config.general.csv_date_format,
     )?;
     report_repair(&csv_path, &repair);
     // A CSV with rows that the store does not account for (the store was deleted, or the CSV is
     // the old tool's): reconciled, so that reading the logs again does not double it. The
     // marker keeps reconciling across runs until one finishes (a run killed halfway).
-    let marker = config.state_dir.join(RECONCILE_MARKER);
+    let marker = config.paths.state_dir.join(RECONCILE_MARKER);
     let fresh_store = store.checkpoints()?.is_empty()
         && store.cursor(ingest::JOURNAL_SOURCE)?.is_none()
         && store.event_count()? == 0;
@@ -236,7 +236,10 @@ pub(super) fn scan(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
             csv_path.display()
         );
     }
-    let jsonl_path = args.jsonl.clone().or_else(|| config.jsonl_path.clone());
+    let jsonl_path = args
+        .jsonl
+        .clone()
+        .or_else(|| config.paths.jsonl_path.clone());
     let mut jsonl = match &jsonl_path {
         Some(p) => {
             let (j, repair) = JsonlExport::open(p, store.jsonl_committed_len()?)?;
@@ -269,7 +272,7 @@ pub(super) fn scan(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
                 .map(JsonlExport::len),
         })?;
     }
-    let tz = config.time_zone()?;
+    let tz = config.time_zone();
     let (mut enricher, warnings) = Enricher::from_config(config, args.no_dns);
     for w in &warnings {
         warn!("{w}");
@@ -281,7 +284,7 @@ pub(super) fn scan(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
         enricher: Some(&mut enricher),
     };
     let started = std::time::Instant::now();
-    let report = match &config.mail_log {
+    let report = match &config.paths.mail_log {
         MailLog::File(path) => {
             let mut opts = RunOptions::new(path.clone(), tz);
             opts.from_end = args.from_end;
@@ -356,7 +359,7 @@ const CHECKED_MARKER: &str = "store-checked";
 /// Notices a damaged store at the next run, not when a damaged page is next needed (which a
 /// run with nothing new may never do): `PRAGMA quick_check`, ~0.1 s per 100 MB.
 fn check_store(config: &Config, store: &Store) -> anyhow::Result<()> {
-    let marker = config.state_dir.join(CHECKED_MARKER);
+    let marker = config.paths.state_dir.join(CHECKED_MARKER);
     let size = std::fs::metadata(store.path()).map_or(0, |m| m.len());
     let recent = std::fs::metadata(&marker)
         .and_then(|m| m.modified())
@@ -376,7 +379,7 @@ fn check_store(config: &Config, store: &Store) -> anyhow::Result<()> {
 /// What `--reset` moves: the run's outputs. `--purge` adds caches (every other file of the
 /// working and state directories, except the lock).
 fn outputs_of(config: &Config) -> Vec<PathBuf> {
-    let w = &config.working_dir;
+    let w = &config.paths.working_dir;
     let mut v = vec![
         w.join(CSV_FILE),
         w.join(DB_FILE),
@@ -385,7 +388,7 @@ fn outputs_of(config: &Config) -> Vec<PathBuf> {
         w.join(LOG_FILE),
     ];
     v.extend((1..=crate::logging::KEEP).map(|i| w.join(format!("{LOG_FILE}.{i}"))));
-    v.extend(config.jsonl_path.clone());
+    v.extend(config.paths.jsonl_path.clone());
     v
 }
 
@@ -396,12 +399,12 @@ pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
     };
     let mut paths = outputs_of(&config);
     if purge {
-        for dir in [&config.working_dir, &config.state_dir] {
+        for dir in [&config.paths.working_dir, &config.paths.state_dir] {
             for entry in std::fs::read_dir(dir)? {
                 let p = entry?.path();
                 let keep = p.file_name().is_some_and(|n| n == guard::LOCK_FILE)
-                    || p.starts_with(&config.backup_dir)
-                    || config.backup_dir.starts_with(&p)
+                    || p.starts_with(&config.paths.backup_dir)
+                    || config.paths.backup_dir.starts_with(&p)
                     || p == config.path;
                 if !keep && !paths.contains(&p) {
                     paths.push(p);
@@ -410,11 +413,11 @@ pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let label = if purge { "purge" } else { "reset" };
-    let (dest, moved) = archive::archive(&paths, &config.backup_dir, label)?;
+    let (dest, moved) = archive::archive(&paths, &config.paths.backup_dir, label)?;
     if moved.is_empty() {
         println!(
             "nothing to {label}: no output in {}",
-            config.working_dir.display()
+            config.paths.working_dir.display()
         );
     } else {
         for m in &moved {
@@ -426,7 +429,7 @@ pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
             dest.display()
         );
         // The reverse DNS cache lives in the database; a reset keeps it (a purge does not).
-        let db = config.working_dir.join(DB_FILE);
+        let db = config.paths.working_dir.join(DB_FILE);
         if let Some(old) = moved.iter().find(|m| m.from == db).filter(|_| !purge) {
             // A damaged old store must not fail the reset that gets rid of it.
             match Store::open(&db).and_then(|mut s| s.import_dns_cache(&old.to)) {

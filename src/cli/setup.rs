@@ -117,9 +117,7 @@ fn gather(args: &SetupArgs) -> anyhow::Result<Answers> {
             "geo_schedule" => a.geo_schedule = answers::check_on_calendar(&v).map_err(bad)?,
             "country_db" => a.country_db_path = answers::check_optional_path(&v).map_err(bad)?,
             "asn_db" => a.asn_db_path = answers::check_optional_path(&v).map_err(bad)?,
-            "dns_cache" => {
-                a.dns_cache_enabled = !matches!(v.as_str(), "no" | "false" | "off" | "0")
-            }
+            "dns_cache" => a.dns_cache.enabled = answers::check_bool(&v).map_err(bad)?,
             other => anyhow::bail!("unknown answer `{other}`"),
         }
     }
@@ -138,7 +136,7 @@ pub fn run(config: Option<&Path>, args: &SetupArgs) -> anyhow::Result<ExitCode> 
         );
         return Ok(ExitCode::from(2));
     }
-    let (answers, install) = if interactive {
+    let (answers, choices) = if interactive {
         let start = gather(&SetupArgs {
             user: None,
             ..args.clone()
@@ -146,8 +144,17 @@ pub fn run(config: Option<&Path>, args: &SetupArgs) -> anyhow::Result<ExitCode> 
         .unwrap_or_default();
         wizard::run(&start, &mut log)?
     } else {
-        (gather(args)?, args.install_units)
+        let answers = gather(args)?;
+        for line in answers.summary() {
+            log.say(&line);
+        }
+        let choices = wizard::Choices {
+            install_units: args.install_units,
+            fetch_geo: false,
+        };
+        (answers, choices)
     };
+    let install = choices.install_units;
     let units_dir = if install || args.install_units {
         PathBuf::from("/etc/systemd/system")
     } else {
@@ -164,11 +171,29 @@ pub fn run(config: Option<&Path>, args: &SetupArgs) -> anyhow::Result<ExitCode> 
     setup::apply(
         &answers,
         &Targets {
-            config: config_path,
+            config: config_path.clone(),
             units_dir,
             exe,
         },
         &mut log,
     )?;
+    if choices.fetch_geo {
+        log.say("Fetching the geo databases (maillogsentinel update-geo):");
+        let fetched = super::update_geo::run(
+            &super::run::Common {
+                config: Some(config_path.clone()),
+                // Setup runs as root; the files land in the user's state directory.
+                allow_root: true,
+            },
+            &super::update_geo::UpdateGeoArgs::default(),
+        )?;
+        if fetched != ExitCode::SUCCESS {
+            log.say(&format!(
+                "WARNING: update-geo failed: run `sudo -u {} maillogsentinel --config {} update-geo` once the network is reachable",
+                answers.user,
+                config_path.display()
+            ));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

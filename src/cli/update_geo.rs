@@ -9,11 +9,22 @@ use clap::Args;
 use super::run::{Common, Exit, load_config, refuse_root};
 use crate::enrich::update;
 
+/// Seconds allowed to each download.
+const DEFAULT_TIMEOUT: u64 = 300;
+
 #[derive(Args, Debug)]
 pub struct UpdateGeoArgs {
     /// Time allowed to each download, in seconds
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT, value_name = "SECONDS")]
     pub timeout: u64,
+}
+
+impl Default for UpdateGeoArgs {
+    fn default() -> UpdateGeoArgs {
+        UpdateGeoArgs {
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 pub fn run(common: &Common, args: &UpdateGeoArgs) -> anyhow::Result<ExitCode> {

@@ -1,30 +1,41 @@
 //! The configuration file (`/etc/maillogsentinel.conf`, or `--config PATH`) as a typed
-//! [`Config`]. The old Python tool's file loads as it is: its sections `[paths] [report]
-//! [general] [dns_cache] [geolocation] [ASN_ASO]`, read with `configparser` semantics (`ini`),
-//! plus new keys with defaults and the new `[journal]` section; `config/maillogsentinel.conf`
-//! documents every key.
+//! [`Config`]: one struct per `[section]`, each with its defaults in its `Default` impl and
+//! its keys beside the code that reads them (the [`Section`] trait). The old Python tool's file
+//! loads as it is: its sections `[paths] [report] [general] [dns_cache] [geolocation]
+//! [ASN_ASO]`, read with `configparser` semantics (`ini`), plus new keys and sections;
+//! `config/maillogsentinel.conf` documents every key.
 //!
 //! Unknown sections and keys give warnings and are ignored; keys of the old tool (and of its
 //! setup script) that this version does not use yet are accepted silently. A wrong value fails
 //! with file, line, section and key. Relative paths are taken relative to the directory of the
 //! config file, so every path in a [`Config`] is absolute; `~` is refused (not expanded).
 //!
-//! Not here: acting on the values (creating directories, opening files), command-line options.
+//! Adding a section is one struct with `Default` and `Section`, one field of [`Config`] and
+//! one line of [`SECTIONS`]. Not here: acting on the values (creating directories, opening
+//! files), command-line options, the validators of value types (`values`).
 
 mod ini;
+pub(crate) mod values;
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use ini::{Ini, ParseError};
+use jiff::tz::TimeZone;
+use values::{
+    check_single_path, parse_bool, parse_choice, parse_csv_date_format, parse_email, parse_list,
+    parse_log_level, parse_nameservers, parse_one_line, parse_port, parse_positive, parse_seconds,
+    parse_timezone, parse_url,
+};
 
 pub use crate::sink::CsvDateFormat;
 
 /// `[general] log_level`, as Python's `logging` names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogLevel {
     Debug,
+    #[default]
     Info,
     Warning,
     Error,
@@ -53,46 +64,57 @@ pub enum MailLog {
     Journal,
 }
 
-/// `[dns_cache]`: the reverse DNS cache of the enrichment.
+/// `[paths]`: where things are.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsCache {
-    pub enabled: bool,
-    /// Entries kept, at least 1.
-    pub size: usize,
-    pub ttl_seconds: u64,
+pub struct Paths {
+    /// `working_dir`: database, CSV, own log.
+    pub working_dir: PathBuf,
+    /// `state_dir`: the run lock, markers.
+    pub state_dir: PathBuf,
+    /// `mail_log`.
+    pub mail_log: MailLog,
+    /// `backup_dir`: where `--reset`/`--purge` archive files. Default `<working_dir>/backups`.
+    pub backup_dir: PathBuf,
+    /// `jsonl_export`: JSON Lines export of every event. Default none.
+    pub jsonl_path: Option<PathBuf>,
 }
 
-/// `[dns]`: how reverse DNS lookups are made (the cache is `[dns_cache]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsConfig {
-    /// Off: no lookups at all (`hostname` and `reverse_dns_status` stay `null`).
-    pub enabled: bool,
-    /// Servers to ask (port 53 unless given); empty: the system's (`/etc/resolv.conf`).
-    pub nameservers: Vec<SocketAddr>,
-    /// Time allowed to one lookup, in milliseconds.
-    pub timeout_ms: u64,
-    /// Lookups in flight at once.
-    pub concurrency: usize,
-    /// Also check that each PTR name resolves back to the address.
-    pub forward_confirm: bool,
+impl Paths {
+    fn backups_in(working_dir: &Path) -> PathBuf {
+        working_dir.join("backups")
+    }
 }
 
-/// `[geolocation]` / `[ASN_ASO]`: one offline database and where `update-geo` fetches it.
+impl Default for Paths {
+    fn default() -> Paths {
+        let working_dir = PathBuf::from("/var/log/maillogsentinel");
+        Paths {
+            backup_dir: Paths::backups_in(&working_dir),
+            working_dir,
+            state_dir: "/var/lib/maillogsentinel".into(),
+            mail_log: MailLog::File("/var/log/mail.log".into()),
+            jsonl_path: None,
+        }
+    }
+}
+
+/// `[general]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GeoDbConfig {
-    /// A sapics ip-location-db CSV (numeric or dotted ranges) or a MaxMind-format `.mmdb`.
-    pub path: Option<PathBuf>,
-    /// The IPv6 twin of a CSV `path`. Default: `path` with `ipv4` replaced by `ipv6`, when
-    /// that file exists.
-    pub v6_path: Option<PathBuf>,
-    /// Download addresses for `update-geo`.
-    pub url: Option<String>,
-    pub v6_url: Option<String>,
+pub struct General {
+    /// `log_level`. Default INFO.
+    pub log_level: LogLevel,
+    /// `timezone`: the zone of offset-less timestamps and of report windows, resolved when
+    /// the file is loaded. Default none: the system's zone ([`Config::time_zone`]).
+    pub timezone: Option<TimeZone>,
+    /// `csv_date_format`. Default `legacy`.
+    pub csv_date_format: CsvDateFormat,
 }
 
-/// `[report]`: how the report is delivered (the recipient is `Config::report_email`).
+/// `[report]`: who gets the report and how it is delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportConfig {
+    /// `email`: the recipient. Default none (no mail).
+    pub email: Option<String>,
     /// `from` (or the old `sender_override`). Default: the running user at the FQDN.
     pub from: Option<String>,
     /// `subject_prefix`. Default `[MailLogSentinel]`.
@@ -101,6 +123,20 @@ pub struct ReportConfig {
     /// `attach = all`: the whole CSV (the old behaviour) instead of the window's rows.
     pub attach_all: bool,
 }
+
+impl Default for ReportConfig {
+    fn default() -> ReportConfig {
+        ReportConfig {
+            email: None,
+            from: None,
+            subject_prefix: "[MailLogSentinel]".into(),
+            transport: ReportTransport::Sendmail(DEFAULT_SENDMAIL.into()),
+            attach_all: false,
+        }
+    }
+}
+
+const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportTransport {
@@ -118,9 +154,74 @@ pub enum ReportTransport {
     },
 }
 
+/// `[dns_cache]`: the reverse DNS cache of the enrichment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsCache {
+    /// Default on.
+    pub enabled: bool,
+    /// Entries kept, at least 1. Default 128.
+    pub size: usize,
+    /// Default 3600.
+    pub ttl_seconds: u64,
+}
+
+impl Default for DnsCache {
+    fn default() -> DnsCache {
+        DnsCache {
+            enabled: true,
+            size: 128,
+            ttl_seconds: 3600,
+        }
+    }
+}
+
+/// `[dns]`: how reverse DNS lookups are made (the cache is `[dns_cache]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// Off: no lookups at all (`hostname` and `reverse_dns_status` stay `null`). Default on.
+    pub enabled: bool,
+    /// Servers to ask (port 53 unless given); empty (default): the system's
+    /// (`/etc/resolv.conf`).
+    pub nameservers: Vec<SocketAddr>,
+    /// Time allowed to one lookup, in milliseconds. Default 2000.
+    pub timeout_ms: u64,
+    /// Lookups in flight at once. Default 64.
+    pub concurrency: usize,
+    /// Also check that each PTR name resolves back to the address. Default off.
+    pub forward_confirm: bool,
+}
+
+impl Default for DnsConfig {
+    fn default() -> DnsConfig {
+        DnsConfig {
+            enabled: true,
+            nameservers: Vec::new(),
+            timeout_ms: 2000,
+            concurrency: 64,
+            forward_confirm: false,
+        }
+    }
+}
+
+/// `[geolocation]` / `[ASN_ASO]`: one offline database and where `update-geo` fetches it.
+/// Every key defaults to none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GeoDbConfig {
+    /// A sapics ip-location-db CSV (numeric or dotted ranges) or a MaxMind-format `.mmdb`.
+    pub path: Option<PathBuf>,
+    /// The IPv6 twin of a CSV `path`. Default: `path` with `ipv4` replaced by `ipv6`, when
+    /// that file exists.
+    pub v6_path: Option<PathBuf>,
+    /// Download addresses for `update-geo`.
+    pub url: Option<String>,
+    pub v6_url: Option<String>,
+}
+
 /// `[journal]`: how `journalctl` is run when the mail log is the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalConfig {
+    /// `enabled = yes` reads the journal whatever `[paths] mail_log` says. Default off.
+    pub enabled: bool,
     /// systemd units (`journalctl -u`), used when `identifiers` is empty.
     pub units: Vec<String>,
     /// Syslog identifiers (`journalctl -t`).
@@ -131,42 +232,34 @@ pub struct JournalConfig {
     pub journalctl: PathBuf,
 }
 
+impl Default for JournalConfig {
+    fn default() -> JournalConfig {
+        JournalConfig {
+            enabled: false,
+            units: parse_list("postfix@-.service postfix.service dovecot.service"),
+            identifiers: parse_list(
+                "postfix/smtpd postfix/submission/smtpd postfix/smtps/smtpd dovecot",
+            ),
+            directory: None,
+            journalctl: "journalctl".into(),
+        }
+    }
+}
+
 /// The whole configuration, defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
-    /// `[paths] working_dir`: database, CSV, own log. Default `/var/log/maillogsentinel`.
-    pub working_dir: PathBuf,
-    /// `[paths] state_dir`: the run lock. Default `/var/lib/maillogsentinel`.
-    pub state_dir: PathBuf,
-    /// `[paths] mail_log`. Default `/var/log/mail.log`.
-    pub mail_log: MailLog,
-    /// `[paths] backup_dir`: where `--reset`/`--purge` archive files. Default
-    /// `<working_dir>/backups`.
-    pub backup_dir: PathBuf,
-    /// `[report] email`: recipient of the report. Default none.
-    pub report_email: Option<String>,
-    /// `[report]` delivery.
+    pub paths: Paths,
     pub report: ReportConfig,
-    /// `[general] log_level`. Default INFO.
-    pub log_level: LogLevel,
-    /// `[general] timezone`: IANA name of the zone of offset-less timestamps. Default none:
-    /// the system's zone.
-    pub timezone: Option<String>,
-    /// `[general] csv_date_format`. Default `legacy`.
-    pub csv_date_format: CsvDateFormat,
-    /// `[paths] jsonl_export`: JSON Lines export of every event. Default none.
-    pub jsonl_path: Option<PathBuf>,
-    /// `[dns_cache]`.
+    pub general: General,
     pub dns_cache: DnsCache,
-    /// `[dns]`.
     pub dns: DnsConfig,
     /// `[geolocation] country_db_path, country_db_v6_path, country_db_url, country_db_v6_url`.
     pub country_db: GeoDbConfig,
     /// `[ASN_ASO] asn_db_path, asn_db_v6_path, asn_db_url, asn_db_v6_url`.
     pub asn_db: GeoDbConfig,
-    /// `[journal]`.
     pub journal: JournalConfig,
 }
 
@@ -200,69 +293,244 @@ pub enum ConfigError {
     },
 }
 
-/// The sections and keys this version reads.
-const USED: &[(&str, &[&str])] = &[
-    (
-        "paths",
-        &[
-            "working_dir",
-            "state_dir",
-            "mail_log",
-            "backup_dir",
-            "jsonl_export",
-        ],
-    ),
-    (
-        "report",
-        &[
-            "email",
-            "from",
-            "sender_override",
-            "subject_prefix",
-            "transport",
-            "sendmail_path",
-            "smtp_host",
-            "smtp_port",
-            "smtp_starttls",
-            "smtp_username",
-            "smtp_password_file",
-            "attach",
-        ],
-    ),
-    ("general", &["log_level", "timezone", "csv_date_format"]),
-    ("dns_cache", &["enabled", "size", "ttl_seconds"]),
-    (
-        "dns",
-        &[
-            "enabled",
-            "nameservers",
-            "timeout_ms",
-            "concurrency",
-            "forward_confirm",
-        ],
-    ),
-    (
-        "geolocation",
-        &[
-            "country_db_path",
-            "country_db_v6_path",
-            "country_db_url",
-            "country_db_v6_url",
-        ],
-    ),
-    (
-        "ASN_ASO",
-        &[
-            "asn_db_path",
-            "asn_db_v6_path",
-            "asn_db_url",
-            "asn_db_v6_url",
-        ],
-    ),
-    (
-        "journal",
-        &["enabled", "units", "identifiers", "directory", "journalctl"],
-    ),
+/// One `[section]` of the file: its name, the keys this version reads, and how.
+trait Section: Sized {
+    const NAME: &'static str;
+    const KEYS: &'static [&'static str];
+    /// The section's values; an absent key takes its default.
+    fn read(r: &Reader) -> Result<Self, ConfigError>;
+}
+
+impl Section for Paths {
+    const NAME: &'static str = "paths";
+    const KEYS: &'static [&'static str] = &[
+        "working_dir",
+        "state_dir",
+        "mail_log",
+        "backup_dir",
+        "jsonl_export",
+    ];
+    fn read(r: &Reader) -> Result<Paths, ConfigError> {
+        let d = Paths::default();
+        let working_dir = r.path("working_dir")?.unwrap_or(d.working_dir);
+        Ok(Paths {
+            state_dir: r.path("state_dir")?.unwrap_or(d.state_dir),
+            mail_log: r
+                .read("mail_log", |v| {
+                    if v.eq_ignore_ascii_case("journal") || v.eq_ignore_ascii_case("journald") {
+                        Ok(MailLog::Journal)
+                    } else {
+                        r.resolve(v).map(MailLog::File)
+                    }
+                })?
+                .unwrap_or(d.mail_log),
+            backup_dir: r
+                .path("backup_dir")?
+                .unwrap_or_else(|| Paths::backups_in(&working_dir)),
+            jsonl_path: r.optional_path("jsonl_export")?,
+            working_dir,
+        })
+    }
+}
+
+impl Section for ReportConfig {
+    const NAME: &'static str = "report";
+    const KEYS: &'static [&'static str] = &[
+        "email",
+        "from",
+        "sender_override",
+        "subject_prefix",
+        "transport",
+        "sendmail_path",
+        "smtp_host",
+        "smtp_port",
+        "smtp_starttls",
+        "smtp_username",
+        "smtp_password_file",
+        "attach",
+    ];
+    fn read(r: &Reader) -> Result<ReportConfig, ConfigError> {
+        let d = ReportConfig::default();
+        let from = match r.read("from", parse_email)?.flatten() {
+            Some(f) => Some(f),
+            None => r.read("sender_override", parse_email)?.flatten(),
+        };
+        let smtp = r.read("transport", |v| parse_choice(v, &["sendmail", "smtp"]))? == Some(1);
+        let transport = if smtp {
+            let starttls = r.read("smtp_starttls", parse_bool)?.unwrap_or(false);
+            let text = |v: &str| Ok(v.to_owned());
+            ReportTransport::Smtp {
+                host: r
+                    .read("smtp_host", text)?
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "localhost".to_owned()),
+                port: r
+                    .read("smtp_port", parse_port)?
+                    .unwrap_or(if starttls { 587 } else { 25 }),
+                starttls,
+                username: r.read("smtp_username", text)?.filter(|u| !u.is_empty()),
+                password_file: r.optional_path("smtp_password_file")?,
+            }
+        } else {
+            ReportTransport::Sendmail(
+                r.path("sendmail_path")?
+                    .unwrap_or_else(|| DEFAULT_SENDMAIL.into()),
+            )
+        };
+        Ok(ReportConfig {
+            email: r.read("email", parse_email)?.flatten(),
+            from,
+            subject_prefix: r
+                .read("subject_prefix", parse_one_line)?
+                .unwrap_or(d.subject_prefix),
+            transport,
+            attach_all: r
+                .read("attach", |v| parse_choice(v, &["window", "all"]))?
+                .map_or(d.attach_all, |i| i == 1),
+        })
+    }
+}
+
+impl Section for General {
+    const NAME: &'static str = "general";
+    const KEYS: &'static [&'static str] = &["log_level", "timezone", "csv_date_format"];
+    fn read(r: &Reader) -> Result<General, ConfigError> {
+        let d = General::default();
+        Ok(General {
+            log_level: r.read("log_level", parse_log_level)?.unwrap_or(d.log_level),
+            timezone: r.read("timezone", parse_timezone)?.flatten(),
+            csv_date_format: r
+                .read("csv_date_format", parse_csv_date_format)?
+                .unwrap_or(d.csv_date_format),
+        })
+    }
+}
+
+impl Section for DnsCache {
+    const NAME: &'static str = "dns_cache";
+    const KEYS: &'static [&'static str] = &["enabled", "size", "ttl_seconds"];
+    fn read(r: &Reader) -> Result<DnsCache, ConfigError> {
+        let d = DnsCache::default();
+        Ok(DnsCache {
+            enabled: r.read("enabled", parse_bool)?.unwrap_or(d.enabled),
+            size: r.read("size", parse_positive)?.unwrap_or(d.size),
+            ttl_seconds: r
+                .read("ttl_seconds", parse_seconds)?
+                .unwrap_or(d.ttl_seconds),
+        })
+    }
+}
+
+impl Section for DnsConfig {
+    const NAME: &'static str = "dns";
+    const KEYS: &'static [&'static str] = &[
+        "enabled",
+        "nameservers",
+        "timeout_ms",
+        "concurrency",
+        "forward_confirm",
+    ];
+    fn read(r: &Reader) -> Result<DnsConfig, ConfigError> {
+        let d = DnsConfig::default();
+        Ok(DnsConfig {
+            enabled: r.read("enabled", parse_bool)?.unwrap_or(d.enabled),
+            nameservers: r
+                .read("nameservers", parse_nameservers)?
+                .unwrap_or(d.nameservers),
+            timeout_ms: r
+                .read("timeout_ms", parse_positive)?
+                .map_or(d.timeout_ms, |n| n as u64),
+            concurrency: r
+                .read("concurrency", parse_positive)?
+                .unwrap_or(d.concurrency),
+            forward_confirm: r
+                .read("forward_confirm", parse_bool)?
+                .unwrap_or(d.forward_confirm),
+        })
+    }
+}
+
+impl GeoDbConfig {
+    /// The database keys of `r`'s section, all named `{prefix}_{key}`.
+    fn read_prefixed(r: &Reader, prefix: &str) -> Result<GeoDbConfig, ConfigError> {
+        let key = |k: &str| format!("{prefix}_{k}");
+        Ok(GeoDbConfig {
+            path: r.optional_path(&key("path"))?,
+            v6_path: r.optional_path(&key("v6_path"))?,
+            url: r.read(&key("url"), parse_url)?.flatten(),
+            v6_url: r.read(&key("v6_url"), parse_url)?.flatten(),
+        })
+    }
+}
+
+/// `[geolocation]`: the country database.
+struct CountryDb(GeoDbConfig);
+
+impl Section for CountryDb {
+    const NAME: &'static str = "geolocation";
+    const KEYS: &'static [&'static str] = &[
+        "country_db_path",
+        "country_db_v6_path",
+        "country_db_url",
+        "country_db_v6_url",
+    ];
+    fn read(r: &Reader) -> Result<CountryDb, ConfigError> {
+        GeoDbConfig::read_prefixed(r, "country_db").map(CountryDb)
+    }
+}
+
+/// `[ASN_ASO]`: the AS number and organisation database.
+struct AsnDb(GeoDbConfig);
+
+impl Section for AsnDb {
+    const NAME: &'static str = "ASN_ASO";
+    const KEYS: &'static [&'static str] = &[
+        "asn_db_path",
+        "asn_db_v6_path",
+        "asn_db_url",
+        "asn_db_v6_url",
+    ];
+    fn read(r: &Reader) -> Result<AsnDb, ConfigError> {
+        GeoDbConfig::read_prefixed(r, "asn_db").map(AsnDb)
+    }
+}
+
+impl Section for JournalConfig {
+    const NAME: &'static str = "journal";
+    const KEYS: &'static [&'static str] =
+        &["enabled", "units", "identifiers", "directory", "journalctl"];
+    fn read(r: &Reader) -> Result<JournalConfig, ConfigError> {
+        let d = JournalConfig::default();
+        let list = |v: &str| Ok(parse_list(v));
+        Ok(JournalConfig {
+            enabled: r.read("enabled", parse_bool)?.unwrap_or(d.enabled),
+            units: r.read("units", list)?.unwrap_or(d.units),
+            identifiers: r.read("identifiers", list)?.unwrap_or(d.identifiers),
+            directory: r.optional_path("directory")?,
+            journalctl: r
+                .read("journalctl", |v| {
+                    check_single_path(v)?;
+                    if v.contains('/') {
+                        r.resolve(v)
+                    } else {
+                        Ok(PathBuf::from(v))
+                    }
+                })?
+                .unwrap_or(d.journalctl),
+        })
+    }
+}
+
+/// The sections and keys this version reads: one line per [`Section`].
+const SECTIONS: &[(&str, &[&str])] = &[
+    (Paths::NAME, Paths::KEYS),
+    (ReportConfig::NAME, ReportConfig::KEYS),
+    (General::NAME, General::KEYS),
+    (DnsCache::NAME, DnsCache::KEYS),
+    (DnsConfig::NAME, DnsConfig::KEYS),
+    (CountryDb::NAME, CountryDb::KEYS),
+    (AsnDb::NAME, AsnDb::KEYS),
+    (JournalConfig::NAME, JournalConfig::KEYS),
 ];
 
 /// Keys of the old tool and of the file its setup script wrote, accepted without a warning and
@@ -291,11 +559,12 @@ const LEGACY: &[(&str, &[&str])] = &[
 ];
 
 fn is_known_section(section: &str) -> bool {
-    USED.iter().chain(LEGACY).any(|(s, _)| *s == section)
+    SECTIONS.iter().chain(LEGACY).any(|(s, _)| *s == section)
 }
 
 fn is_known_key(section: &str, key: &str) -> bool {
-    USED.iter()
+    SECTIONS
+        .iter()
         .chain(LEGACY)
         .any(|(s, keys)| *s == section && keys.contains(&key))
 }
@@ -306,7 +575,7 @@ fn warnings(ini: &Ini, path: &Path) -> Vec<String> {
     for section in &ini.sections {
         let name = &section.name;
         if !is_known_section(name) {
-            let hint = USED
+            let hint = SECTIONS
                 .iter()
                 .chain(LEGACY)
                 .find(|(s, _)| s.eq_ignore_ascii_case(name.trim()))
@@ -339,30 +608,33 @@ fn warnings(ini: &Ini, path: &Path) -> Vec<String> {
     found.into_iter().map(|(_, w)| w).collect()
 }
 
-/// Reads typed values out of a parsed file, naming file, line, section and key on error.
+/// Reads typed values of one section out of a parsed file, naming file, line, section and
+/// key on error.
 struct Reader<'a> {
     ini: &'a Ini,
     path: &'a Path,
+    section: &'static str,
+    keys: &'static [&'static str],
 }
 
 impl Reader<'_> {
     /// The interpolated value of a key this version reads.
-    fn get(&self, section: &str, key: &str) -> Result<Option<ini::Value>, ConfigError> {
+    fn get(&self, key: &str) -> Result<Option<ini::Value>, ConfigError> {
         debug_assert!(
-            USED.iter()
-                .any(|(s, keys)| *s == section && keys.contains(&key)),
-            "[{section}] {key} is read but not in USED"
+            self.keys.contains(&key),
+            "[{}] {key} is read but not in its KEYS",
+            self.section
         );
         self.ini
-            .get(section, key)
-            .map_err(|e| self.error(section, key, e.line, e.message))
+            .get(self.section, key)
+            .map_err(|e| self.error(key, e.line, e.message))
     }
 
-    fn error(&self, section: &str, key: &str, line: usize, message: String) -> ConfigError {
+    fn error(&self, key: &str, line: usize, message: String) -> ConfigError {
         ConfigError::Value {
             path: self.path.to_path_buf(),
             line,
-            section: section.to_owned(),
+            section: self.section.to_owned(),
             key: key.to_owned(),
             message,
         }
@@ -371,27 +643,26 @@ impl Reader<'_> {
     /// The value of `key` through `parse`, `None` when absent.
     fn read<T>(
         &self,
-        section: &str,
         key: &str,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Result<Option<T>, ConfigError> {
-        match self.get(section, key)? {
+        match self.get(key)? {
             None => Ok(None),
             Some(v) => parse(&v.text)
                 .map(Some)
-                .map_err(|m| self.error(section, key, v.line, m)),
+                .map_err(|m| self.error(key, v.line, m)),
         }
     }
 
     /// A path (an empty value is an error), relative ones from the config file's directory.
-    fn path(&self, section: &str, key: &str) -> Result<Option<PathBuf>, ConfigError> {
-        self.read(section, key, |v| self.resolve(v))
+    fn path(&self, key: &str) -> Result<Option<PathBuf>, ConfigError> {
+        self.read(key, |v| self.resolve(v))
     }
 
     /// An optional path: empty means none.
-    fn optional_path(&self, section: &str, key: &str) -> Result<Option<PathBuf>, ConfigError> {
+    fn optional_path(&self, key: &str) -> Result<Option<PathBuf>, ConfigError> {
         Ok(self
-            .read(section, key, |v| {
+            .read(key, |v| {
                 if v.is_empty() {
                     Ok(None)
                 } else {
@@ -413,181 +684,24 @@ impl Reader<'_> {
     }
 }
 
-/// What every path value must be, absolute or not.
-fn check_single_path(v: &str) -> Result<(), String> {
-    if v.is_empty() {
-        return Err("expected a path, got an empty value".into());
-    }
-    if v.contains('\n') {
-        return Err(format!(
-            "expected one path, got several lines: `{}`",
-            ini::shown(v)
-        ));
-    }
-    if v.contains('\0') {
-        return Err(format!(
-            "a path cannot contain a NUL byte: `{}`",
-            ini::shown(v)
-        ));
-    }
-    if v.starts_with('~') {
-        return Err(format!(
-            "`~` is not expanded: write the absolute path instead of `{}`",
-            ini::shown(v)
-        ));
-    }
-    Ok(())
-}
-
-/// `configparser`'s `getboolean`.
-fn parse_bool(v: &str) -> Result<bool, String> {
-    match v.to_lowercase().as_str() {
-        "1" | "yes" | "true" | "on" => Ok(true),
-        "0" | "no" | "false" | "off" => Ok(false),
-        _ => Err(format!(
-            "expected a boolean (1/yes/true/on or 0/no/false/off), got `{}`",
-            ini::shown(v)
-        )),
-    }
-}
-
-/// A non-negative integer as Python's `int()` reads it: an optional `+`, digits, single `_`
-/// between digits.
-fn parse_uint(v: &str) -> Option<u64> {
-    let digits = v.strip_prefix('+').unwrap_or(v);
-    let well_formed = digits
-        .split('_')
-        .all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()));
-    if !well_formed {
-        return None;
-    }
-    digits.replace('_', "").parse().ok()
-}
-
-fn parse_positive(v: &str) -> Result<usize, String> {
-    parse_uint(v)
-        .and_then(|n| usize::try_from(n).ok())
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("expected a positive integer, got `{}`", ini::shown(v)))
-}
-
-fn parse_seconds(v: &str) -> Result<u64, String> {
-    parse_uint(v).ok_or_else(|| {
-        format!(
-            "expected a number of seconds (0 or more), got `{}`",
-            ini::shown(v)
-        )
+/// Reads section `S` of `ini`.
+fn section<S: Section>(ini: &Ini, path: &Path) -> Result<S, ConfigError> {
+    S::read(&Reader {
+        ini,
+        path,
+        section: S::NAME,
+        keys: S::KEYS,
     })
 }
-
-/// `[general] log_level`: one validator for the config loader and setup.
-pub(crate) fn parse_log_level(v: &str) -> Result<LogLevel, String> {
-    match v.to_ascii_uppercase().as_str() {
-        "DEBUG" => Ok(LogLevel::Debug),
-        "INFO" => Ok(LogLevel::Info),
-        "WARNING" | "WARN" => Ok(LogLevel::Warning),
-        "ERROR" => Ok(LogLevel::Error),
-        "CRITICAL" | "FATAL" => Ok(LogLevel::Critical),
-        _ => Err(format!(
-            "expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got `{}`",
-            ini::shown(v)
-        )),
-    }
-}
-
-/// One address, `local@domain`, nothing that could break a mail header; empty means none.
-/// One validator for the config loader and setup.
-pub(crate) fn parse_email(v: &str) -> Result<Option<String>, String> {
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let one_at = v.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-    });
-    let clean = !v
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
-    if one_at && clean {
-        Ok(Some(v.to_owned()))
-    } else {
-        Err(format!(
-            "expected one address like admin@example.org (no spaces), got `{}`",
-            ini::shown(v)
-        ))
-    }
-}
-
-/// An IANA zone name the system's time zone database knows; empty means the system's zone.
-fn parse_timezone(v: &str) -> Result<Option<String>, String> {
-    if v.is_empty() {
-        return Ok(None);
-    }
-    match jiff::tz::TimeZone::get(v) {
-        Ok(_) => Ok(Some(v.to_owned())),
-        Err(_) => Err(format!(
-            "unknown time zone `{}` (expected an IANA name such as Europe/Paris)",
-            ini::shown(v)
-        )),
-    }
-}
-
-fn parse_csv_date_format(v: &str) -> Result<CsvDateFormat, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "legacy" => Ok(CsvDateFormat::Legacy),
-        "iso" => Ok(CsvDateFormat::Iso),
-        _ => Err(format!(
-            "expected `legacy` (DD/MM/YYYY HH:MM) or `iso` (RFC 3339), got `{}`",
-            ini::shown(v)
-        )),
-    }
-}
-
-/// Items separated by commas, spaces or line breaks; empty means none.
-/// `1.1.1.1, [2001:db8::53]:5353, 127.0.0.1:5353`: addresses, port 53 unless given.
-fn parse_nameservers(v: &str) -> Result<Vec<SocketAddr>, String> {
-    parse_list(v)
-        .iter()
-        .map(|s| {
-            s.parse::<SocketAddr>()
-                .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-                .map_err(|_| format!("expected an IP address or IP:port, got `{s}`"))
-        })
-        .collect()
-}
-
-/// An `http://` or `https://` address, or empty for none.
-fn parse_url(v: &str) -> Result<Option<String>, String> {
-    if v.is_empty() {
-        return Ok(None);
-    }
-    if (v.starts_with("http://") || v.starts_with("https://")) && !v.contains(char::is_whitespace) {
-        Ok(Some(v.to_owned()))
-    } else {
-        Err(format!(
-            "expected an http:// or https:// address, got `{v}`"
-        ))
-    }
-}
-
-fn parse_list(v: &str) -> Vec<String> {
-    v.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-const DEFAULT_UNITS: &str = "postfix@-.service postfix.service dovecot.service";
-const DEFAULT_IDENTIFIERS: &str =
-    "postfix/smtpd postfix/submission/smtpd postfix/smtps/smtpd dovecot";
 
 impl Config {
     /// The zone of offset-less timestamps and of report windows: `[general] timezone`, else
     /// the system's.
-    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, jiff::Error> {
-        match &self.timezone {
-            Some(name) => jiff::tz::TimeZone::get(name),
-            None => Ok(crate::envelope::timestamp::Clock::system_zone()),
-        }
+    pub fn time_zone(&self) -> TimeZone {
+        self.general
+            .timezone
+            .clone()
+            .unwrap_or_else(crate::envelope::timestamp::Clock::system_zone)
     }
 
     /// `/etc/maillogsentinel.conf`, where the old tool's setup put it.
@@ -631,184 +745,20 @@ impl Config {
             },
         })?;
         let warnings = warnings(&ini, path);
-        let r = Reader { ini: &ini, path };
-
-        // [paths]
-        let working_dir = r
-            .path("paths", "working_dir")?
-            .unwrap_or_else(|| PathBuf::from("/var/log/maillogsentinel"));
-        let state_dir = r
-            .path("paths", "state_dir")?
-            .unwrap_or_else(|| PathBuf::from("/var/lib/maillogsentinel"));
-        let mail_log = r.read("paths", "mail_log", |v| {
-            if v.eq_ignore_ascii_case("journal") || v.eq_ignore_ascii_case("journald") {
-                Ok(MailLog::Journal)
-            } else {
-                r.resolve(v).map(MailLog::File)
-            }
-        })?;
-        let backup_dir = r
-            .path("paths", "backup_dir")?
-            .unwrap_or_else(|| working_dir.join("backups"));
-        let jsonl_path = r.optional_path("paths", "jsonl_export")?;
-
-        // [report]
-        let report_email = r.read("report", "email", parse_email)?.flatten();
-
-        let from = match r.read("report", "from", parse_email)?.flatten() {
-            Some(f) => Some(f),
-            None => r.read("report", "sender_override", parse_email)?.flatten(),
-        };
-        let starttls = r
-            .read("report", "smtp_starttls", parse_bool)?
-            .unwrap_or(false);
-        let transport = match r
-            .read("report", "transport", |v| {
-                match v.to_ascii_lowercase().as_str() {
-                    "sendmail" => Ok(false),
-                    "smtp" => Ok(true),
-                    _ => Err(format!("expected sendmail or smtp, got `{v}`")),
-                }
-            })?
-            .unwrap_or(false)
-        {
-            false => ReportTransport::Sendmail(
-                r.path("report", "sendmail_path")?
-                    .unwrap_or_else(|| PathBuf::from("/usr/sbin/sendmail")),
-            ),
-            true => ReportTransport::Smtp {
-                host: r
-                    .read("report", "smtp_host", |v| Ok(v.to_owned()))?
-                    .filter(|h| !h.is_empty())
-                    .unwrap_or_else(|| "localhost".to_owned()),
-                port: r
-                    .read("report", "smtp_port", |v| {
-                        v.parse::<u16>()
-                            .ok()
-                            .filter(|&p| p > 0)
-                            .ok_or_else(|| format!("expected a port (1-65535), got `{v}`"))
-                    })?
-                    .unwrap_or(if starttls { 587 } else { 25 }),
-                starttls,
-                username: r
-                    .read("report", "smtp_username", |v| Ok(v.to_owned()))?
-                    .filter(|u| !u.is_empty()),
-                password_file: r.optional_path("report", "smtp_password_file")?,
-            },
-        };
-        let report = ReportConfig {
-            from,
-            subject_prefix: r
-                .read("report", "subject_prefix", |v| {
-                    if v.contains(['\r', '\n']) {
-                        Err("a subject prefix is one line".to_owned())
-                    } else {
-                        Ok(v.to_owned())
-                    }
-                })?
-                .unwrap_or_else(|| "[MailLogSentinel]".to_owned()),
-            transport,
-            attach_all: r
-                .read("report", "attach", |v| {
-                    match v.to_ascii_lowercase().as_str() {
-                        "window" => Ok(false),
-                        "all" => Ok(true),
-                        _ => Err(format!("expected window or all, got `{v}`")),
-                    }
-                })?
-                .unwrap_or(false),
-        };
-
-        // [general]
-        let log_level = r
-            .read("general", "log_level", parse_log_level)?
-            .unwrap_or(LogLevel::Info);
-        let timezone = r.read("general", "timezone", parse_timezone)?.flatten();
-        let csv_date_format = r
-            .read("general", "csv_date_format", parse_csv_date_format)?
-            .unwrap_or(CsvDateFormat::Legacy);
-
-        // [dns_cache]
-        let dns_cache = DnsCache {
-            enabled: r.read("dns_cache", "enabled", parse_bool)?.unwrap_or(true),
-            size: r.read("dns_cache", "size", parse_positive)?.unwrap_or(128),
-            ttl_seconds: r
-                .read("dns_cache", "ttl_seconds", parse_seconds)?
-                .unwrap_or(3600),
-        };
-
-        // [dns]
-        let dns = DnsConfig {
-            enabled: r.read("dns", "enabled", parse_bool)?.unwrap_or(true),
-            nameservers: r
-                .read("dns", "nameservers", parse_nameservers)?
-                .unwrap_or_default(),
-            timeout_ms: r
-                .read("dns", "timeout_ms", parse_positive)?
-                .map_or(2000, |n| n as u64),
-            concurrency: r.read("dns", "concurrency", parse_positive)?.unwrap_or(64),
-            forward_confirm: r
-                .read("dns", "forward_confirm", parse_bool)?
-                .unwrap_or(false),
-        };
-
-        // [geolocation], [ASN_ASO]
-        let geo_db = |section: &str, prefix: &str| -> Result<GeoDbConfig, ConfigError> {
-            let url = |key: &str| r.read(section, &format!("{prefix}_{key}"), parse_url);
-            Ok(GeoDbConfig {
-                path: r.optional_path(section, &format!("{prefix}_path"))?,
-                v6_path: r.optional_path(section, &format!("{prefix}_v6_path"))?,
-                url: url("url")?.flatten(),
-                v6_url: url("v6_url")?.flatten(),
-            })
-        };
-        let country_db = geo_db("geolocation", "country_db")?;
-        let asn_db = geo_db("ASN_ASO", "asn_db")?;
-
-        // [journal]
-        let journal_enabled = r.read("journal", "enabled", parse_bool)?.unwrap_or(false);
-        let list = |v: &str| Ok(parse_list(v));
-        let journal = JournalConfig {
-            units: r
-                .read("journal", "units", list)?
-                .unwrap_or_else(|| parse_list(DEFAULT_UNITS)),
-            identifiers: r
-                .read("journal", "identifiers", list)?
-                .unwrap_or_else(|| parse_list(DEFAULT_IDENTIFIERS)),
-            directory: r.optional_path("journal", "directory")?,
-            journalctl: r
-                .read("journal", "journalctl", |v| {
-                    check_single_path(v)?;
-                    if v.contains('/') {
-                        r.resolve(v)
-                    } else {
-                        Ok(PathBuf::from(v))
-                    }
-                })?
-                .unwrap_or_else(|| PathBuf::from("journalctl")),
-        };
-
-        let mail_log = match mail_log {
-            _ if journal_enabled => MailLog::Journal,
-            Some(m) => m,
-            None => MailLog::File(PathBuf::from("/var/log/mail.log")),
-        };
+        let mut paths: Paths = section(&ini, path)?;
+        let journal: JournalConfig = section(&ini, path)?;
+        if journal.enabled {
+            paths.mail_log = MailLog::Journal;
+        }
         let config = Config {
             path: path.to_path_buf(),
-            working_dir,
-            state_dir,
-            mail_log,
-            backup_dir,
-            report_email,
-            report,
-            log_level,
-            timezone,
-            csv_date_format,
-            jsonl_path,
-            dns_cache,
-            dns,
-            country_db,
-            asn_db,
+            paths,
+            report: section(&ini, path)?,
+            general: section(&ini, path)?,
+            dns_cache: section(&ini, path)?,
+            dns: section(&ini, path)?,
+            country_db: section::<CountryDb>(&ini, path)?.0,
+            asn_db: section::<AsnDb>(&ini, path)?.0,
             journal,
         };
         Ok(Loaded { config, warnings })
@@ -838,21 +788,25 @@ mod tests {
     fn defaults() -> Config {
         Config {
             path: PathBuf::from(PATH),
-            working_dir: "/var/log/maillogsentinel".into(),
-            state_dir: "/var/lib/maillogsentinel".into(),
-            mail_log: MailLog::File("/var/log/mail.log".into()),
-            backup_dir: "/var/log/maillogsentinel/backups".into(),
-            report_email: None,
+            paths: Paths {
+                working_dir: "/var/log/maillogsentinel".into(),
+                state_dir: "/var/lib/maillogsentinel".into(),
+                mail_log: MailLog::File("/var/log/mail.log".into()),
+                backup_dir: "/var/log/maillogsentinel/backups".into(),
+                jsonl_path: None,
+            },
             report: ReportConfig {
+                email: None,
                 from: None,
                 subject_prefix: "[MailLogSentinel]".into(),
                 transport: ReportTransport::Sendmail("/usr/sbin/sendmail".into()),
                 attach_all: false,
             },
-            log_level: LogLevel::Info,
-            timezone: None,
-            csv_date_format: CsvDateFormat::Legacy,
-            jsonl_path: None,
+            general: General {
+                log_level: LogLevel::Info,
+                timezone: None,
+                csv_date_format: CsvDateFormat::Legacy,
+            },
             dns_cache: DnsCache {
                 enabled: true,
                 size: 128,
@@ -868,6 +822,7 @@ mod tests {
             country_db: GeoDbConfig::default(),
             asn_db: GeoDbConfig::default(),
             journal: JournalConfig {
+                enabled: false,
                 units: vec![
                     "postfix@-.service".into(),
                     "postfix.service".into(),
@@ -919,12 +874,15 @@ mod tests {
             c,
             Config {
                 path: PATH.into(),
-                working_dir: "/w".into(),
-                state_dir: "/s".into(),
-                mail_log: MailLog::File("/logs/mail.log".into()),
-                backup_dir: "/b".into(),
-                report_email: Some("soc@example.org".into()),
+                paths: Paths {
+                    working_dir: "/w".into(),
+                    state_dir: "/s".into(),
+                    mail_log: MailLog::File("/logs/mail.log".into()),
+                    backup_dir: "/b".into(),
+                    jsonl_path: Some("/w/events.jsonl".into())
+                },
                 report: ReportConfig {
+                    email: Some("soc@example.org".into()),
                     from: Some("mls@example.org".into()),
                     subject_prefix: "[MLS]".into(),
                     transport: ReportTransport::Smtp {
@@ -936,10 +894,11 @@ mod tests {
                     },
                     attach_all: true,
                 },
-                log_level: LogLevel::Debug,
-                timezone: Some("Europe/Paris".into()),
-                csv_date_format: CsvDateFormat::Iso,
-                jsonl_path: Some("/w/events.jsonl".into()),
+                general: General {
+                    log_level: LogLevel::Debug,
+                    timezone: Some(jiff::tz::TimeZone::get("Europe/Paris").unwrap()),
+                    csv_date_format: CsvDateFormat::Iso
+                },
                 dns_cache: DnsCache {
                     enabled: false,
                     size: 1000,
@@ -966,6 +925,7 @@ mod tests {
                     ..GeoDbConfig::default()
                 },
                 journal: JournalConfig {
+                    enabled: false,
                     units: vec!["a.service".into(), "b.service".into()],
                     identifiers: vec![],
                     directory: Some("/j".into()),
@@ -978,7 +938,7 @@ mod tests {
     #[test]
     fn backup_dir_follows_working_dir() {
         let c = config("[paths]\nworking_dir = /srv/mls\n");
-        assert_eq!(c.backup_dir, Path::new("/srv/mls/backups"));
+        assert_eq!(c.paths.backup_dir, Path::new("/srv/mls/backups"));
     }
 
     #[test]
@@ -1156,7 +1116,7 @@ mod tests {
             ("007", 7),
             ("0", 0),
         ] {
-            assert_eq!(parse_uint(v), Some(n), "{v}");
+            assert_eq!(values::parse_uint(v), Some(n), "{v}");
         }
         for v in [
             "",
@@ -1170,7 +1130,7 @@ mod tests {
             "++1",
             "99999999999999999999",
         ] {
-            assert_eq!(parse_uint(v), None, "{v:?}");
+            assert_eq!(values::parse_uint(v), None, "{v:?}");
         }
         assert_eq!(parse_positive("1"), Ok(1));
         assert!(parse_positive("0").is_err());
@@ -1202,22 +1162,28 @@ mod tests {
         ] {
             assert!(parse_email(v).is_err(), "{v:?}");
         }
-        assert_eq!(config("[report]\nemail =\n").report_email, None);
+        assert_eq!(config("[report]\nemail =\n").report.email, None);
     }
 
     #[test]
     fn timezones() {
         assert_eq!(
             config("[general]\ntimezone = Europe/Paris\n")
+                .general
                 .timezone
+                .and_then(|z| z.iana_name().map(str::to_owned))
                 .as_deref(),
             Some("Europe/Paris")
         );
         assert_eq!(
-            config("[general]\ntimezone = UTC\n").timezone.as_deref(),
+            config("[general]\ntimezone = UTC\n")
+                .general
+                .timezone
+                .and_then(|z| z.iana_name().map(str::to_owned))
+                .as_deref(),
             Some("UTC")
         );
-        assert_eq!(config("[general]\ntimezone =\n").timezone, None);
+        assert_eq!(config("[general]\ntimezone =\n").general.timezone, None);
         assert!(parse_timezone("Europe/Nowhere").is_err());
         assert!(parse_timezone("../../etc/passwd").is_err());
     }
@@ -1235,19 +1201,19 @@ mod tests {
     fn mail_log_journal() {
         for v in ["journal", "Journal", "JOURNALD"] {
             let c = config(&format!("[paths]\nmail_log = {v}\n"));
-            assert_eq!(c.mail_log, MailLog::Journal, "{v}");
+            assert_eq!(c.paths.mail_log, MailLog::Journal, "{v}");
         }
         // `[journal] enabled = yes` wins over a mail_log path (which must still be valid).
         let c = config("[paths]\nmail_log = /var/log/mail.log\n[journal]\nenabled = yes\n");
-        assert_eq!(c.mail_log, MailLog::Journal);
+        assert_eq!(c.paths.mail_log, MailLog::Journal);
         let c = config("[journal]\nenabled = true\n");
-        assert_eq!(c.mail_log, MailLog::Journal);
+        assert_eq!(c.paths.mail_log, MailLog::Journal);
         assert!(load("[paths]\nmail_log = ~/mail.log\n[journal]\nenabled = yes\n").is_err());
         // `enabled = no` does not undo `mail_log = journal`.
         let c = config("[paths]\nmail_log = journal\n[journal]\nenabled = no\n");
-        assert_eq!(c.mail_log, MailLog::Journal);
+        assert_eq!(c.paths.mail_log, MailLog::Journal);
         let c = config("[paths]\nmail_log = /srv/log/mail.log\n[journal]\nenabled = no\n");
-        assert_eq!(c.mail_log, MailLog::File("/srv/log/mail.log".into()));
+        assert_eq!(c.paths.mail_log, MailLog::File("/srv/log/mail.log".into()));
     }
 
     #[test]
@@ -1272,10 +1238,13 @@ mod tests {
         )
         .unwrap();
         let c = l.config;
-        assert_eq!(c.working_dir, Path::new("/srv/conf/../out"));
-        assert_eq!(c.state_dir, Path::new("/srv/conf/state"));
-        assert_eq!(c.backup_dir, Path::new("/srv/conf/../out/backups"));
-        assert_eq!(c.mail_log, MailLog::File("/srv/conf/logs/mail.log".into()));
+        assert_eq!(c.paths.working_dir, Path::new("/srv/conf/../out"));
+        assert_eq!(c.paths.state_dir, Path::new("/srv/conf/state"));
+        assert_eq!(c.paths.backup_dir, Path::new("/srv/conf/../out/backups"));
+        assert_eq!(
+            c.paths.mail_log,
+            MailLog::File("/srv/conf/logs/mail.log".into())
+        );
         assert_eq!(
             c.journal.directory.as_deref(),
             Some(Path::new("/srv/conf/j"))
@@ -1289,8 +1258,11 @@ mod tests {
         let c = Config::from_str("[paths]\nworking_dir = w\n", Path::new("mls.conf"))
             .unwrap()
             .config;
-        assert!(c.working_dir.is_absolute());
-        assert_eq!(c.working_dir, std::env::current_dir().unwrap().join("w"));
+        assert!(c.paths.working_dir.is_absolute());
+        assert_eq!(
+            c.paths.working_dir,
+            std::env::current_dir().unwrap().join("w")
+        );
         assert_eq!(c.path, Path::new("mls.conf"));
     }
 
@@ -1299,19 +1271,19 @@ mod tests {
         let c = config(
             "[DEFAULT]\nbase = /srv/mls\n[paths]\nworking_dir = %(base)s/work\nstate_dir = %(working_dir)s/state\njsonl_export = %(working_dir)s/100%%.jsonl\n[dns_cache]\nenabled = yes\n",
         );
-        assert_eq!(c.working_dir, Path::new("/srv/mls/work"));
-        assert_eq!(c.state_dir, Path::new("/srv/mls/work/state"));
+        assert_eq!(c.paths.working_dir, Path::new("/srv/mls/work"));
+        assert_eq!(c.paths.state_dir, Path::new("/srv/mls/work/state"));
         assert_eq!(
-            c.jsonl_path.as_deref(),
+            c.paths.jsonl_path.as_deref(),
             Some(Path::new("/srv/mls/work/100%.jsonl"))
         );
         // DEFAULT keys reach the sections that exist, as in Python: here [dns_cache] but not
         // [journal] (absent), so the journal is not enabled.
         let c = config("[DEFAULT]\nenabled = no\n[dns_cache]\n");
         assert!(!c.dns_cache.enabled);
-        assert_eq!(c.mail_log, MailLog::File("/var/log/mail.log".into()));
+        assert_eq!(c.paths.mail_log, MailLog::File("/var/log/mail.log".into()));
         let c = config("[DEFAULT]\nenabled = yes\n[journal]\n");
-        assert_eq!(c.mail_log, MailLog::Journal);
+        assert_eq!(c.paths.mail_log, MailLog::Journal);
     }
 
     #[test]
@@ -1332,7 +1304,7 @@ mod tests {
                 format!("{PATH}:10: unknown key `asn_db_pth` in [ASN_ASO], ignored"),
             ]
         );
-        assert_eq!(l.config.working_dir, Path::new("/w"));
+        assert_eq!(l.config.paths.working_dir, Path::new("/w"));
         // A wrong value in an unknown key does not fail.
         assert!(load("[paths]\nsize = abc\nx = 50%\n").is_ok());
     }
@@ -1353,7 +1325,7 @@ mod tests {
              [User]\nrun_as_user = mls\n\n\
              [systemd]\nextraction_schedule = hourly\nreport_schedule = *-*-* 23:59:59\nip_update_schedule = daily\n\n",
         );
-        assert_eq!(c.report_email.as_deref(), Some("security-team@example.org"));
+        assert_eq!(c.report.email.as_deref(), Some("security-team@example.org"));
         assert_eq!(
             c.country_db.path.as_deref(),
             Some(Path::new("/var/lib/maillogsentinel/country_aside.csv"))
@@ -1362,7 +1334,7 @@ mod tests {
 
     #[test]
     fn tables_are_consistent() {
-        for (section, keys) in USED.iter().chain(LEGACY) {
+        for (section, keys) in SECTIONS.iter().chain(LEGACY) {
             let mut sorted = keys.to_vec();
             sorted.sort_unstable();
             sorted.dedup();
@@ -1373,7 +1345,9 @@ mod tests {
         }
         for (section, keys) in LEGACY {
             for key in *keys {
-                let used = USED.iter().any(|(s, k)| s == section && k.contains(key));
+                let used = SECTIONS
+                    .iter()
+                    .any(|(s, k)| s == section && k.contains(key));
                 assert!(!used, "[{section}] {key} is both used and legacy");
             }
         }
@@ -1395,7 +1369,7 @@ mod tests {
                 seen.push((section.to_owned(), key.to_owned()));
             }
         }
-        for (section, keys) in USED {
+        for (section, keys) in SECTIONS {
             for key in *keys {
                 assert!(
                     seen.contains(&(section.to_string(), key.to_string())),

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::{DnsCache, LogLevel, Paths, values};
+
 /// Every answer of a setup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answers {
@@ -15,10 +17,8 @@ pub struct Answers {
     /// A log file, or `journal`.
     pub mail_log: String,
     pub email: Option<String>,
-    pub log_level: String,
-    pub dns_cache_enabled: bool,
-    pub dns_cache_size: usize,
-    pub dns_cache_ttl: u64,
+    pub log_level: LogLevel,
+    pub dns_cache: DnsCache,
     pub country_db_path: Option<PathBuf>,
     pub asn_db_path: Option<PathBuf>,
     pub extract_schedule: String,
@@ -27,23 +27,60 @@ pub struct Answers {
 }
 
 impl Default for Answers {
+    /// The config's own defaults, a detected mail log, and the geo databases in the state
+    /// directory (where `update-geo` puts them).
     fn default() -> Answers {
+        let paths = Paths::default();
         Answers {
             user: "maillogsentinel".into(),
-            working_dir: "/var/log/maillogsentinel".into(),
-            state_dir: "/var/lib/maillogsentinel".into(),
+            country_db_path: Some(paths.state_dir.join("country-ipv4-num.csv")),
+            asn_db_path: Some(paths.state_dir.join("asn-ipv4-num.csv")),
+            working_dir: paths.working_dir,
+            state_dir: paths.state_dir,
             mail_log: detect_mail_log(Path::new("/")),
             email: None,
-            log_level: "INFO".into(),
-            dns_cache_enabled: true,
-            dns_cache_size: 128,
-            dns_cache_ttl: 3600,
-            country_db_path: Some("/var/lib/maillogsentinel/country-ipv4-num.csv".into()),
-            asn_db_path: Some("/var/lib/maillogsentinel/asn-ipv4-num.csv".into()),
+            log_level: LogLevel::default(),
+            dns_cache: DnsCache::default(),
             extract_schedule: "hourly".into(),
             report_schedule: "*-*-* 23:50:00".into(),
             geo_schedule: "weekly".into(),
         }
+    }
+}
+
+impl Answers {
+    /// The answers as a reader checks them before they are written: one `label: value` line
+    /// each.
+    pub fn summary(&self) -> Vec<String> {
+        let path = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or("none".into(), |p| p.display().to_string())
+        };
+        let c = &self.dns_cache;
+        vec![
+            format!("Operational user:     {}", self.user),
+            format!("Working directory:    {}", self.working_dir.display()),
+            format!("State directory:      {}", self.state_dir.display()),
+            format!("Mail log:             {}", self.mail_log),
+            format!(
+                "Report email:         {}",
+                self.email.as_deref().unwrap_or("none (no mail)")
+            ),
+            format!("Log level:            {}", self.log_level.as_str()),
+            if c.enabled {
+                format!(
+                    "DNS cache:            {} entries for {} s",
+                    c.size, c.ttl_seconds
+                )
+            } else {
+                "DNS cache:            off".to_owned()
+            },
+            format!("Country database:     {}", path(&self.country_db_path)),
+            format!("ASN database:         {}", path(&self.asn_db_path)),
+            format!("Extraction schedule:  {}", self.extract_schedule),
+            format!("Report schedule:      {}", self.report_schedule),
+            format!("Geo update schedule:  {}", self.geo_schedule),
+        ]
     }
 }
 
@@ -87,13 +124,28 @@ pub fn check_mail_log(v: &str) -> Result<String, String> {
 /// The report address: the config loader's own check, so setup never writes one it refuses.
 pub fn check_email(v: &str) -> Result<Option<String>, String> {
     let v = v.trim();
-    crate::config::parse_email(v)
+    values::parse_email(v)
         .map_err(|_| format!("`{v}` is not an email address like admin@example.org"))
 }
 
-/// The log level, spelled as the config writes it; accepts what the config loader accepts.
-pub fn check_log_level(v: &str) -> Result<String, String> {
-    crate::config::parse_log_level(v.trim()).map(|l| l.as_str().to_owned())
+/// The log level: the config loader's own check.
+pub fn check_log_level(v: &str) -> Result<LogLevel, String> {
+    values::parse_log_level(v.trim())
+}
+
+/// A boolean answer, as the config file spells them (`yes`, `no`, `on`, `0`...).
+pub fn check_bool(v: &str) -> Result<bool, String> {
+    values::parse_bool(v.trim())
+}
+
+/// A DNS cache size: the config loader's own check.
+pub fn check_positive(v: &str) -> Result<usize, String> {
+    values::parse_positive(v.trim())
+}
+
+/// A TTL: the config loader's own check.
+pub fn check_seconds(v: &str) -> Result<u64, String> {
+    values::parse_seconds(v.trim())
 }
 
 /// The uid and primary gid of `name`, if the user exists.
@@ -216,9 +268,9 @@ mod tests {
             check_email("root@localhost").unwrap().as_deref(),
             Some("root@localhost")
         );
-        assert_eq!(check_log_level("warning").unwrap(), "WARNING");
+        assert_eq!(check_log_level("warning").unwrap(), LogLevel::Warning);
         // The same rules as the config loader: `WARN` accepted, `<>;` refused.
-        assert_eq!(check_log_level("WARN").unwrap(), "WARNING");
+        assert_eq!(check_log_level("WARN").unwrap(), LogLevel::Warning);
         assert!(check_email("Admin <a@example.org>").is_err());
         assert!(check_email("a@example.org;b@example.org").is_err());
         assert!(check_user("root").is_err());

@@ -44,15 +44,15 @@ pub fn config_text(a: &Answers) -> String {
     let _ = writeln!(s, "[report]");
     let _ = writeln!(s, "email = {}\n", a.email.as_deref().unwrap_or(""));
     let _ = writeln!(s, "[general]");
-    let _ = writeln!(s, "log_level = {}\n", a.log_level);
+    let _ = writeln!(s, "log_level = {}\n", a.log_level.as_str());
     let _ = writeln!(s, "[dns_cache]");
     let _ = writeln!(
         s,
         "enabled = {}",
-        if a.dns_cache_enabled { "yes" } else { "no" }
+        if a.dns_cache.enabled { "yes" } else { "no" }
     );
-    let _ = writeln!(s, "size = {}", a.dns_cache_size);
-    let _ = writeln!(s, "ttl_seconds = {}\n", a.dns_cache_ttl);
+    let _ = writeln!(s, "size = {}", a.dns_cache.size);
+    let _ = writeln!(s, "ttl_seconds = {}\n", a.dns_cache.ttl_seconds);
     let path = |p: &Option<PathBuf>| {
         p.as_ref()
             .map_or(String::new(), |p| p.display().to_string())
@@ -70,6 +70,40 @@ pub fn config_text(a: &Answers) -> String {
         "asn_db_url = https://raw.githubusercontent.com/sapics/ip-location-db/main/asn/asn-ipv4-num.csv"
     );
     s
+}
+
+/// `config_text(a)`, loaded back as the tool will load it, and compared with the answers:
+/// setup never writes a file the loader refuses, warns about or reads differently.
+pub fn checked_config_text(a: &Answers, path: &Path) -> anyhow::Result<String> {
+    use crate::config::{Config, MailLog};
+    let text = config_text(a);
+    let loaded = Config::from_str(&text, path)
+        .map_err(|e| anyhow::anyhow!("the generated config does not load (a bug): {e}"))?;
+    anyhow::ensure!(
+        loaded.warnings.is_empty(),
+        "the generated config has warnings (a bug): {:?}",
+        loaded.warnings
+    );
+    let c = loaded.config;
+    let mail_log = match &c.paths.mail_log {
+        MailLog::Journal => "journal".to_owned(),
+        MailLog::File(p) => p.display().to_string(),
+    };
+    let read_back = (
+        (&c.paths.working_dir, &c.paths.state_dir, mail_log),
+        (&c.report.email, c.general.log_level, &c.dns_cache),
+        (&c.country_db.path, &c.asn_db.path),
+    );
+    let answered = (
+        (&a.working_dir, &a.state_dir, a.mail_log.clone()),
+        (&a.email, a.log_level, &a.dns_cache),
+        (&a.country_db_path, &a.asn_db_path),
+    );
+    anyhow::ensure!(
+        read_back == answered,
+        "the generated config reads back differently (a bug): {read_back:?} for {answered:?}"
+    );
+    Ok(text)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename (a crash leaves the old
@@ -157,8 +191,8 @@ impl Transcript {
 pub fn apply(a: &Answers, t: &Targets, log: &mut Transcript) -> anyhow::Result<()> {
     use anyhow::Context;
     let (uid, gid) = answers::user_ids(&a.user).with_context(|| format!("no user {}", a.user))?;
-    log.say(&format!("answers: {a:?}"));
-    write_atomic(&t.config, config_text(a).as_bytes(), 0o640)
+    let text = checked_config_text(a, &t.config)?;
+    write_atomic(&t.config, text.as_bytes(), 0o640)
         .with_context(|| format!("writing {}", t.config.display()))?;
     if let Err(e) = chown(&t.config, None, Some(gid)) {
         log.say(&format!(
@@ -247,19 +281,23 @@ mod tests {
             state_dir: dir.path().join("s"),
             mail_log: "journal".into(),
             email: Some("soc@example.org".into()),
-            log_level: "DEBUG".into(),
-            dns_cache_size: 500,
+            log_level: crate::config::LogLevel::Debug,
+            dns_cache: crate::config::DnsCache {
+                size: 500,
+                ..Default::default()
+            },
             ..Answers::default()
         };
         let path = dir.path().join("mls.conf");
-        write_atomic(&path, config_text(&a).as_bytes(), 0o640).unwrap();
+        let text = checked_config_text(&a, &path).unwrap();
+        write_atomic(&path, text.as_bytes(), 0o640).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o640);
         let loaded = crate::config::Config::load(&path).unwrap();
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
         let c = loaded.config;
-        assert_eq!(c.working_dir, a.working_dir);
-        assert_eq!(c.mail_log, crate::config::MailLog::Journal);
-        assert_eq!(c.report_email.as_deref(), Some("soc@example.org"));
+        assert_eq!(c.paths.working_dir, a.working_dir);
+        assert_eq!(c.paths.mail_log, crate::config::MailLog::Journal);
+        assert_eq!(c.report.email.as_deref(), Some("soc@example.org"));
         assert_eq!(c.dns_cache.size, 500);
         assert_eq!(c.country_db.path, a.country_db_path);
         assert!(c.asn_db.url.is_some());

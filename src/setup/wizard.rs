@@ -1,12 +1,23 @@
 //! The interactive wizard: the old wizard's questions, defaults shown, each answer checked on
-//! the spot (a wrong one is asked again with the reason). Answers are kept in the setup log.
+//! the spot (a wrong one is asked again with the reason; a mail log that does not exist is
+//! refused, a missing geo database can be fetched by `update-geo` at the end), then a summary
+//! to confirm before anything is written. Answers are kept in the setup log.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use dialoguer::{Confirm, Input};
 
 use super::Transcript;
 use super::answers::{self, Answers};
+
+/// What the wizard decided besides the answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choices {
+    /// Install the units to `/etc/systemd/system`.
+    pub install_units: bool,
+    /// Run `update-geo` once the config is written (a geo database is missing).
+    pub fetch_geo: bool,
+}
 
 fn ask<T>(
     log: &mut Transcript,
@@ -38,9 +49,76 @@ fn show_path(p: &Option<PathBuf>) -> String {
     p.as_ref().map_or("-".into(), |p| p.display().to_string())
 }
 
-/// Asks every question, starting from `d`'s values; then whether to install the units.
-pub fn run(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, bool)> {
+/// A mail log that exists as a file, or the journal.
+fn check_existing_mail_log(v: &str) -> Result<String, String> {
+    let log = answers::check_mail_log(v)?;
+    if log == "journal" || Path::new(&log).is_file() {
+        Ok(log)
+    } else {
+        Err(format!(
+            "{log} does not exist: give the file Postfix and Dovecot log to (often /var/log/mail.log or /var/log/maillog), or `journal`"
+        ))
+    }
+}
+
+/// A geo database path; when the file is missing, whether `update-geo` should fetch it, or
+/// else the question again.
+fn ask_geo_db(
+    log: &mut Transcript,
+    prompt: &str,
+    default: &Option<PathBuf>,
+    fetch: &mut bool,
+) -> std::io::Result<Option<PathBuf>> {
+    loop {
+        let path = ask(
+            log,
+            prompt,
+            show_path(default),
+            answers::check_optional_path,
+        )?;
+        match &path {
+            Some(p) if !p.is_file() => {
+                let offer = format!(
+                    "{} does not exist: fetch it with `maillogsentinel update-geo` at the end?",
+                    p.display()
+                );
+                if confirm(log, &offer, true)? {
+                    *fetch = true;
+                    return Ok(path);
+                }
+            }
+            _ => return Ok(path),
+        }
+    }
+}
+
+/// Asks every question, starting from `d`'s values, until the summary is confirmed.
+pub fn run(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, Choices)> {
     log.say("MailLogSentinel setup: press Enter to keep the [default].");
+    let mut start = d.clone();
+    loop {
+        let (a, fetch_geo) = ask_all(&start, log)?;
+        log.say("");
+        log.say("The configuration to write:");
+        for line in a.summary() {
+            log.say(&format!("  {line}"));
+        }
+        if confirm(log, "Write this configuration?", true)? {
+            let install_units = confirm(log, "Install the units to /etc/systemd/system?", false)?;
+            return Ok((
+                a,
+                Choices {
+                    install_units,
+                    fetch_geo,
+                },
+            ));
+        }
+        log.say("Again, with your answers as the defaults.");
+        start = a;
+    }
+}
+
+fn ask_all(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, bool)> {
     let user = ask(
         log,
         "Operational user (not root)",
@@ -63,89 +141,71 @@ pub fn run(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, bool)
         log,
         "Mail log (a file, or `journal`)",
         d.mail_log.clone(),
-        answers::check_mail_log,
+        check_existing_mail_log,
     )?;
     let email = ask(
         log,
         "Report email (empty: no mail)",
         d.email.clone().unwrap_or_default(),
-        |v| answers::check_email(v).map(|e| e.unwrap_or_default()),
+        answers::check_email,
     )?;
     let log_level = ask(
         log,
         "Log level",
-        d.log_level.clone(),
+        d.log_level.as_str().to_owned(),
         answers::check_log_level,
     )?;
-    let dns_cache_enabled = confirm(log, "Cache reverse DNS answers?", d.dns_cache_enabled)?;
-    let dns_cache_size = ask(
+    let mut dns_cache = d.dns_cache.clone();
+    dns_cache.enabled = confirm(log, "Cache reverse DNS answers?", dns_cache.enabled)?;
+    dns_cache.size = ask(
         log,
         "DNS cache size (entries in memory)",
-        d.dns_cache_size.to_string(),
-        |v| {
-            v.trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| format!("`{v}`: a number of entries, 1 or more"))
-        },
+        dns_cache.size.to_string(),
+        answers::check_positive,
     )?;
-    let dns_cache_ttl = ask(
+    dns_cache.ttl_seconds = ask(
         log,
         "DNS cache TTL (seconds)",
-        d.dns_cache_ttl.to_string(),
-        |v| {
-            v.trim()
-                .parse::<u64>()
-                .map_err(|_| format!("`{v}`: a number of seconds"))
-        },
+        dns_cache.ttl_seconds.to_string(),
+        answers::check_seconds,
     )?;
-    let country = ask(
+    let mut fetch = false;
+    let country_db_path = ask_geo_db(
         log,
         "Country database path (- for none)",
-        show_path(&d.country_db_path),
-        |v| answers::check_optional_path(v).map(|p| show_path(&p)),
+        &d.country_db_path,
+        &mut fetch,
     )?;
-    let asn = ask(
+    let asn_db_path = ask_geo_db(
         log,
         "ASN database path (- for none)",
-        show_path(&d.asn_db_path),
-        |v| answers::check_optional_path(v).map(|p| show_path(&p)),
+        &d.asn_db_path,
+        &mut fetch,
     )?;
-    let extract_schedule = ask(
-        log,
-        "Extraction schedule (OnCalendar=)",
-        d.extract_schedule.clone(),
-        answers::check_on_calendar,
-    )?;
-    let report_schedule = ask(
-        log,
-        "Report schedule (OnCalendar=)",
-        d.report_schedule.clone(),
-        answers::check_on_calendar,
-    )?;
-    let geo_schedule = ask(
-        log,
-        "Geo database update schedule (OnCalendar=)",
-        d.geo_schedule.clone(),
-        answers::check_on_calendar,
-    )?;
-    let install = confirm(log, "Install the units to /etc/systemd/system?", false)?;
+    let schedule = |log: &mut Transcript, prompt: &str, default: &str| {
+        ask(log, prompt, default.to_owned(), answers::check_on_calendar)
+    };
     let a = Answers {
         user,
-        working_dir: PathBuf::from(working_dir.display().to_string()),
+        working_dir,
         state_dir,
         mail_log,
-        email: Some(email).filter(|e| !e.is_empty()),
+        email,
         log_level,
-        dns_cache_enabled,
-        dns_cache_size,
-        dns_cache_ttl,
-        country_db_path: answers::check_optional_path(&country).expect("validated"),
-        asn_db_path: answers::check_optional_path(&asn).expect("validated"),
-        extract_schedule,
-        report_schedule,
-        geo_schedule,
+        dns_cache,
+        country_db_path,
+        asn_db_path,
+        extract_schedule: schedule(
+            log,
+            "Extraction schedule (OnCalendar=)",
+            &d.extract_schedule,
+        )?,
+        report_schedule: schedule(log, "Report schedule (OnCalendar=)", &d.report_schedule)?,
+        geo_schedule: schedule(
+            log,
+            "Geo database update schedule (OnCalendar=)",
+            &d.geo_schedule,
+        )?,
     };
-    Ok((a, install))
+    Ok((a, fetch))
 }
