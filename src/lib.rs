@@ -4,6 +4,7 @@
 //! (syslog header) -> `detect` (per-daemon line shapes) -> `correlate` (one attempt counts
 //! once) -> `sink` (JSON Lines, CSV, table). See `docs/ARCHITECTURE.md`.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod correlate;
@@ -19,3 +20,4 @@ pub mod setup;
 pub mod sink;
 pub mod source;
 pub mod store;
+pub mod workdir;

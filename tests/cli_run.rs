@@ -60,7 +60,7 @@ fn a_second_run_while_one_holds_the_lock_exits_75() {
 #[test]
 fn root_is_refused_without_allow_root() {
     // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         eprintln!("SKIPPED: not running as root, nothing to refuse");
         return;
     }

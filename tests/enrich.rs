@@ -114,7 +114,7 @@ impl Dnsmasq {
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
 /// A failed SMTP AUTH line from `ip` for `user`.

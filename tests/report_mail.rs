@@ -30,14 +30,10 @@ fn postfix_ready(test: &str) -> bool {
 }
 
 fn user() -> String {
-    // SAFETY: getpwuid/geteuid have no preconditions; the name is copied at once.
-    unsafe {
-        let pw = libc::getpwuid(libc::geteuid());
-        assert!(!pw.is_null());
-        std::ffi::CStr::from_ptr((*pw).pw_name)
-            .to_string_lossy()
-            .into_owned()
-    }
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .expect("the running user is in /etc/passwd")
+        .name
 }
 
 fn mailbox() -> PathBuf {

@@ -15,7 +15,7 @@ fn operational_user() -> String {
     static USER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     USER.get_or_init(|| {
         // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             return std::env::var("USER").unwrap_or_else(|_| "nobody".into());
         }
         let exists = |name: &str| {
@@ -221,7 +221,11 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
         "State directory",
         &t.join("state").display().to_string(),
     );
-    answer(&mut p, "Mail log", &t.join("no-such.log").display().to_string());
+    answer(
+        &mut p,
+        "Mail log",
+        &t.join("no-such.log").display().to_string(),
+    );
     answer(&mut p, "does not exist", "journal"); // refused on the spot, asked again
     answer(&mut p, "Report email", "not-an-address");
     answer(&mut p, "not an email address", "soc@example.org");
@@ -234,7 +238,8 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
     answer(&mut p, "Country database path", "-");
     // The default ASN path does not exist here: declining update-geo asks again.
     answer(&mut p, "ASN database path", "");
-    p.exp_string("fetch it with `maillogsentinel update-geo`").unwrap();
+    p.exp_string("fetch it with `maillogsentinel update-geo`")
+        .unwrap();
     p.send("n").unwrap();
     p.flush().unwrap();
     answer(&mut p, "ASN database path", "-");
@@ -247,7 +252,10 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
     p.exp_string("Mail log:             journal").unwrap();
     p.exp_string("DNS cache:            off").unwrap();
     p.exp_string("Write this configuration?").unwrap();
-    assert!(!config.exists(), "nothing is written before the summary is confirmed");
+    assert!(
+        !config.exists(),
+        "nothing is written before the summary is confirmed"
+    );
     p.send("y").unwrap();
     p.flush().unwrap();
     p.exp_string("Install the units").unwrap();

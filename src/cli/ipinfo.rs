@@ -10,12 +10,13 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::run::{Common, DB_FILE, Exit, load_config};
+use super::run::{Common, Exit, load_config};
 use crate::enrich::cache::{self, PtrCache};
 use crate::enrich::dns::{DnsSettings, ReverseDns};
 use crate::enrich::geo::Geo;
 use crate::sink::printable;
 use crate::store::{PtrRecord, Store};
+use crate::workdir::WorkDir;
 
 #[derive(Args, Debug)]
 pub struct IpinfoArgs {
@@ -44,7 +45,7 @@ pub fn run(common: &Common, args: &IpinfoArgs) -> anyhow::Result<ExitCode> {
     for w in warnings {
         eprintln!("maillogsentinel: warning: {w}");
     }
-    let db = config.paths.working_dir.join(DB_FILE);
+    let db = WorkDir::of(&config).store();
     let store = if db.exists() {
         match Store::open_read_only(&db) {
             Ok(s) => Some(s),

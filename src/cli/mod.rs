@@ -150,6 +150,7 @@ pub fn main() -> ExitCode {
 /// it: the one place where errors become statuses.
 fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
     use crate::ingest::IngestError;
+    use crate::report::job::ReportJobError;
     use crate::source::files::InputProblem;
     use crate::store::StoreError;
     let store = |s: &StoreError| {
@@ -179,6 +180,11 @@ fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
             ),
         ),
         Some(_) => (1, None),
-        None => e.downcast_ref::<StoreError>().map_or((1, None), store),
+        None => match e.downcast_ref::<ReportJobError>() {
+            Some(ReportJobError::Store(s)) => store(s),
+            Some(ReportJobError::Write { .. }) => (exit::CANT_CREATE, None),
+            Some(_) => (1, None),
+            None => e.downcast_ref::<StoreError>().map_or((1, None), store),
+        },
     }
 }

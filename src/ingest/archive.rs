@@ -71,7 +71,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 fn move_path(from: &Path, to: &Path) -> io::Result<()> {
     match fs::rename(from, to) {
-        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EXDEV as i32) => {
             copy_recursive(from, to)?;
             if from.is_dir() {
                 fs::remove_dir_all(from)

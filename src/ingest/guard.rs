@@ -20,10 +20,9 @@ pub struct RunLock {
     _file: File,
 }
 
-pub const LOCK_FILE: &str = "maillogsentinel.lock";
-
-pub fn acquire(state_dir: &Path) -> Result<RunLock, LockError> {
-    let path = state_dir.join(LOCK_FILE);
+/// Takes the lock file at `path` (`WorkDir::lock`).
+pub fn acquire(path: &Path) -> Result<RunLock, LockError> {
+    let path = path.to_path_buf();
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -43,14 +42,12 @@ pub fn acquire(state_dir: &Path) -> Result<RunLock, LockError> {
 
 /// Whether the process runs with root's effective user id.
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
 /// The name of the effective user (from /etc/passwd), for messages that say what to run.
 pub fn user_name() -> String {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() }.to_string();
+    let uid = nix::unistd::geteuid().to_string();
     std::fs::read_to_string("/etc/passwd")
         .ok()
         .and_then(|p| {
@@ -70,9 +67,12 @@ mod tests {
     #[test]
     fn second_lock_is_refused_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let first = acquire(dir.path()).unwrap();
-        assert!(matches!(acquire(dir.path()), Err(LockError::Busy(_))));
+        let first = acquire(&dir.path().join("lock")).unwrap();
+        assert!(matches!(
+            acquire(&dir.path().join("lock")),
+            Err(LockError::Busy(_))
+        ));
         drop(first);
-        assert!(acquire(dir.path()).is_ok());
+        assert!(acquire(&dir.path().join("lock")).is_ok());
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod guard;
+pub mod job;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};

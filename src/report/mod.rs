@@ -11,6 +11,7 @@
 pub mod chart;
 pub mod document;
 pub mod html;
+pub mod job;
 pub mod mail;
 pub mod text;
 pub mod window;

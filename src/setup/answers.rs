@@ -150,12 +150,9 @@ pub fn check_seconds(v: &str) -> Result<u64, String> {
 
 /// The uid and primary gid of `name`, if the user exists.
 pub fn user_ids(name: &str) -> Option<(u32, u32)> {
-    let c = std::ffi::CString::new(name).ok()?;
-    // SAFETY: getpwnam takes a NUL-terminated name; the fields are copied at once.
-    unsafe {
-        let pw = libc::getpwnam(c.as_ptr());
-        (!pw.is_null()).then(|| ((*pw).pw_uid, (*pw).pw_gid))
-    }
+    // getpwnam_r underneath: safe from any thread.
+    let user = nix::unistd::User::from_name(name).ok()??;
+    Some((user.uid.as_raw(), user.gid.as_raw()))
 }
 
 pub fn check_user(v: &str) -> Result<String, String> {

@@ -147,15 +147,10 @@ fn groups_of(user: &str, primary: u32) -> Vec<u32> {
     let Ok(name) = std::ffi::CString::new(user) else {
         return vec![primary];
     };
-    let mut n: libc::c_int = 64;
-    let mut groups = vec![0 as libc::gid_t; n as usize];
-    // SAFETY: the buffer holds `n` entries; getgrouplist writes at most that many and sets n.
-    let ok = unsafe { libc::getgrouplist(name.as_ptr(), primary, groups.as_mut_ptr(), &mut n) };
-    if ok < 0 {
-        return vec![primary];
-    }
-    groups.truncate(n.max(0) as usize);
-    groups
+    nix::unistd::getgrouplist(&name, nix::unistd::Gid::from_raw(primary)).map_or_else(
+        |_| vec![primary],
+        |groups| groups.into_iter().map(|g| g.as_raw()).collect(),
+    )
 }
 
 /// The setup log and the terminal: every line goes to both.

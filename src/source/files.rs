@@ -132,7 +132,9 @@ impl InputProblem {
         match e.kind() {
             io::ErrorKind::NotFound => Some(InputProblem::Missing),
             io::ErrorKind::PermissionDenied => Some(InputProblem::PermissionDenied),
-            _ if e.raw_os_error() == Some(libc::ELOOP) => Some(InputProblem::SymlinkLoop),
+            _ if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+                Some(InputProblem::SymlinkLoop)
+            }
             _ => None,
         }
     }

@@ -162,12 +162,16 @@ mod tests {
     fn enospc_at_creation_is_disk_full() {
         let e = StoreError::Open {
             path: "/x".into(),
-            source: Box::new(std::io::Error::from_raw_os_error(libc::ENOSPC)),
+            source: Box::new(std::io::Error::from_raw_os_error(
+                nix::errno::Errno::ENOSPC as i32,
+            )),
         };
         assert!(e.is_disk_full());
         let e = StoreError::Open {
             path: "/x".into(),
-            source: Box::new(std::io::Error::from_raw_os_error(libc::EACCES)),
+            source: Box::new(std::io::Error::from_raw_os_error(
+                nix::errno::Errno::EACCES as i32,
+            )),
         };
         assert!(!e.is_disk_full());
     }

@@ -1,0 +1,252 @@
+//! The extraction job of a working directory: opens its store, CSV and JSONL export (repairing
+//! what a killed run left, reconciling a CSV the store does not know), runs the ingestion of
+//! the configured mail log (files or journal) and records the run. What the default run and
+//! the report's scan before reporting do.
+//!
+//! Not here: the lock and the logger (the caller holds and installs them), the command line.
+
+use std::path::{Path, PathBuf};
+
+use log::{info, warn};
+
+use super::{IngestError, Outputs, RunOptions};
+use crate::config::{Config, MailLog};
+use crate::enrich::Enricher;
+use crate::sink::{JsonlExport, LegacyCsv, Repair};
+use crate::source::journal::JournalQuery;
+use crate::store::{Commit, RunCounts, Store};
+use crate::workdir::WorkDir;
+
+/// How one extraction runs (the run's command-line options).
+#[derive(Debug, Clone, Default)]
+pub struct JobOptions {
+    /// On the first run, start at the end of the logs instead of reading all rotated files.
+    pub from_end: bool,
+    /// Also export every event as JSON Lines here (overrides `[paths] jsonl_export`).
+    pub jsonl: Option<PathBuf>,
+    /// A progress line on stderr (when it is a terminal).
+    pub progress: bool,
+    /// No reverse DNS lookups.
+    pub no_dns: bool,
+}
+
+/// Stores up to this size are checked page by page at every run; larger ones once a day.
+const CHECK_EVERY_RUN_BYTES: u64 = 512 << 20;
+
+fn export_error(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Export {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn report_repair(what: &Path, repair: &Repair) {
+    match repair {
+        Repair::None | Repair::Created => {}
+        Repair::CutTail { bytes } => warn!(
+            "{}: cut {bytes} bytes written by a run that did not finish",
+            what.display()
+        ),
+        Repair::Shorter { committed, actual } => warn!(
+            "{}: {actual} bytes, shorter than the {committed} committed: edited by hand? appending at its end",
+            what.display()
+        ),
+        Repair::Adopted { cut } => info!(
+            "{}: adopted as it is{}",
+            what.display(),
+            if *cut > 0 {
+                format!(" (cut an unfinished last line of {cut} bytes)")
+            } else {
+                String::new()
+            }
+        ),
+    }
+}
+
+/// Notices a damaged store at the next run, not when a damaged page is next needed (which a
+/// run with nothing new may never do): `PRAGMA quick_check`, ~0.1 s per 100 MB.
+fn check_store(dir: &WorkDir, store: &Store) -> Result<(), IngestError> {
+    let marker = dir.checked_marker();
+    let size = std::fs::metadata(store.path()).map_or(0, |m| m.len());
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < std::time::Duration::from_secs(24 * 3600));
+    if size > CHECK_EVERY_RUN_BYTES && recent {
+        return Ok(());
+    }
+    store.quick_check()?;
+    if size > CHECK_EVERY_RUN_BYTES {
+        std::fs::write(&marker, b"").map_err(export_error(&marker))?;
+    }
+    Ok(())
+}
+
+/// The CSV, reconciled when it holds rows the store does not account for (the store was
+/// deleted, or the CSV is the old tool's), so that reading the logs again does not double it.
+/// The marker keeps reconciling across runs until one finishes (a run killed halfway).
+fn open_csv(
+    dir: &WorkDir,
+    config: &Config,
+    store: &Store,
+) -> Result<(LegacyCsv, PathBuf), IngestError> {
+    let csv_path = dir.csv();
+    let (mut csv, repair) = LegacyCsv::open(
+        &csv_path,
+        store.csv_committed_len()?,
+        config.general.csv_date_format,
+    )
+    .map_err(export_error(&csv_path))?;
+    report_repair(&csv_path, &repair);
+    let marker = dir.reconcile_marker();
+    let fresh_store = store.checkpoints()?.is_empty()
+        && store.cursor(super::JOURNAL_SOURCE)?.is_none()
+        && store.event_count()? == 0;
+    if fresh_store && matches!(repair, Repair::Adopted { .. }) {
+        std::fs::write(&marker, b"").map_err(export_error(&marker))?;
+    }
+    if marker.exists() {
+        let stored = store.events()?;
+        let left = csv
+            .reconcile(stored.iter().map(|s| &s.event))
+            .map_err(export_error(&csv_path))?;
+        warn!(
+            "{}: {left} rows are not accounted for by the store (it was deleted, or the CSV is the old tool's): rows already there are not written again when the logs are read again",
+            csv_path.display()
+        );
+    }
+    Ok((csv, marker))
+}
+
+/// The incremental extraction into `config`'s working directory, for a locked run.
+pub fn run(config: &Config, opts: &JobOptions) -> Result<(), IngestError> {
+    let dir = WorkDir::of(config);
+    let mut store = Store::open(&dir.store())?;
+    check_store(&dir, &store)?;
+    let (mut csv, marker) = open_csv(&dir, config, &store)?;
+    let jsonl_path = opts
+        .jsonl
+        .clone()
+        .or_else(|| config.paths.jsonl_path.clone());
+    let mut jsonl = match &jsonl_path {
+        Some(p) => {
+            let (j, repair) =
+                JsonlExport::open(p, store.jsonl_committed_len()?).map_err(export_error(p))?;
+            report_repair(p, &repair);
+            Some(j)
+        }
+        None => None,
+    };
+    // An export without a committed length (new, or left by the old tool) is adopted as it
+    // is now, and that length committed at once: rows a run appends after this and dies
+    // before committing are then cut at the next start, never adopted.
+    // The same when the file was deleted or edited (its stored length is stale).
+    let csv_unknown = store.csv_committed_len()? != Some(csv.len());
+    let jsonl_unknown = match &jsonl {
+        Some(j) => store.jsonl_committed_len()? != Some(j.len()),
+        None => false,
+    };
+    if csv_unknown || jsonl_unknown {
+        store.commit(&Commit {
+            enrichments: &[],
+            ptrs: &[],
+            events: &[],
+            checkpoints: &[],
+            cursor: None,
+            correlator_state: None,
+            csv_len: csv_unknown.then(|| csv.len()),
+            jsonl_len: jsonl
+                .as_ref()
+                .filter(|_| jsonl_unknown)
+                .map(JsonlExport::len),
+        })?;
+    }
+    let (mut enricher, warnings) = Enricher::from_config(config, opts.no_dns);
+    for w in &warnings {
+        warn!("{w}");
+    }
+    let started = std::time::Instant::now();
+    let report = {
+        let mut outputs = Outputs {
+            store: &mut store,
+            csv: &mut csv,
+            jsonl: jsonl.as_mut(),
+            enricher: Some(&mut enricher),
+        };
+        ingest(config, opts, &mut outputs)?
+    };
+    let s = &report.stats;
+    store.record_run(&RunCounts {
+        finished_unix: jiff::Timestamp::now().as_second(),
+        lines: s.lines,
+        events: report.events_stored,
+        unmatched: s.unmatched,
+        tempfails: s.ambiguous,
+        aborted: s.aborted,
+    })?;
+    // The logger shows it on a terminal, and keeps it in the log file for timer runs.
+    info!(
+        "read {} lines ({} MiB, {} files) in {:.2} s: stored {} events ({} failed attempts, {} successful logins); {} tempfails and {} aborted exchanges not counted; {} suspicious unmatched lines",
+        s.lines,
+        report.bytes_read >> 20,
+        report.files_read,
+        started.elapsed().as_secs_f64(),
+        report.events_stored,
+        s.failure_attempts(),
+        s.success_attempts(),
+        s.ambiguous,
+        s.aborted,
+        s.unmatched,
+    );
+    let e = &enricher.stats;
+    if e.addresses > 0 {
+        let dns = if enricher.has_dns() {
+            format!("{} from the cache, {} looked up", e.cached, e.looked_up)
+        } else {
+            "off".to_owned()
+        };
+        info!("enrichment: {} addresses, reverse DNS: {dns}", e.addresses);
+    }
+    if marker.exists() {
+        if csv.already_there > 0 {
+            info!(
+                "{}: {} rows were already there and were not written again",
+                dir.csv().display(),
+                csv.already_there
+            );
+        }
+        std::fs::remove_file(&marker).map_err(export_error(&marker))?;
+    }
+    for d in &report.damaged {
+        warn!("{d}: could not be read whole; the lines before the damage are stored");
+    }
+    Ok(())
+}
+
+/// The configured source into `outputs`.
+fn ingest(
+    config: &Config,
+    opts: &JobOptions,
+    outputs: &mut Outputs,
+) -> Result<super::RunReport, IngestError> {
+    let tz = config.time_zone();
+    match &config.paths.mail_log {
+        MailLog::File(path) => {
+            let mut run = RunOptions::new(path.clone(), tz);
+            run.from_end = opts.from_end;
+            run.progress = opts.progress;
+            super::run(&run, outputs)
+        }
+        MailLog::Journal => {
+            let j = &config.journal;
+            let query = JournalQuery {
+                journalctl: j.journalctl.clone(),
+                directory: j.directory.clone(),
+                identifiers: j.identifiers.clone(),
+                units: j.units.clone(),
+            };
+            super::run_journal(&query, opts.from_end, tz, outputs)
+        }
+    }
+}
