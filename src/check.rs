@@ -13,7 +13,7 @@ use crate::config::{Config, MailLog, ReportTransport};
 use crate::enrich::geo::Geo;
 use crate::ingest::guard::user_name;
 use crate::source::files::{InputProblem, LogFile, check_live, discover};
-use crate::store::Store;
+use crate::store::{IngestStore, Store};
 use crate::workdir::WorkDir;
 
 /// How a finding reads: all is well, worth knowing, what a run would do, or a problem.

@@ -14,7 +14,7 @@ use std::process::Command;
 use maillogsentinel::envelope::timestamp::EventTime;
 use maillogsentinel::event::{AuthEvent, Outcome, Protocol, Service};
 use maillogsentinel::report::{Evidence, HostInfo, Report, Window, chart, html, text};
-use maillogsentinel::store::{Commit, Enrichment, RunCounts, Store};
+use maillogsentinel::store::{Commit, Enrichment, IngestStore, RunCounts, Store};
 
 /// 2026-11-23T00:00:00Z: the reported day.
 const DAY: i64 = 1_795_392_000;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use maillogsentinel::envelope::timestamp::EventTime;
 use maillogsentinel::event::{AuthEvent, Outcome, Protocol, Service};
 use maillogsentinel::sink::{CsvDateFormat, LegacyCsv, Repair};
-use maillogsentinel::store::{Checkpoint, Commit, SCHEMA_VERSION, Store, StoreError};
+use maillogsentinel::store::{Checkpoint, Commit, IngestStore, SCHEMA_VERSION, Store, StoreError};
 
 fn event(n: u64, user: &[u8], outcome: Outcome, attempts: u32) -> AuthEvent {
     AuthEvent {

@@ -15,7 +15,7 @@ use crate::enrich::cache::{self, PtrCache};
 use crate::enrich::dns::{DnsSettings, ReverseDns};
 use crate::enrich::geo::Geo;
 use crate::sink::printable;
-use crate::store::{PtrRecord, Store};
+use crate::store::{IngestStore, PtrRecord, Store};
 use crate::workdir::WorkDir;
 
 #[derive(Args, Debug)]
@@ -64,7 +64,7 @@ pub fn run(common: &Common, args: &IpinfoArgs) -> anyhow::Result<ExitCode> {
     let mut ptrs: Vec<(Option<PtrRecord>, &str)> = Vec::new();
     let mut missing = Vec::new();
     for &ip in &args.ips {
-        match cache.get(ip, now, store.as_ref())? {
+        match cache.get(ip, now, store.as_ref().map(|s| s as &dyn IngestStore))? {
             Some(r) => ptrs.push((Some(r), "cache")),
             None => {
                 missing.push(ip);

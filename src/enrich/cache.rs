@@ -12,7 +12,7 @@ use std::num::NonZeroUsize;
 use lru::LruCache;
 
 use super::dns::{DnsStatus, PtrAnswer};
-use crate::store::{PtrRecord, Store, StoreError};
+use crate::store::{IngestStore, PtrRecord, StoreError};
 
 /// How long a failed lookup is trusted before it is tried again.
 pub const RETRY_SECONDS: i64 = 900;
@@ -40,7 +40,7 @@ impl PtrCache {
         &mut self,
         ip: IpAddr,
         now: i64,
-        store: Option<&Store>,
+        store: Option<&dyn IngestStore>,
     ) -> Result<Option<PtrRecord>, StoreError> {
         let ttl = self.ttl;
         if let Some(r) = self.memory.get(&ip) {
@@ -88,6 +88,7 @@ pub fn record(ip: IpAddr, answer: PtrAnswer, now: i64) -> PtrRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     fn answer(status: DnsStatus) -> PtrAnswer {
         PtrAnswer {

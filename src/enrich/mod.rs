@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use crate::config::Config;
 use crate::event::AuthEvent;
-use crate::store::{Enrichment, PtrRecord, Store, StoreError};
+use crate::store::{Enrichment, IngestStore, PtrRecord, StoreError};
 use cache::PtrCache;
 use dns::{DnsSettings, ReverseDns};
 use geo::Geo;
@@ -96,7 +96,7 @@ impl Enricher {
     pub fn enrich<'e>(
         &mut self,
         events: impl Iterator<Item = &'e AuthEvent> + Clone,
-        store: Option<&Store>,
+        store: Option<&dyn IngestStore>,
         now: i64,
     ) -> Result<EnrichedBatch, StoreError> {
         let mut by_ip: HashMap<IpAddr, Enrichment> = HashMap::new();

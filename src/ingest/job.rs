@@ -14,7 +14,7 @@ use crate::config::{Config, MailLog};
 use crate::enrich::Enricher;
 use crate::sink::{JsonlExport, LegacyCsv, Repair};
 use crate::source::journal::JournalQuery;
-use crate::store::{Commit, RunCounts, Store};
+use crate::store::{Commit, IngestStore, RunCounts, Store};
 use crate::workdir::WorkDir;
 
 /// How one extraction runs (the run's command-line options).

@@ -30,7 +30,7 @@ use crate::pipeline::{Pipeline, Stats};
 use crate::sink::{CsvEnrichment, JsonlExport, LegacyCsv};
 use crate::source::files::{InputProblem, LogFile, OpenedLog, check_live, discover};
 use crate::source::journal::{JournalError, JournalQuery};
-use crate::store::{Checkpoint, Commit, Enrichment, Store, StoreError};
+use crate::store::{Checkpoint, Commit, Enrichment, IngestStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -105,7 +105,7 @@ const MAX_CLOCK_LAG: i64 = 26 * 3600;
 
 /// Where the run writes, and the enrichment its events get on the way.
 pub struct Outputs<'a> {
-    pub store: &'a mut Store,
+    pub store: &'a mut dyn IngestStore,
     pub csv: &'a mut LegacyCsv,
     pub jsonl: Option<&'a mut JsonlExport>,
     /// `None`: the enrichment columns stay `NULL`.
@@ -191,14 +191,16 @@ fn enrich_commits(
     rx: Receiver<Message>,
     tx: SyncSender<Message>,
     enricher: &mut Enricher,
-    store_path: &Path,
+    store: Box<dyn IngestStore>,
 ) -> Result<(), IngestError> {
-    let store = Store::open(store_path)?;
     for message in rx {
         let message = match message {
             Message::Commit(mut job) => {
-                job.enriched =
-                    enricher.enrich(job.events.iter().map(|(e, _)| e), Some(&store), unix_now())?;
+                job.enriched = enricher.enrich(
+                    job.events.iter().map(|(e, _)| e),
+                    Some(&*store),
+                    unix_now(),
+                )?;
                 Message::Commit(job)
             }
             barrier => barrier,
@@ -214,7 +216,7 @@ fn enrich_commits(
 /// records their new lengths with the events and the checkpoint.
 fn write_commits(
     rx: Receiver<Message>,
-    store: &mut Store,
+    store: &mut dyn IngestStore,
     csv: &mut LegacyCsv,
     mut jsonl: Option<&mut JsonlExport>,
 ) -> Result<u64, IngestError> {
@@ -251,7 +253,7 @@ fn write_commits(
 /// One commit: the exports appended and synced, then the store transaction.
 fn write_job(
     job: &Job,
-    store: &mut Store,
+    store: &mut dyn IngestStore,
     csv: &mut LegacyCsv,
     jsonl: Option<&mut JsonlExport>,
 ) -> Result<(), IngestError> {
@@ -301,7 +303,11 @@ fn with_writer<T>(
     body: impl FnOnce(&mut Committer) -> Result<T, IngestError>,
 ) -> Result<(T, u64), IngestError> {
     let (tx, rx) = sync_channel(1);
-    let store_path = out.store.path().to_path_buf();
+    // The enrichment thread reads the DNS cache through a handle of its own.
+    let cache = match out.enricher.as_deref().filter(|e| e.is_active()) {
+        Some(_) => Some(out.store.another()?),
+        None => None,
+    };
     let Outputs {
         store,
         csv,
@@ -316,7 +322,12 @@ fn with_writer<T>(
                 let handle = std::thread::Builder::new()
                     .name("mls-enrich".into())
                     .spawn_scoped(scope, move || {
-                        enrich_commits(rx, etx, enricher, &store_path)
+                        enrich_commits(
+                            rx,
+                            etx,
+                            enricher,
+                            cache.expect("opened for an active enricher"),
+                        )
                     })
                     .expect("spawning the enrichment thread");
                 (Some(handle), erx)
@@ -325,7 +336,9 @@ fn with_writer<T>(
         };
         let writer = std::thread::Builder::new()
             .name("mls-store".into())
-            .spawn_scoped(scope, move || write_commits(writer_rx, store, csv, jsonl))
+            .spawn_scoped(scope, move || {
+                write_commits(writer_rx, &mut **store, csv, jsonl)
+            })
             .expect("spawning the store thread");
         let mut committer = Committer {
             tx,
@@ -369,12 +382,12 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
     })?;
     // Checkpoints are looked up through a connection of their own: the writer thread owns
     // the other.
-    let lookups = Store::open(out.store.path())?;
+    let lookups = out.store.another()?;
     let mut report = RunReport::default();
     let mut progress = Progress::new(opts.progress && io::stderr().is_terminal());
     let ((), stored) = with_writer(out, |committer| {
         let mut next = match files.first() {
-            Some(f) => Some(plan_file(opts, f, first_run, &lookups, &mut report)?),
+            Some(f) => Some(plan_file(opts, f, first_run, &*lookups, &mut report)?),
             None => None,
         };
         for (i, file) in files.iter().enumerate() {
@@ -383,7 +396,7 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
             // same first line): its checkpoint is only known once this one is committed.
             let mut deferred = None;
             if let Some(f) = files.get(i + 1) {
-                let plan = plan_file(opts, f, first_run, &lookups, &mut report)?;
+                let plan = plan_file(opts, f, first_run, &*lookups, &mut report)?;
                 match (plan.fingerprint(), current.fingerprint()) {
                     (Some(a), Some(b)) if a == b => deferred = Some(f),
                     _ => next = Some(plan),
@@ -404,7 +417,7 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
             }
             if let Some(f) = deferred {
                 committer.sync()?;
-                next = Some(plan_file(opts, f, first_run, &lookups, &mut report)?);
+                next = Some(plan_file(opts, f, first_run, &*lookups, &mut report)?);
             }
         }
         progress.done();
@@ -430,7 +443,11 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
 
 /// Restores the correlator's waiting lines of the last run (a broken state is reported and
 /// dropped: only those few lines are lost).
-fn restored_pipeline(tz: TimeZone, now: i64, store: &Store) -> Result<Pipeline, IngestError> {
+fn restored_pipeline(
+    tz: TimeZone,
+    now: i64,
+    store: &dyn IngestStore,
+) -> Result<Pipeline, IngestError> {
     let mut pipeline = Pipeline::new(Clock::new(tz, YearRule::NotAfter(now)), Windows::default());
     if let Some(state) = store.correlator_state()?
         && let Err(e) = pipeline.restore_correlator(&state)
@@ -525,7 +542,7 @@ fn plan_file(
     opts: &RunOptions,
     file: &LogFile,
     first_run: bool,
-    store: &Store,
+    store: &dyn IngestStore,
     report: &mut RunReport,
 ) -> Result<Plan, IngestError> {
     let path = file.path.display().to_string();

@@ -82,7 +82,14 @@ pub enum Done {
 pub fn run(config: &Config, request: &Request) -> Result<Done, ReportJobError> {
     let dir = WorkDir::of(config);
     let tz = config.time_zone();
-    let mut store = Store::open(&dir.store())?;
+    // Read-only: building a report never writes or migrates (the scan before it did). A
+    // working directory without a store yet gets an empty one, as a first run would.
+    let path = dir.store();
+    let store = if path.exists() {
+        Store::open_read_only(&path)?
+    } else {
+        Store::open(&path)?
+    };
     let window = match &request.window {
         WindowChoice::Fixed(w) => w.clone(),
         WindowChoice::Scheduled { until } => {
@@ -135,7 +142,7 @@ pub fn run(config: &Config, request: &Request) -> Result<Done, ReportJobError> {
             );
         }
         if let Some(until) = scheduled_until {
-            store.set_scheduled_report_until(until)?;
+            Store::open(&path)?.set_scheduled_report_until(until)?;
         }
         return Ok(Done::Reported { text });
     };
@@ -146,7 +153,7 @@ pub fn run(config: &Config, request: &Request) -> Result<Done, ReportJobError> {
         Ok(()) => {
             info!("report for {} mailed to {to}", report.window.label);
             if let Some(until) = scheduled_until {
-                store.set_scheduled_report_until(until)?;
+                Store::open(&path)?.set_scheduled_report_until(until)?;
             }
             Ok(Done::Reported { text })
         }

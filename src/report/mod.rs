@@ -19,7 +19,7 @@ pub mod window;
 use std::collections::{HashMap, HashSet};
 
 use crate::event::{Outcome, network};
-use crate::store::{FailureKey, RunCounts, Store, StoreError, StoredEvent};
+use crate::store::{FailureKey, ReportStore, RunCounts, StoreError, StoredEvent};
 pub use window::Window;
 
 /// Rows in each top list.
@@ -253,14 +253,14 @@ impl Tally {
 impl Report {
     /// Gathers the report of `window` from `store`.
     pub fn build(
-        store: &Store,
+        store: &dyn ReportStore,
         window: Window,
         host: HostInfo,
         generated: jiff::Zoned,
         csv: Option<(String, u64, u64)>,
     ) -> Result<Report, StoreError> {
         let mut events = Vec::new();
-        store.for_each_event_between(window.since, window.until, |e| events.push(e))?;
+        store.for_each_event_between(window.since, window.until, &mut |e| events.push(e))?;
         let mut tally = Tally::new(&window);
         for e in &events {
             tally.add(e, window.since);
@@ -311,7 +311,7 @@ impl Report {
 
 /// Users tried from [`SPRAY_MIN_IPS`] addresses or more, the most addresses first.
 fn sprayed(
-    store: &Store,
+    store: &dyn ReportStore,
     user_ips: HashMap<String, (HashSet<String>, u64)>,
 ) -> Result<Vec<Sprayed>, StoreError> {
     let mut sprayed = Vec::new();
@@ -334,7 +334,10 @@ fn sprayed(
 
 /// Successful logins of the window from an address, network or ASN with earlier failures;
 /// one per (address, user), the strongest evidence first (address, then network, then ASN).
-fn compromises(store: &Store, events: &[StoredEvent]) -> Result<Vec<Compromise>, StoreError> {
+fn compromises(
+    store: &dyn ReportStore,
+    events: &[StoredEvent],
+) -> Result<Vec<Compromise>, StoreError> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for e in events

@@ -7,6 +7,7 @@
 //! Not here: deciding what to commit and when (`ingest`), export formats (`sink`), the schema
 //! text and its migrations (`schema`).
 
+mod access;
 mod error;
 mod schema;
 
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome, Protocol, Service};
 
+pub use access::{IngestStore, ReportStore};
 use error::Doing;
 pub use error::StoreError;
 pub use schema::SCHEMA_VERSION;
@@ -222,69 +224,6 @@ impl Store {
             .ok_or_else(|| StoreError::corrupt("the meta table has no schema_version"))
     }
 
-    /// The checkpoint of the file with this fingerprint, if it was ever read.
-    pub fn checkpoint(&self, fingerprint: &str) -> Result<Option<Checkpoint>, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT fingerprint, path, offset, finished FROM checkpoints WHERE fingerprint = ?1",
-            )
-            .doing("reading a checkpoint")?
-            .query_row([fingerprint], row_checkpoint)
-            .optional()
-            .doing("reading a checkpoint")?
-            .transpose()
-    }
-
-    /// Every checkpoint, by path.
-    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT fingerprint, path, offset, finished FROM checkpoints ORDER BY path, fingerprint",
-            )
-            .doing("reading checkpoints")?;
-        let rows = stmt
-            .query_map([], row_checkpoint)
-            .doing("reading checkpoints")?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .doing("reading checkpoints")?;
-        rows.into_iter().collect()
-    }
-
-    /// The cursor stored for `source` (the journal).
-    pub fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT cursor FROM cursors WHERE source = ?1",
-                [source],
-                |r| r.get(0),
-            )
-            .optional()
-            .doing("reading the journal cursor")
-    }
-
-    /// The correlator's state blob of the last commit that had one.
-    pub fn correlator_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [META_CORRELATOR],
-                |r| r.get(0),
-            )
-            .optional()
-            .doing("reading the correlator state")
-    }
-
-    /// The CSV export's committed length; `None` if never recorded.
-    pub fn csv_committed_len(&self) -> Result<Option<u64>, StoreError> {
-        self.meta_len(META_CSV_LEN)
-    }
-
-    /// The JSON Lines export's committed length; `None` if never recorded.
-    pub fn jsonl_committed_len(&self) -> Result<Option<u64>, StoreError> {
-        self.meta_len(META_JSONL_LEN)
-    }
-
     /// Where the last scheduled report's window ended (seconds since the epoch): the next one
     /// starts there.
     pub fn scheduled_report_until(&self) -> Result<Option<i64>, StoreError> {
@@ -313,133 +252,6 @@ impl Store {
         let v = self.meta_i64(key, "reading an export length")?;
         v.map(|v| u64::try_from(v).map_err(|_| StoreError::corrupt(format!("negative {key} {v}"))))
             .transpose()
-    }
-
-    /// Writes everything of `c` in one transaction: all of it, or (on error, or if the process
-    /// dies before this returns) nothing.
-    pub fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .doing("starting a commit")?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO events (time_unix, time_nanos, offset_secs, server, service,
-                         protocol, outcome, ip, user, mechanism, reason, attempts, session, source,
-                         hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed, net)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                         ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-                )
-                .doing("preparing the event insert")?;
-            if !c.enrichments.is_empty() && c.enrichments.len() != c.events.len() {
-                return Err(StoreError::corrupt(format!(
-                    "{} enrichments for {} events",
-                    c.enrichments.len(),
-                    c.events.len()
-                )));
-            }
-            let none = Enrichment::default();
-            let mut ip = String::with_capacity(48);
-            for (i, (e, source)) in c.events.iter().enumerate() {
-                let en = c.enrichments.get(i).unwrap_or(&none);
-                ip.clear();
-                let _ = write!(ip, "{}", e.ip);
-                insert
-                    .execute(params![
-                        e.time.map(|t| t.unix),
-                        e.time.map_or(0, |t| t.nanos),
-                        e.time.map_or(0, |t| t.offset_secs),
-                        e.server,
-                        e.service.as_str(),
-                        e.protocol.as_str(),
-                        e.outcome.as_str(),
-                        ip,
-                        e.user,
-                        e.mechanism,
-                        e.reason,
-                        e.attempts,
-                        e.session,
-                        source,
-                        en.hostname,
-                        en.reverse_dns_status,
-                        en.country_code,
-                        en.asn,
-                        en.aso,
-                        en.ptr_confirmed,
-                        crate::event::network(e.ip),
-                    ])
-                    .doing("storing events")?;
-            }
-            if !c.ptrs.is_empty() {
-                let mut upsert = tx
-                    .prepare_cached(
-                        "INSERT INTO dns_cache (ip, hostname, status, confirmed, resolved_unix)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT(ip) DO UPDATE SET hostname = excluded.hostname,
-                             status = excluded.status, confirmed = excluded.confirmed,
-                             resolved_unix = excluded.resolved_unix",
-                    )
-                    .doing("preparing the DNS cache update")?;
-                for p in c.ptrs {
-                    upsert
-                        .execute(params![
-                            p.ip.to_string(),
-                            p.hostname,
-                            p.status,
-                            p.confirmed,
-                            p.resolved_unix
-                        ])
-                        .doing("storing a reverse DNS answer")?;
-                }
-            }
-            if !c.checkpoints.is_empty() {
-                let now = jiff::Timestamp::now().as_second();
-                let mut upsert = tx
-                    .prepare_cached(
-                        "INSERT INTO checkpoints (fingerprint, path, offset, finished, updated_unix)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT(fingerprint) DO UPDATE SET path = excluded.path,
-                             offset = excluded.offset, finished = excluded.finished,
-                             updated_unix = excluded.updated_unix",
-                    )
-                    .doing("preparing the checkpoint update")?;
-                for cp in c.checkpoints {
-                    upsert
-                        .execute(params![
-                            cp.fingerprint,
-                            cp.path.to_string_lossy(),
-                            to_i64(cp.offset, "a checkpoint offset")?,
-                            cp.finished,
-                            now
-                        ])
-                        .doing("storing a checkpoint")?;
-                }
-            }
-            if let Some((source, cursor)) = c.cursor {
-                tx.prepare_cached(
-                    "INSERT INTO cursors (source, cursor) VALUES (?1, ?2)
-                     ON CONFLICT(source) DO UPDATE SET cursor = excluded.cursor",
-                )
-                .doing("preparing the cursor update")?
-                .execute(params![source, cursor])
-                .doing("storing the journal cursor")?;
-            }
-            let mut meta = tx
-                .prepare_cached(UPSERT_META)
-                .doing("preparing a meta update")?;
-            if let Some(state) = c.correlator_state {
-                meta.execute(params![META_CORRELATOR, state])
-                    .doing("storing the correlator state")?;
-            }
-            for (key, len) in [(META_CSV_LEN, c.csv_len), (META_JSONL_LEN, c.jsonl_len)] {
-                if let Some(len) = len {
-                    meta.execute(params![key, to_i64(len, "an export length")?])
-                        .doing("storing an export length")?;
-                }
-            }
-        }
-        tx.commit().doing("committing")
     }
 
     /// Number of stored events (rows, not attempts).
@@ -474,23 +286,6 @@ impl Store {
             .doing("summing attempts")
     }
 
-    /// Sum of `attempts` of the events with this outcome in `[since, until)`.
-    pub fn attempts_between(
-        &self,
-        outcome: Outcome,
-        since: i64,
-        until: i64,
-    ) -> Result<u64, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT coalesce(sum(attempts), 0) FROM events
-                 WHERE outcome = ?1 AND time_unix >= ?2 AND time_unix < ?3",
-            )
-            .doing("summing attempts")?
-            .query_row(params![outcome.as_str(), since, until], |r| r.get(0))
-            .doing("summing attempts")
-    }
-
     /// Failed attempts stored (sum of `attempts` of the failures).
     pub fn failure_attempts(&self) -> Result<u64, StoreError> {
         self.attempts(Outcome::Failure)
@@ -512,26 +307,6 @@ impl Store {
             f(row_event(r)?);
         }
         Ok(())
-    }
-
-    /// The cached reverse DNS answer for `ip`, however old (the caller applies the TTL).
-    pub fn cached_ptr(&self, ip: IpAddr) -> Result<Option<PtrRecord>, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT hostname, status, confirmed, resolved_unix FROM dns_cache WHERE ip = ?1",
-            )
-            .doing("reading the DNS cache")?
-            .query_row([ip.to_string()], |r| {
-                Ok(PtrRecord {
-                    ip,
-                    hostname: r.get(0)?,
-                    status: r.get(1)?,
-                    confirmed: r.get(2)?,
-                    resolved_unix: r.get(3)?,
-                })
-            })
-            .optional()
-            .doing("reading the DNS cache")
     }
 
     /// Number of cached reverse DNS answers.
@@ -603,128 +378,6 @@ impl Store {
             successes: successes as u64,
             users: users.into_iter().map(|(u, n)| (u, n as u64)).collect(),
         })
-    }
-
-    /// Records what a run did (for the report's parser-health line).
-    pub fn record_run(&mut self, run: &RunCounts) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO runs (finished_unix, lines, events, unmatched, tempfails, aborted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    run.finished_unix,
-                    to_i64(run.lines, "a line count")?,
-                    to_i64(run.events, "an event count")?,
-                    to_i64(run.unmatched, "a line count")?,
-                    to_i64(run.tempfails, "a line count")?,
-                    to_i64(run.aborted, "a line count")?
-                ],
-            )
-            .doing("recording the run")?;
-        Ok(())
-    }
-
-    /// The runs that finished in `[since, until)`, summed (`finished_unix` is `until`).
-    pub fn runs_between(&self, since: i64, until: i64) -> Result<(u64, RunCounts), StoreError> {
-        self.conn
-            .query_row(
-                "SELECT count(*), coalesce(sum(lines), 0), coalesce(sum(events), 0),
-                     coalesce(sum(unmatched), 0), coalesce(sum(tempfails), 0),
-                     coalesce(sum(aborted), 0)
-                 FROM runs WHERE finished_unix >= ?1 AND finished_unix < ?2",
-                [since, until],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        RunCounts {
-                            finished_unix: until,
-                            lines: r.get(1)?,
-                            events: r.get(2)?,
-                            unmatched: r.get(3)?,
-                            tempfails: r.get(4)?,
-                            aborted: r.get(5)?,
-                        },
-                    ))
-                },
-            )
-            .doing("reading the runs")
-    }
-
-    /// Calls `f` with every event whose time is in `[since, until)`, in time order (through
-    /// the time index: a day of a large store reads only that day).
-    pub fn for_each_event_between(
-        &self,
-        since: i64,
-        until: i64,
-        mut f: impl FnMut(StoredEvent),
-    ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "{SELECT_EVENTS} WHERE time_unix >= ?1 AND time_unix < ?2 ORDER BY time_unix, id"
-            ))
-            .doing("reading events")?;
-        let mut rows = stmt.query([since, until]).doing("reading events")?;
-        while let Some(r) = rows.next().doing("reading events")? {
-            f(row_event(r)?);
-        }
-        Ok(())
-    }
-
-    /// First time and attempts of the failures before `before` whose `column` (`ip`, `net` or
-    /// `asn`: each has an index) is `value`.
-    pub fn failures_before(
-        &self,
-        column: FailureKey,
-        value: &str,
-        before: i64,
-    ) -> Result<Option<(i64, u64)>, StoreError> {
-        // The index is named: without statistics SQLite would rather scan (outcome, time).
-        let (column, index) = key_index(column);
-        let (first, attempts): (Option<i64>, i64) = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT min(time_unix), coalesce(sum(attempts), 0) FROM events INDEXED BY {index}
-                 WHERE {column} = ?1 AND outcome = 'failure' AND time_unix < ?2"
-            ))
-            .doing("looking up earlier failures")?
-            .query_row(params![value, before], |r| Ok((r.get(0)?, r.get(1)?)))
-            .doing("looking up earlier failures")?;
-        Ok(first.map(|f| (f, attempts as u64)))
-    }
-
-    /// Whether a failure before `before` has this `column` value: one index probe.
-    pub fn failed_before(
-        &self,
-        column: FailureKey,
-        value: &str,
-        before: i64,
-    ) -> Result<bool, StoreError> {
-        let (column, index) = key_index(column);
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT 1 FROM events INDEXED BY {index}
-                 WHERE {column} = ?1 AND outcome = 'failure' AND time_unix < ?2 LIMIT 1"
-            ))
-            .doing("looking up earlier failures")?
-            .query_row(params![value, before], |_| Ok(()))
-            .optional()
-            .doing("looking up earlier failures")
-            .map(|r| r.is_some())
-    }
-
-    /// Whether `user` ever logged in successfully.
-    pub fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT 1 FROM events INDEXED BY events_success_user
-                 WHERE user = ?1 AND outcome = 'success' LIMIT 1",
-            )
-            .doing("looking up a user")?
-            .query_row([user], |_| Ok(()))
-            .optional()
-            .doing("looking up a user")
-            .map(|r| r.is_some())
     }
 
     /// Every stored event, in insertion order (for tests and small stores: all in memory).
