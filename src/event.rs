@@ -11,64 +11,98 @@ use serde::{Deserialize, Serialize};
 
 use crate::envelope::timestamp::EventTime;
 
-/// Which daemon family reported the attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Service {
-    Postfix,
-    Dovecot,
+/// A name that is none of an enum's spellings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{name}`")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub name: String,
 }
 
-impl Service {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Postfix => "postfix",
-            Service::Dovecot => "dovecot",
+/// An enum with one spelling: `as_str`, `FromStr`, `Display` and serde all use the same
+/// lower-case name, and `ALL` lists the variants. Deserialising also accepts the variant's
+/// Rust name, which correlator states saved by earlier versions hold.
+macro_rules! spelled_enum {
+    ($(#[$m:meta])* $what:literal, $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vm])* $variant,)+
         }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<$name, UnknownName> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownName { what: $what, name: s.to_owned() })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = std::borrow::Cow::<str>::deserialize(d)?;
+                match &*s {
+                    $($text | stringify!($variant) => Ok($name::$variant),)+
+                    other => Err(serde::de::Error::unknown_variant(other, &[$($text),+])),
+                }
+            }
+        }
+    };
+}
+
+spelled_enum! {
+    /// Which daemon family reported the attempt.
+    "service", Service {
+        Postfix = "postfix",
+        Dovecot = "dovecot",
     }
 }
 
-/// The protocol the client spoke, as far as the log tells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Protocol {
-    Smtp,
-    Submission,
-    Smtps,
-    Imap,
-    Pop3,
-    ManageSieve,
-    Lmtp,
-    /// A Dovecot auth line whose connection end (which names the protocol) was never seen.
-    Unknown,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Smtp => "smtp",
-            Protocol::Submission => "submission",
-            Protocol::Smtps => "smtps",
-            Protocol::Imap => "imap",
-            Protocol::Pop3 => "pop3",
-            Protocol::ManageSieve => "managesieve",
-            Protocol::Lmtp => "lmtp",
-            Protocol::Unknown => "unknown",
-        }
+spelled_enum! {
+    /// The protocol the client spoke, as far as the log tells it.
+    "protocol", Protocol {
+        Smtp = "smtp",
+        Submission = "submission",
+        Smtps = "smtps",
+        Imap = "imap",
+        Pop3 = "pop3",
+        ManageSieve = "managesieve",
+        Lmtp = "lmtp",
+        /// A Dovecot auth line whose connection end (which names the protocol) was never seen.
+        Unknown = "unknown",
     }
 }
 
-/// Whether the attempt was rejected or accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Outcome {
-    Failure,
-    Success,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Failure => "failure",
-            Outcome::Success => "success",
-        }
+spelled_enum! {
+    /// Whether the attempt was rejected or accepted.
+    "outcome", Outcome {
+        Failure = "failure",
+        Success = "success",
     }
 }
 
@@ -114,6 +148,29 @@ pub fn network(ip: IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_enum_has_one_spelling() {
+        fn check<T>(all: &[T])
+        where
+            T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + std::str::FromStr,
+            T: Serialize + for<'de> Deserialize<'de>,
+            <T as std::str::FromStr>::Err: std::fmt::Debug,
+        {
+            for &v in all {
+                let text = v.to_string();
+                assert_eq!(text, text.to_lowercase(), "{v:?}");
+                assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{text}\""));
+                assert_eq!(text.parse::<T>().unwrap(), v);
+                let legacy = serde_json::to_string(&format!("{v:?}")).unwrap();
+                assert_eq!(serde_json::from_str::<T>(&legacy).unwrap(), v, "old states load");
+            }
+        }
+        check(Service::ALL);
+        check(Protocol::ALL);
+        check(Outcome::ALL);
+        assert!("Postfix".parse::<Service>().is_err(), "FromStr is strict");
+    }
 
     #[test]
     fn networks_are_24_and_64() {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::envelope::timestamp::EventTime;
-use crate::event::{AuthEvent, Outcome, Protocol, Service};
+use crate::event::{AuthEvent, Outcome};
 
 pub use access::{IngestStore, ReportStore};
 use error::Doing;
@@ -452,32 +452,6 @@ fn row_checkpoint(r: &rusqlite::Row) -> rusqlite::Result<Result<Checkpoint, Stor
     })
 }
 
-fn parse_service(s: &str) -> Option<Service> {
-    [Service::Postfix, Service::Dovecot]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-}
-
-fn parse_protocol(s: &str) -> Option<Protocol> {
-    [
-        Protocol::Smtp,
-        Protocol::Submission,
-        Protocol::Smtps,
-        Protocol::Imap,
-        Protocol::Pop3,
-        Protocol::ManageSieve,
-        Protocol::Lmtp,
-        Protocol::Unknown,
-    ]
-    .into_iter()
-    .find(|v| v.as_str() == s)
-}
-
-fn parse_outcome(s: &str) -> Option<Outcome> {
-    [Outcome::Failure, Outcome::Success]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-}
 
 fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
     const DOING: &str = "reading events";
@@ -500,9 +474,9 @@ fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
     let event = AuthEvent {
         time,
         server: r.get(4).doing(DOING)?,
-        service: parse_service(&service).ok_or_else(|| bad("service", &service))?,
-        protocol: parse_protocol(&protocol).ok_or_else(|| bad("protocol", &protocol))?,
-        outcome: parse_outcome(&outcome).ok_or_else(|| bad("outcome", &outcome))?,
+        service: service.parse().map_err(|_| bad("service", &service))?,
+        protocol: protocol.parse().map_err(|_| bad("protocol", &protocol))?,
+        outcome: outcome.parse().map_err(|_| bad("outcome", &outcome))?,
         ip: ip.parse().map_err(|_| bad("ip", &ip))?,
         user: r.get(9).doing(DOING)?,
         mechanism: r.get(10).doing(DOING)?,

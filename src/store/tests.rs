@@ -1,4 +1,5 @@
 use super::*;
+use crate::event::{Protocol, Service};
 use std::os::unix::fs::PermissionsExt;
 
 fn event(user: &[u8], outcome: Outcome, attempts: u32) -> AuthEvent {
@@ -139,18 +140,8 @@ fn commit_round_trips_after_reopening() {
 fn every_field_shape_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(&dir.path().join("db")).unwrap();
-    let protocols = [
-        Protocol::Smtp,
-        Protocol::Submission,
-        Protocol::Smtps,
-        Protocol::Imap,
-        Protocol::Pop3,
-        Protocol::ManageSieve,
-        Protocol::Lmtp,
-        Protocol::Unknown,
-    ];
     let mut events = Vec::new();
-    for (i, protocol) in protocols.into_iter().enumerate() {
+    for (i, &protocol) in Protocol::ALL.iter().enumerate() {
         let mut e = event(b"u", Outcome::Failure, i as u32 + 1);
         e.protocol = protocol;
         e.service = if i % 2 == 0 {
