@@ -163,7 +163,11 @@ mod tests {
                 assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{text}\""));
                 assert_eq!(text.parse::<T>().unwrap(), v);
                 let legacy = serde_json::to_string(&format!("{v:?}")).unwrap();
-                assert_eq!(serde_json::from_str::<T>(&legacy).unwrap(), v, "old states load");
+                assert_eq!(
+                    serde_json::from_str::<T>(&legacy).unwrap(),
+                    v,
+                    "old states load"
+                );
             }
         }
         check(Service::ALL);

@@ -3,6 +3,7 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc::Receiver;
 use std::time::SystemTime;
 
 use anyhow::Context;
@@ -68,22 +69,12 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         .map_or(YearRule::NotAfter(now), YearRule::StartingIn);
     let mut pipeline = Pipeline::new(Clock::new(tz, first_rule), Windows::default());
 
-    let out = BufWriter::with_capacity(256 * 1024, io::stdout());
-    let sink: Box<dyn EventSink + Send> = match args.format {
-        Format::Jsonl => Box::new(JsonlSink::new(out)),
-        Format::Csv => Box::new(CsvSink::new(out)),
-        Format::Table => Box::new(TableSink::new(out)),
-    };
     let inputs: Vec<Input> = if args.files.is_empty() {
         vec![Input::Stdin]
     } else {
         args.files.iter().map(|f| Input::from_arg(f)).collect()
     };
-
-    let mut output = Output {
-        sink: ThreadedSink::spawn(sink),
-        stopped: false,
-    };
+    let mut output = Output::to_stdout(args.format);
     let stderr = io::stderr();
     let show = args.show_unmatched;
     let mut unmatched = |line: &[u8]| {
@@ -119,30 +110,20 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
         if args.year.is_none() {
             pipeline.set_year_rule(YearRule::NotAfter(modified.map_or(now, unix_of)));
         }
-        for scanned in &batches {
-            match scanned {
-                Scanned::Batch(batch) => {
-                    pipeline.feed_batch(&batch, &mut |e| output.emit(e), &mut unmatched)
-                }
-                Scanned::End {
-                    position,
-                    oversized: n,
-                    error,
-                } => {
-                    pipeline.count_oversized(n);
-                    if let Some(e) = error {
-                        eprintln!(
-                            "maillogsentinel: {}: read error after {position} bytes{}: {e}; keeping the lines before it",
-                            input.name(),
-                            if gzip { " (decompressed)" } else { "" },
-                        );
-                        input_errors += 1;
-                    }
-                }
-            }
-            if output.stopped {
-                break;
-            }
+        if feed(
+            &mut pipeline,
+            &batches,
+            &mut output,
+            &mut unmatched,
+            |position, e| {
+                eprintln!(
+                    "maillogsentinel: {}: read error after {position} bytes{}: {e}; keeping the lines before it",
+                    input.name(),
+                    if gzip { " (decompressed)" } else { "" },
+                );
+            },
+        ) {
+            input_errors += 1;
         }
         if output.stopped {
             break;
@@ -161,6 +142,56 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+impl Output {
+    /// Events written to stdout in `format`, from a thread of their own.
+    fn to_stdout(format: Format) -> Output {
+        let out = BufWriter::with_capacity(256 * 1024, io::stdout());
+        let sink: Box<dyn EventSink + Send> = match format {
+            Format::Jsonl => Box::new(JsonlSink::new(out)),
+            Format::Csv => Box::new(CsvSink::new(out)),
+            Format::Table => Box::new(TableSink::new(out)),
+        };
+        Output {
+            sink: ThreadedSink::spawn(sink),
+            stopped: false,
+        }
+    }
+}
+
+/// One input's batches through the pipeline, until its end or until the output stopped;
+/// whether it ended with a read error (given to `read_error` with the position).
+fn feed(
+    pipeline: &mut Pipeline,
+    batches: &Receiver<Scanned>,
+    output: &mut Output,
+    unmatched: &mut impl FnMut(&[u8]),
+    read_error: impl Fn(u64, &io::Error),
+) -> bool {
+    let mut failed = false;
+    for scanned in batches {
+        match scanned {
+            Scanned::Batch(batch) => {
+                pipeline.feed_batch(&batch, &mut |e| output.emit(e), unmatched)
+            }
+            Scanned::End {
+                position,
+                oversized: n,
+                error,
+            } => {
+                pipeline.count_oversized(n);
+                if let Some(e) = error {
+                    read_error(position, &e);
+                    failed = true;
+                }
+            }
+        }
+        if output.stopped {
+            break;
+        }
+    }
+    failed
 }
 
 /// The sink on its thread; once it stopped (a write error, which `finish` reports), events

@@ -125,43 +125,8 @@ pub fn run(config: &Config, opts: &JobOptions) -> Result<(), IngestError> {
     let mut store = Store::open(&dir.store())?;
     check_store(&dir, &store)?;
     let (mut csv, marker) = open_csv(&dir, config, &store)?;
-    let jsonl_path = opts
-        .jsonl
-        .clone()
-        .or_else(|| config.paths.jsonl_path.clone());
-    let mut jsonl = match &jsonl_path {
-        Some(p) => {
-            let (j, repair) =
-                JsonlExport::open(p, store.jsonl_committed_len()?).map_err(export_error(p))?;
-            report_repair(p, &repair);
-            Some(j)
-        }
-        None => None,
-    };
-    // An export without a committed length (new, or left by the old tool) is adopted as it
-    // is now, and that length committed at once: rows a run appends after this and dies
-    // before committing are then cut at the next start, never adopted.
-    // The same when the file was deleted or edited (its stored length is stale).
-    let csv_unknown = store.csv_committed_len()? != Some(csv.len());
-    let jsonl_unknown = match &jsonl {
-        Some(j) => store.jsonl_committed_len()? != Some(j.len()),
-        None => false,
-    };
-    if csv_unknown || jsonl_unknown {
-        store.commit(&Commit {
-            enrichments: &[],
-            ptrs: &[],
-            events: &[],
-            checkpoints: &[],
-            cursor: None,
-            correlator_state: None,
-            csv_len: csv_unknown.then(|| csv.len()),
-            jsonl_len: jsonl
-                .as_ref()
-                .filter(|_| jsonl_unknown)
-                .map(JsonlExport::len),
-        })?;
-    }
+    let mut jsonl = open_jsonl(config, opts, &store)?;
+    adopt_lengths(&mut store, &csv, jsonl.as_ref())?;
     let (mut enricher, warnings) = Enricher::from_config(config, opts.no_dns);
     for w in &warnings {
         warn!("{w}");
@@ -185,13 +150,71 @@ pub fn run(config: &Config, opts: &JobOptions) -> Result<(), IngestError> {
         tempfails: s.ambiguous,
         aborted: s.aborted,
     })?;
-    // The logger shows it on a terminal, and keeps it in the log file for timer runs.
+    log_summary(&report, started.elapsed(), &enricher);
+    if marker.exists() {
+        if csv.already_there > 0 {
+            info!(
+                "{}: {} rows were already there and were not written again",
+                dir.csv().display(),
+                csv.already_there
+            );
+        }
+        std::fs::remove_file(&marker).map_err(export_error(&marker))?;
+    }
+    for d in &report.damaged {
+        warn!("{d}: could not be read whole; the lines before the damage are stored");
+    }
+    Ok(())
+}
+
+/// The JSON Lines export, when one is asked for (`--jsonl`, or `[paths] jsonl_export`).
+fn open_jsonl(
+    config: &Config,
+    opts: &JobOptions,
+    store: &Store,
+) -> Result<Option<JsonlExport>, IngestError> {
+    let Some(path) = opts.jsonl.as_ref().or(config.paths.jsonl_path.as_ref()) else {
+        return Ok(None);
+    };
+    let (j, repair) =
+        JsonlExport::open(path, store.jsonl_committed_len()?).map_err(export_error(path))?;
+    report_repair(path, &repair);
+    Ok(Some(j))
+}
+
+/// An export without a committed length (new, or left by the old tool) is adopted as it is
+/// now, and that length committed at once: rows a run appends after this and dies before
+/// committing are then cut at the next start, never adopted. The same when the file was
+/// deleted or edited (its stored length is stale).
+fn adopt_lengths(
+    store: &mut Store,
+    csv: &LegacyCsv,
+    jsonl: Option<&JsonlExport>,
+) -> Result<(), IngestError> {
+    let csv_unknown = store.csv_committed_len()? != Some(csv.len());
+    let jsonl_unknown = match jsonl {
+        Some(j) => store.jsonl_committed_len()? != Some(j.len()),
+        None => false,
+    };
+    if csv_unknown || jsonl_unknown {
+        store.commit(&Commit {
+            csv_len: csv_unknown.then(|| csv.len()),
+            jsonl_len: jsonl.filter(|_| jsonl_unknown).map(JsonlExport::len),
+            ..Commit::default()
+        })?;
+    }
+    Ok(())
+}
+
+/// What the run did, in the own log (and on a terminal).
+fn log_summary(report: &super::RunReport, took: std::time::Duration, enricher: &Enricher) {
+    let s = &report.stats;
     info!(
         "read {} lines ({} MiB, {} files) in {:.2} s: stored {} events ({} failed attempts, {} successful logins); {} tempfails and {} aborted exchanges not counted; {} suspicious unmatched lines",
         s.lines,
         report.bytes_read >> 20,
         report.files_read,
-        started.elapsed().as_secs_f64(),
+        took.as_secs_f64(),
         report.events_stored,
         s.failure_attempts(),
         s.success_attempts(),
@@ -208,20 +231,6 @@ pub fn run(config: &Config, opts: &JobOptions) -> Result<(), IngestError> {
         };
         info!("enrichment: {} addresses, reverse DNS: {dns}", e.addresses);
     }
-    if marker.exists() {
-        if csv.already_there > 0 {
-            info!(
-                "{}: {} rows were already there and were not written again",
-                dir.csv().display(),
-                csv.already_there
-            );
-        }
-        std::fs::remove_file(&marker).map_err(export_error(&marker))?;
-    }
-    for d in &report.damaged {
-        warn!("{d}: could not be read whole; the lines before the damage are stored");
-    }
-    Ok(())
 }
 
 /// The configured source into `outputs`.

@@ -538,6 +538,29 @@ impl Plan {
 
 /// Opens `file`, finds its checkpoint, and starts reading it on a scanning thread. Called one
 /// file ahead, so the next file (often a .gz) decompresses while this one is stored.
+/// `--from-end` on a first run: a checkpoint at the end of the file's last complete line (a
+/// compressed file is finished as it is).
+fn at_end(file: &LogFile, opened: OpenedLog) -> Plan {
+    let path = file.path.display();
+    let (offset, finished) = if opened.gzip {
+        (0, true)
+    } else {
+        match end_of_last_line(&file.path) {
+            Ok(end) => (end, false),
+            Err(e) => {
+                warn!("{path}: cannot read: {e}");
+                return Plan::Skip;
+            }
+        }
+    };
+    Plan::MarkEnd(Checkpoint {
+        fingerprint: opened.fingerprint,
+        path: file.path.clone(),
+        offset,
+        finished,
+    })
+}
+
 fn plan_file(
     opts: &RunOptions,
     file: &LogFile,
@@ -566,23 +589,7 @@ fn plan_file(
         return Ok(Plan::Skip);
     }
     if known.is_none() && first_run && opts.from_end {
-        let (offset, finished) = if opened.gzip {
-            (0, true)
-        } else {
-            match end_of_last_line(&file.path) {
-                Ok(end) => (end, false),
-                Err(e) => {
-                    warn!("{path}: cannot read: {e}");
-                    return Ok(Plan::Skip);
-                }
-            }
-        };
-        return Ok(Plan::MarkEnd(Checkpoint {
-            fingerprint: opened.fingerprint,
-            path: file.path.clone(),
-            offset,
-            finished,
-        }));
+        return Ok(at_end(file, opened));
     }
     let fingerprint = opened.fingerprint.clone();
     let (gzip, modified) = (opened.gzip, opened.modified);

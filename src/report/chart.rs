@@ -99,13 +99,26 @@ fn nice_max(max: u64) -> u64 {
     }
 }
 
+/// The plot area inside the margins.
+#[derive(Clone, Copy)]
+struct Plot {
+    left: f32,
+    top: f32,
+    w: f32,
+    h: f32,
+}
+
+const PLOT: Plot = Plot {
+    left: 56.0,
+    top: 34.0,
+    w: WIDTH as f32 - 56.0 - 16.0,
+    h: HEIGHT as f32 - 34.0 - 40.0,
+};
+
 /// The PNG of the report's hourly attempts.
 pub fn render(r: &Report) -> Vec<u8> {
     let font = FontRef::try_from_slice(FONT).expect("the bundled font parses");
     let mut c = Canvas::new(WIDTH, HEIGHT);
-    let (left, right, top, bottom) = (56.0f32, 16.0f32, 34.0f32, 40.0f32);
-    let plot_w = WIDTH as f32 - left - right;
-    let plot_h = HEIGHT as f32 - top - bottom;
     let max = r
         .hours
         .iter()
@@ -122,17 +135,34 @@ pub fn render(r: &Report) -> Vec<u8> {
         15.0,
         true,
     );
+    grid(&mut c, &font, y_max);
+    bars(&mut c, &font, r, y_max);
+    let p = PLOT;
+    c.rect(
+        p.left as i64,
+        (p.top + p.h) as i64,
+        (p.left + p.w) as i64,
+        (p.top + p.h) as i64 + 1,
+        INK,
+    );
+    legend(&mut c, &font);
+    c.png()
+}
+
+/// Horizontal lines with their values, in four steps up to `y_max`.
+fn grid(c: &mut Canvas, font: &FontRef, y_max: u64) {
+    let p = PLOT;
     for k in 0..=4u64 {
-        let y = top + plot_h - plot_h * k as f32 / 4.0;
+        let y = p.top + p.h - p.h * k as f32 / 4.0;
         c.rect(
-            left as i64,
+            p.left as i64,
             y as i64,
-            (left + plot_w) as i64,
+            (p.left + p.w) as i64,
             y as i64 + 1,
             GRID,
         );
         c.text(
-            &font,
+            font,
             &(y_max * k / 4).to_string(),
             8.0,
             y + 4.0,
@@ -140,17 +170,22 @@ pub fn render(r: &Report) -> Vec<u8> {
             false,
         );
     }
-    let n = r.hours.len().max(1) as f32;
-    let slot = plot_w / n;
+}
+
+/// Failures and successes side by side for each hour, with a time label every few hours.
+fn bars(c: &mut Canvas, font: &FontRef, r: &Report, y_max: u64) {
+    let p = PLOT;
+    let slot = p.w / r.hours.len().max(1) as f32;
     let bar = (slot * 0.4).max(1.0);
+    let base = (p.top + p.h) as i64;
+    let step = (r.hours.len() / 12).max(1);
     for (i, h) in r.hours.iter().enumerate() {
-        let x = left + slot * i as f32 + slot * 0.1;
-        let base = (top + plot_h) as i64;
+        let x = p.left + slot * i as f32 + slot * 0.1;
         for (k, (v, colour)) in [(h.failures, FAILURE), (h.successes, SUCCESS)]
             .into_iter()
             .enumerate()
         {
-            let height = plot_h * v as f32 / y_max as f32;
+            let height = p.h * v as f32 / y_max as f32;
             let x0 = x + bar * k as f32;
             c.rect(
                 x0 as i64,
@@ -160,7 +195,6 @@ pub fn render(r: &Report) -> Vec<u8> {
                 colour,
             );
         }
-        let step = (r.hours.len() / 12).max(1);
         if i % step == 0 {
             let label = r.window.local(h.start_unix);
             let label = if r.hours.len() <= 48 {
@@ -168,35 +202,22 @@ pub fn render(r: &Report) -> Vec<u8> {
             } else {
                 label[5..13].to_owned()
             };
-            c.text(&font, &label, x + bar, top + plot_h + 16.0, 11.0, true);
+            c.text(font, &label, x + bar, p.top + p.h + 16.0, 11.0, true);
         }
     }
-    c.rect(
-        left as i64,
-        (top + plot_h) as i64,
-        (left + plot_w) as i64,
-        (top + plot_h) as i64 + 1,
-        INK,
-    );
-    // Legend.
+}
+
+fn legend(c: &mut Canvas, font: &FontRef) {
+    let left = PLOT.left;
     let ly = HEIGHT as f32 - 10.0;
-    c.rect(
-        left as i64,
-        ly as i64 - 9,
-        left as i64 + 10,
-        ly as i64 + 1,
-        FAILURE,
-    );
-    c.text(&font, "failed attempts", left + 14.0, ly, 12.0, false);
-    c.rect(
-        left as i64 + 130,
-        ly as i64 - 9,
-        left as i64 + 140,
-        ly as i64 + 1,
-        SUCCESS,
-    );
-    c.text(&font, "successful logins", left + 144.0, ly, 12.0, false);
-    c.png()
+    for (dx, colour, label) in [
+        (0.0, FAILURE, "failed attempts"),
+        (130.0, SUCCESS, "successful logins"),
+    ] {
+        let x = (left + dx) as i64;
+        c.rect(x, ly as i64 - 9, x + 10, ly as i64 + 1, colour);
+        c.text(font, label, left + dx + 14.0, ly, 12.0, false);
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use dialoguer::{Confirm, Input};
 
 use super::Transcript;
 use super::answers::{self, Answers};
+use crate::config::DnsCache;
 
 /// What the wizard decided besides the answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +119,27 @@ pub fn run(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, Choic
     }
 }
 
+fn ask_dns_cache(log: &mut Transcript, d: &DnsCache) -> std::io::Result<DnsCache> {
+    let enabled = confirm(log, "Cache reverse DNS answers?", d.enabled)?;
+    let size = ask(
+        log,
+        "DNS cache size (entries in memory)",
+        d.size.to_string(),
+        answers::check_positive,
+    )?;
+    let ttl_seconds = ask(
+        log,
+        "DNS cache TTL (seconds)",
+        d.ttl_seconds.to_string(),
+        answers::check_seconds,
+    )?;
+    Ok(DnsCache {
+        enabled,
+        size,
+        ttl_seconds,
+    })
+}
+
 fn ask_all(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, bool)> {
     let user = ask(
         log,
@@ -155,20 +177,7 @@ fn ask_all(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, bool)
         d.log_level.as_str().to_owned(),
         answers::check_log_level,
     )?;
-    let mut dns_cache = d.dns_cache.clone();
-    dns_cache.enabled = confirm(log, "Cache reverse DNS answers?", dns_cache.enabled)?;
-    dns_cache.size = ask(
-        log,
-        "DNS cache size (entries in memory)",
-        dns_cache.size.to_string(),
-        answers::check_positive,
-    )?;
-    dns_cache.ttl_seconds = ask(
-        log,
-        "DNS cache TTL (seconds)",
-        dns_cache.ttl_seconds.to_string(),
-        answers::check_seconds,
-    )?;
+    let dns_cache = ask_dns_cache(log, &d.dns_cache)?;
     let mut fetch = false;
     let country_db_path = ask_geo_db(
         log,

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::error::Doing;
 use super::*;
@@ -134,123 +134,10 @@ impl IngestStore for Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .doing("starting a commit")?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO events (time_unix, time_nanos, offset_secs, server, service,
-                         protocol, outcome, ip, user, mechanism, reason, attempts, session, source,
-                         hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed, net)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                         ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-                )
-                .doing("preparing the event insert")?;
-            if !c.enrichments.is_empty() && c.enrichments.len() != c.events.len() {
-                return Err(StoreError::corrupt(format!(
-                    "{} enrichments for {} events",
-                    c.enrichments.len(),
-                    c.events.len()
-                )));
-            }
-            let none = Enrichment::default();
-            let mut ip = String::with_capacity(48);
-            for (i, (e, source)) in c.events.iter().enumerate() {
-                let en = c.enrichments.get(i).unwrap_or(&none);
-                ip.clear();
-                let _ = write!(ip, "{}", e.ip);
-                insert
-                    .execute(params![
-                        e.time.map(|t| t.unix),
-                        e.time.map_or(0, |t| t.nanos),
-                        e.time.map_or(0, |t| t.offset_secs),
-                        e.server,
-                        e.service.as_str(),
-                        e.protocol.as_str(),
-                        e.outcome.as_str(),
-                        ip,
-                        e.user,
-                        e.mechanism,
-                        e.reason,
-                        e.attempts,
-                        e.session,
-                        source,
-                        en.hostname,
-                        en.reverse_dns_status,
-                        en.country_code,
-                        en.asn,
-                        en.aso,
-                        en.ptr_confirmed,
-                        crate::event::network(e.ip),
-                    ])
-                    .doing("storing events")?;
-            }
-            if !c.ptrs.is_empty() {
-                let mut upsert = tx
-                    .prepare_cached(
-                        "INSERT INTO dns_cache (ip, hostname, status, confirmed, resolved_unix)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT(ip) DO UPDATE SET hostname = excluded.hostname,
-                             status = excluded.status, confirmed = excluded.confirmed,
-                             resolved_unix = excluded.resolved_unix",
-                    )
-                    .doing("preparing the DNS cache update")?;
-                for p in c.ptrs {
-                    upsert
-                        .execute(params![
-                            p.ip.to_string(),
-                            p.hostname,
-                            p.status,
-                            p.confirmed,
-                            p.resolved_unix
-                        ])
-                        .doing("storing a reverse DNS answer")?;
-                }
-            }
-            if !c.checkpoints.is_empty() {
-                let now = jiff::Timestamp::now().as_second();
-                let mut upsert = tx
-                    .prepare_cached(
-                        "INSERT INTO checkpoints (fingerprint, path, offset, finished, updated_unix)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT(fingerprint) DO UPDATE SET path = excluded.path,
-                             offset = excluded.offset, finished = excluded.finished,
-                             updated_unix = excluded.updated_unix",
-                    )
-                    .doing("preparing the checkpoint update")?;
-                for cp in c.checkpoints {
-                    upsert
-                        .execute(params![
-                            cp.fingerprint,
-                            cp.path.to_string_lossy(),
-                            to_i64(cp.offset, "a checkpoint offset")?,
-                            cp.finished,
-                            now
-                        ])
-                        .doing("storing a checkpoint")?;
-                }
-            }
-            if let Some((source, cursor)) = c.cursor {
-                tx.prepare_cached(
-                    "INSERT INTO cursors (source, cursor) VALUES (?1, ?2)
-                     ON CONFLICT(source) DO UPDATE SET cursor = excluded.cursor",
-                )
-                .doing("preparing the cursor update")?
-                .execute(params![source, cursor])
-                .doing("storing the journal cursor")?;
-            }
-            let mut meta = tx
-                .prepare_cached(UPSERT_META)
-                .doing("preparing a meta update")?;
-            if let Some(state) = c.correlator_state {
-                meta.execute(params![META_CORRELATOR, state])
-                    .doing("storing the correlator state")?;
-            }
-            for (key, len) in [(META_CSV_LEN, c.csv_len), (META_JSONL_LEN, c.jsonl_len)] {
-                if let Some(len) = len {
-                    meta.execute(params![key, to_i64(len, "an export length")?])
-                        .doing("storing an export length")?;
-                }
-            }
-        }
+        write_events(&tx, c)?;
+        write_ptrs(&tx, c.ptrs)?;
+        write_checkpoints(&tx, c.checkpoints)?;
+        write_positions(&tx, c)?;
         tx.commit().doing("committing")
     }
 
@@ -418,4 +305,139 @@ impl ReportStore for Store {
             )
             .doing("reading the runs")
     }
+}
+
+/// The events of `c` with their enrichments.
+fn write_events(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO events (time_unix, time_nanos, offset_secs, server, service,
+                 protocol, outcome, ip, user, mechanism, reason, attempts, session, source,
+                 hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed, net)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                 ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        )
+        .doing("preparing the event insert")?;
+    if !c.enrichments.is_empty() && c.enrichments.len() != c.events.len() {
+        return Err(StoreError::corrupt(format!(
+            "{} enrichments for {} events",
+            c.enrichments.len(),
+            c.events.len()
+        )));
+    }
+    let none = Enrichment::default();
+    let mut ip = String::with_capacity(48);
+    for (i, (e, source)) in c.events.iter().enumerate() {
+        let en = c.enrichments.get(i).unwrap_or(&none);
+        ip.clear();
+        let _ = write!(ip, "{}", e.ip);
+        insert
+            .execute(params![
+                e.time.map(|t| t.unix),
+                e.time.map_or(0, |t| t.nanos),
+                e.time.map_or(0, |t| t.offset_secs),
+                e.server,
+                e.service.as_str(),
+                e.protocol.as_str(),
+                e.outcome.as_str(),
+                ip,
+                e.user,
+                e.mechanism,
+                e.reason,
+                e.attempts,
+                e.session,
+                source,
+                en.hostname,
+                en.reverse_dns_status,
+                en.country_code,
+                en.asn,
+                en.aso,
+                en.ptr_confirmed,
+                crate::event::network(e.ip),
+            ])
+            .doing("storing events")?;
+    }
+    Ok(())
+}
+
+/// Reverse DNS answers into the cache.
+fn write_ptrs(tx: &Transaction, ptrs: &[PtrRecord]) -> Result<(), StoreError> {
+    if !ptrs.is_empty() {
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO dns_cache (ip, hostname, status, confirmed, resolved_unix)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(ip) DO UPDATE SET hostname = excluded.hostname,
+                     status = excluded.status, confirmed = excluded.confirmed,
+                     resolved_unix = excluded.resolved_unix",
+            )
+            .doing("preparing the DNS cache update")?;
+        for p in ptrs {
+            upsert
+                .execute(params![
+                    p.ip.to_string(),
+                    p.hostname,
+                    p.status,
+                    p.confirmed,
+                    p.resolved_unix
+                ])
+                .doing("storing a reverse DNS answer")?;
+        }
+    }
+    Ok(())
+}
+
+/// Where reading each file stopped.
+fn write_checkpoints(tx: &Transaction, checkpoints: &[Checkpoint]) -> Result<(), StoreError> {
+    if !checkpoints.is_empty() {
+        let now = jiff::Timestamp::now().as_second();
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO checkpoints (fingerprint, path, offset, finished, updated_unix)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(fingerprint) DO UPDATE SET path = excluded.path,
+                     offset = excluded.offset, finished = excluded.finished,
+                     updated_unix = excluded.updated_unix",
+            )
+            .doing("preparing the checkpoint update")?;
+        for cp in checkpoints {
+            upsert
+                .execute(params![
+                    cp.fingerprint,
+                    cp.path.to_string_lossy(),
+                    to_i64(cp.offset, "a checkpoint offset")?,
+                    cp.finished,
+                    now
+                ])
+                .doing("storing a checkpoint")?;
+        }
+    }
+    Ok(())
+}
+
+/// The journal cursor, the correlator state and the exports' lengths.
+fn write_positions(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
+    if let Some((source, cursor)) = c.cursor {
+        tx.prepare_cached(
+            "INSERT INTO cursors (source, cursor) VALUES (?1, ?2)
+             ON CONFLICT(source) DO UPDATE SET cursor = excluded.cursor",
+        )
+        .doing("preparing the cursor update")?
+        .execute(params![source, cursor])
+        .doing("storing the journal cursor")?;
+    }
+    let mut meta = tx
+        .prepare_cached(UPSERT_META)
+        .doing("preparing a meta update")?;
+    if let Some(state) = c.correlator_state {
+        meta.execute(params![META_CORRELATOR, state])
+            .doing("storing the correlator state")?;
+    }
+    for (key, len) in [(META_CSV_LEN, c.csv_len), (META_JSONL_LEN, c.jsonl_len)] {
+        if let Some(len) = len {
+            meta.execute(params![key, to_i64(len, "an export length")?])
+                .doing("storing an export length")?;
+        }
+    }
+    Ok(())
 }

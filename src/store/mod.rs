@@ -452,7 +452,6 @@ fn row_checkpoint(r: &rusqlite::Row) -> rusqlite::Result<Result<Checkpoint, Stor
     })
 }
 
-
 fn row_event(r: &rusqlite::Row) -> Result<StoredEvent, StoreError> {
     const DOING: &str = "reading events";
     let id: i64 = r.get(0).doing(DOING)?;
