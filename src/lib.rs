@@ -4,7 +4,7 @@
 //! (syslog header) -> `detect` (per-daemon line shapes) -> `correlate` (one attempt counts
 //! once) -> `sink` (JSON Lines, CSV, table). See `docs/ARCHITECTURE.md`.
 
-pub mod check;
+pub(crate) mod check;
 pub mod cli;
 pub mod config;
 pub mod correlate;
@@ -12,12 +12,12 @@ pub mod detect;
 pub mod enrich;
 pub mod envelope;
 pub mod event;
-pub mod ingest;
-pub mod logging;
+pub(crate) mod ingest;
+pub(crate) mod logging;
 pub mod pipeline;
 pub mod report;
-pub mod setup;
+pub(crate) mod setup;
 pub mod sink;
-pub mod source;
+pub(crate) mod source;
 pub mod store;
-pub mod workdir;
+pub(crate) mod workdir;

@@ -40,14 +40,6 @@ impl WorkDir {
         WorkDir::new(&config.paths.working_dir, &config.paths.state_dir)
     }
 
-    pub fn working(&self) -> &Path {
-        &self.working
-    }
-
-    pub fn state(&self) -> &Path {
-        &self.state
-    }
-
     pub fn store(&self) -> PathBuf {
         self.working.join(DB_FILE)
     }

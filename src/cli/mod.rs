@@ -2,7 +2,7 @@
 //! become messages and exit codes (see `run::exit`).
 
 mod check;
-pub mod generate;
+pub(crate) mod generate;
 mod ipinfo;
 mod parse;
 mod report;

@@ -6,10 +6,10 @@
 //!
 //! Not here: writing the results (`store`, `sink`), downloading geo files (`update`).
 
-pub mod cache;
-pub mod dns;
+pub(crate) mod cache;
+pub(crate) mod dns;
 pub mod geo;
-pub mod update;
+pub(crate) mod update;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -9,9 +9,9 @@
 //! before the commit leaves a CSV tail that the next start cuts, and re-reads the same lines.
 //! Not here: the journald source (`journal`), argument handling (`cli`).
 
-pub mod archive;
-pub mod guard;
-pub mod job;
+pub(crate) mod archive;
+pub(crate) mod guard;
+pub(crate) mod job;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -9,12 +9,12 @@
 //! Not here: scanning logs first (the caller runs the incremental scan), the command line.
 
 pub mod chart;
-pub mod document;
+pub(crate) mod document;
 pub mod html;
-pub mod job;
-pub mod mail;
+pub(crate) mod job;
+pub(crate) mod mail;
 pub mod text;
-pub mod window;
+pub(crate) mod window;
 
 use std::collections::{HashMap, HashSet};
 

@@ -7,9 +7,9 @@
 //!
 //! Not here: asking (`wizard`), validating one answer (`answers`), unit text (`units`).
 
-pub mod answers;
-pub mod units;
-pub mod wizard;
+pub(crate) mod answers;
+pub(crate) mod units;
+pub(crate) mod wizard;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};

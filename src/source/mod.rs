@@ -3,8 +3,8 @@
 //!
 //! Not here: parsing lines, or remembering how far a file was read between runs.
 
-pub mod files;
-pub mod journal;
+pub(crate) mod files;
+pub(crate) mod journal;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -18,12 +18,6 @@ use flate2::read::MultiGzDecoder;
 pub enum SourceError {
     #[error("{path}: cannot open: {source}")]
     Open { path: PathBuf, source: io::Error },
-    #[error("{name}: read error after {offset} bytes: {source}")]
-    Read {
-        name: String,
-        offset: u64,
-        source: io::Error,
-    },
 }
 
 /// One input of a run: a file path or standard input (`-`).
