@@ -294,7 +294,7 @@ fn the_shipped_man_page_and_completions_are_up_to_date() {
         .output()
         .unwrap();
     assert!(o.status.success());
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("doc");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/generated");
     for name in [
         "maillogsentinel.8",
         "maillogsentinel.bash",
@@ -305,7 +305,7 @@ fn the_shipped_man_page_and_completions_are_up_to_date() {
         let old = fs::read(shipped.join(name)).unwrap_or_default();
         assert!(
             fresh == old,
-            "doc/{name} is stale: run `cargo run --release -- generate doc`"
+            "packaging/generated/{name} is stale: run `cargo run --release -- generate packaging/generated`"
         );
     }
     let man = fs::read_to_string(shipped.join("maillogsentinel.8")).unwrap();

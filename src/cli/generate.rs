@@ -1,7 +1,7 @@
 //! `maillogsentinel generate DIR` (hidden): the man page `maillogsentinel.8`, the bash, zsh
 //! and fish completions, generated from the command-line definition, and the packaged systemd
 //! units (`DIR/units`: the setup's units for user `maillogsentinel`, `/usr/bin`, `/etc`). The
-//! copies shipped in `doc/` are checked against a fresh generation by a test.
+//! copies shipped in `packaging/generated/` are checked against a fresh generation by a test.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
