@@ -72,27 +72,24 @@ impl WorkDir {
     /// What a run writes in the working directory: the CSV, the store with SQLite's side
     /// files, the own log and its rotations (what `--reset` archives).
     pub fn outputs(&self) -> Vec<PathBuf> {
-        let db = self.store();
-        let side = |suffix: &str| {
-            let mut name = db.clone().into_os_string();
-            name.push(suffix);
-            PathBuf::from(name)
-        };
+        let (db, log) = (self.store(), self.log());
         let mut v = vec![
             self.csv(),
             db.clone(),
-            side("-wal"),
-            side("-shm"),
-            self.log(),
+            suffixed(&db, "-wal"),
+            suffixed(&db, "-shm"),
+            log.clone(),
         ];
-        let log = self.log();
-        v.extend((1..=crate::logging::KEEP).map(|i| {
-            let mut name = log.clone().into_os_string();
-            name.push(format!(".{i}"));
-            PathBuf::from(name)
-        }));
+        v.extend((1..=crate::logging::KEEP).map(|i| suffixed(&log, &format!(".{i}"))));
         v
     }
+}
+
+/// `path` with `suffix` appended to its file name (`x.db` -> `x.db-wal`).
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 #[cfg(test)]
