@@ -5,8 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use maillogsentinel::config::{
-    Config, ConfigError, CsvDateFormat, DnsCache, DnsConfig, General, GeoDbConfig, JournalConfig,
-    Loaded, LogLevel, MailLog, Paths, ReportConfig, ReportTransport,
+    CentralConfig, Config, ConfigError, CsvDateFormat, DnsCache, DnsConfig, General, GeoDbConfig,
+    JournalConfig, Loaded, LogLevel, MailLog, Paths, ReportConfig, ReportTransport,
 };
 
 /// The old tool's `/etc/maillogsentinel.conf`, as its setup wrote it and users edited it.
@@ -105,6 +105,7 @@ fn old_tool_config(path: &Path) -> Config {
             directory: None,
             journalctl: "journalctl".into(),
         },
+        central: CentralConfig::default(),
     }
 }
 

@@ -246,6 +246,34 @@ impl Default for JournalConfig {
     }
 }
 
+/// `[central] tls`: how the connection to the central PostgreSQL store is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CentralTls {
+    /// Plain TCP (a loopback or a trusted network only).
+    Disable,
+    /// Encrypted, the server's certificate not checked.
+    Require,
+    /// Encrypted, the certificate checked against `ca_file` and the host name.
+    #[default]
+    VerifyFull,
+}
+
+/// `[central]`: the fleet's central PostgreSQL store, fed by `ship` at the end of each run.
+/// Absent (no `url`): the server works alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CentralConfig {
+    /// `url = postgresql://USER@HOST:PORT/DB` (no password in it: `password_file`).
+    pub url: Option<String>,
+    /// A file holding the role's password (what `central add-server` writes).
+    pub password_file: Option<PathBuf>,
+    /// `server_name`: this server's name in the fleet. Default: the host's FQDN.
+    pub server_name: Option<String>,
+    /// Default `verify-full`.
+    pub tls: CentralTls,
+    /// The CA certificate(s), PEM, that `verify-full` checks the server's certificate with.
+    pub ca_file: Option<PathBuf>,
+}
+
 /// The whole configuration, defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -261,6 +289,7 @@ pub struct Config {
     /// `[ASN_ASO] asn_db_path, asn_db_v6_path, asn_db_url, asn_db_v6_url`.
     pub asn_db: GeoDbConfig,
     pub journal: JournalConfig,
+    pub central: CentralConfig,
 }
 
 /// A loaded config and its warnings (unknown sections and keys), one line each, in file order.
@@ -521,6 +550,56 @@ impl Section for JournalConfig {
     }
 }
 
+/// A PostgreSQL URL without a password (that lives in `password_file`).
+fn parse_postgres_url(v: &str) -> Result<Option<String>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let rest = v
+        .strip_prefix("postgresql://")
+        .or_else(|| v.strip_prefix("postgres://"))
+        .ok_or_else(|| {
+            format!(
+                "expected postgresql://USER@HOST:PORT/DB, got `{}`",
+                ini::shown(v)
+            )
+        })?;
+    let userinfo = rest.split_once('@').map_or("", |(u, _)| u);
+    if userinfo.contains(':') {
+        return Err("the password does not go in the URL: put it in password_file".into());
+    }
+    if v.contains(char::is_whitespace) {
+        return Err(format!("a URL has no spaces: `{}`", ini::shown(v)));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+impl Section for CentralConfig {
+    const NAME: &'static str = "central";
+    const KEYS: &'static [&'static str] =
+        &["url", "password_file", "server_name", "tls", "ca_file"];
+    fn read(r: &Reader) -> Result<CentralConfig, ConfigError> {
+        let d = CentralConfig::default();
+        let tls = r.read("tls", |v| {
+            parse_choice(v, &["disable", "require", "verify-full"])
+        })?;
+        Ok(CentralConfig {
+            url: r.read("url", parse_postgres_url)?.flatten(),
+            password_file: r.optional_path("password_file")?,
+            server_name: r
+                .read("server_name", parse_one_line)?
+                .filter(|n| !n.is_empty()),
+            tls: match tls {
+                Some(0) => CentralTls::Disable,
+                Some(1) => CentralTls::Require,
+                Some(_) => CentralTls::VerifyFull,
+                None => d.tls,
+            },
+            ca_file: r.optional_path("ca_file")?,
+        })
+    }
+}
+
 /// The sections and keys this version reads: one line per [`Section`].
 const SECTIONS: &[(&str, &[&str])] = &[
     (Paths::NAME, Paths::KEYS),
@@ -531,6 +610,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     (CountryDb::NAME, CountryDb::KEYS),
     (AsnDb::NAME, AsnDb::KEYS),
     (JournalConfig::NAME, JournalConfig::KEYS),
+    (CentralConfig::NAME, CentralConfig::KEYS),
 ];
 
 /// Keys of the old tool and of the file its setup script wrote, accepted without a warning and
@@ -760,6 +840,7 @@ impl Config {
             country_db: section::<CountryDb>(&ini, path)?.0,
             asn_db: section::<AsnDb>(&ini, path)?.0,
             journal,
+            central: section(&ini, path)?,
         };
         Ok(Loaded { config, warnings })
     }
@@ -837,6 +918,7 @@ mod tests {
                 directory: None,
                 journalctl: "journalctl".into(),
             },
+            central: CentralConfig::default(),
         }
     }
 
@@ -931,6 +1013,7 @@ mod tests {
                     directory: Some("/j".into()),
                     journalctl: "/usr/bin/journalctl".into(),
                 },
+                central: CentralConfig::default(),
             }
         );
     }

@@ -36,6 +36,8 @@ const META_CSV_LEN: &str = "csv_len";
 const META_JSONL_LEN: &str = "jsonl_len";
 const META_CORRELATOR: &str = "correlator_state";
 const META_SCHEDULED_UNTIL: &str = "scheduled_report_until";
+const META_STORE_ID: &str = "store_id";
+const META_SHIPPED: &str = "central_shipped";
 /// Sets one `meta` value, inserting the key if it is new.
 const UPSERT_META: &str = "INSERT INTO meta(key, value) VALUES (?1, ?2)
      ON CONFLICT(key) DO UPDATE SET value = excluded.value";
@@ -238,6 +240,116 @@ impl Store {
         self.conn
             .execute(UPSERT_META, params![META_SCHEDULED_UNTIL, until])
             .doing("storing the end of the scheduled report")?;
+        Ok(())
+    }
+
+    /// This store's identity for the central store: a random 128-bit id made when first
+    /// asked, kept in `meta`. A store created anew (`--reset`, a lost file) gets another, so
+    /// that its event ids, which start again at 1, are never taken for ones already shipped.
+    pub fn store_id(&mut self) -> Result<String, StoreError> {
+        if let Some(id) = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [META_STORE_ID],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .doing("reading the store id")?
+        {
+            return Ok(id);
+        }
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| StoreError::corrupt(format!("no randomness for a store id: {e}")))?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.conn
+            .execute(UPSERT_META, params![META_STORE_ID, id])
+            .doing("storing the store id")?;
+        Ok(id)
+    }
+
+    /// Up to `limit` events with an id above `after`, in id order (the shipping outbox).
+    pub fn events_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "{SELECT_EVENTS} WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))
+            .doing("reading events to ship")?;
+        let mut rows = stmt
+            .query(params![after, limit as i64])
+            .doing("reading events to ship")?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().doing("reading events to ship")? {
+            out.push(row_event(r)?);
+        }
+        Ok(out)
+    }
+
+    /// Events with an id above `after` (the backlog of the outbox).
+    pub fn events_count_after(&self, after: i64) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM events WHERE id > ?1", [after], |r| {
+                r.get::<_, i64>(0)
+            })
+            .doing("counting events to ship")
+            .map(|n| n as u64)
+    }
+
+    /// The runs with an id above `after`, with their ids, in id order.
+    pub fn runs_after(&self, after: i64) -> Result<Vec<(i64, RunCounts)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, finished_unix, lines, events, unmatched, tempfails, aborted
+                 FROM runs WHERE id > ?1 ORDER BY id",
+            )
+            .doing("reading runs to ship")?;
+        let rows = stmt
+            .query_map([after], |r| {
+                Ok((
+                    r.get(0)?,
+                    RunCounts {
+                        finished_unix: r.get(1)?,
+                        lines: r.get(2)?,
+                        events: r.get(3)?,
+                        unmatched: r.get(4)?,
+                        tempfails: r.get(5)?,
+                        aborted: r.get(6)?,
+                    },
+                ))
+            })
+            .doing("reading runs to ship")?;
+        rows.collect::<Result<_, _>>().doing("reading runs to ship")
+    }
+
+    /// What the last ship to the central store reached (ids of the last event and run, the
+    /// time), as the central store confirmed it; for check-config.
+    pub fn shipped(&self) -> Result<Option<(i64, i64, i64)>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [META_SHIPPED],
+                |r| r.get(0),
+            )
+            .optional()
+            .doing("reading the shipped mark")?;
+        Ok(v.and_then(|v| {
+            let mut it = v.split(' ').map(|x| x.parse::<i64>().ok());
+            Some((it.next()??, it.next()??, it.next()??))
+        }))
+    }
+
+    /// Records what the central store confirmed (informative: the central store is the truth).
+    pub fn set_shipped(&mut self, event: i64, run: i64, at: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                UPSERT_META,
+                params![META_SHIPPED, format!("{event} {run} {at}")],
+            )
+            .doing("storing the shipped mark")?;
         Ok(())
     }
 
