@@ -1471,7 +1471,8 @@ mod tests {
                 "[dns]",
                 "[geolocation]",
                 "[ASN_ASO]",
-                "[journal]"
+                "[journal]",
+                "[central]"
             ]
         );
     }
