@@ -3,6 +3,7 @@
 
 mod support;
 
+mod central;
 mod cli;
 mod cli_parse;
 mod cli_run;

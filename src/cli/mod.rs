@@ -1,6 +1,7 @@
 //! The command line: argument definitions and dispatch. The edge of the program, where errors
 //! become messages and exit codes (see `run::exit`).
 
+mod central;
 mod check;
 pub(crate) mod generate;
 mod ipinfo;
@@ -23,7 +24,7 @@ pub use run::exit;
     version,
     about = "Finds authentication attacks in Postfix/Dovecot logs",
     long_about = "Finds authentication attacks in Postfix/Dovecot logs.\n\nWithout a command, runs the incremental extraction: reads the new lines of the mail log and its rotated siblings (or the journal) and stores their events in the database and the CSV of the working directory, exactly once.",
-    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel --report                         # scan, then mail today's report\n  maillogsentinel --report --stdout --yesterday    # print yesterday's report\n  maillogsentinel report --date 2026-11-23 --html r.html\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n  maillogsentinel ipinfo 192.0.2.7 2001:db8::1 --json\n  maillogsentinel update-geo                       # fetch the geo databases of the config\n  sudo maillogsentinel --setup                     # interactive setup: config, directories, units\n  sudo maillogsentinel setup --non-interactive --user mls --mail-log journal\n  maillogsentinel check-config                     # validate the config, say what a run would do\n\nExit status: 0 ok, 1 error, 2 unknown argument, 64 options that do not go together, 66 the mail log cannot be read (missing, a directory, a device), 73 an output cannot be written (disk full, damaged store), 75 another run holds the lock, 77 root refused or the mail log not readable (group adm), 78 configuration missing or wrong."
+    after_help = "Examples:\n  maillogsentinel                                  # incremental run with /etc/maillogsentinel.conf\n  maillogsentinel --config ./test.conf --from-end  # first run without backfilling old logs\n  maillogsentinel --reset                          # archive outputs, start over\n  maillogsentinel --report                         # scan, then mail today's report\n  maillogsentinel --report --stdout --yesterday    # print yesterday's report\n  maillogsentinel report --date 2026-11-23 --html r.html\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat mail.log.2.gz | maillogsentinel parse - --format csv\n  maillogsentinel ipinfo 192.0.2.7 2001:db8::1 --json\n  maillogsentinel update-geo                       # fetch the geo databases of the config\n  sudo maillogsentinel --setup                     # interactive setup: config, directories, units\n  sudo maillogsentinel setup --non-interactive --user mls --mail-log journal\n  maillogsentinel check-config                     # validate the config, say what a run would do\n\nExit status: 0 ok, 1 error, 2 unknown argument, 64 options that do not go together, 66 the mail log cannot be read (missing, a directory, a device), 69 ship: the central store cannot be reached, 73 an output cannot be written (disk full, damaged store), 75 another run holds the lock, 77 root refused or the mail log not readable (group adm), 78 configuration missing or wrong."
 )]
 pub struct Cli {
     /// Configuration file [default: /etc/maillogsentinel.conf]
@@ -92,6 +93,15 @@ pub enum Command {
         after_help = "Examples:\n  maillogsentinel ipinfo 192.0.2.7\n  maillogsentinel ipinfo --json --no-dns 192.0.2.7 2001:db8::1"
     )]
     Ipinfo(ipinfo::IpinfoArgs),
+    /// Ship the events not shipped yet to the central PostgreSQL store ([central]); also done
+    /// at the end of every run
+    #[command(after_help = "Example:\n  maillogsentinel ship")]
+    Ship,
+    /// The central store of a fleet: create its schema, add a server's role
+    #[command(
+        after_help = "Examples:\n  maillogsentinel central init --url postgresql://postgres@db.example.org/maillogsentinel\n  maillogsentinel central add-server mx1.example.org --url postgresql://postgres@db.example.org/maillogsentinel --password-file mx1.pass"
+    )]
+    Central(central::CentralArgs),
     /// Download the geo databases of the config (country_db_url, asn_db_url), atomically
     #[command(after_help = "Example:\n  maillogsentinel update-geo --timeout 120")]
     UpdateGeo(update_geo::UpdateGeoArgs),
@@ -112,6 +122,8 @@ pub fn main() -> ExitCode {
         Some(Command::Purge) => run::reset(&common, true),
         Some(Command::Ipinfo(args)) => ipinfo::run(&common, &args),
         Some(Command::UpdateGeo(args)) => update_geo::run(&common, &args),
+        Some(Command::Ship) => central::run_ship(&common),
+        Some(Command::Central(args)) => central::run_central(&args),
         Some(Command::Report(args)) => report::run(&common, &args),
         Some(Command::Setup(args)) => setup::run(cli.config.as_deref(), &args),
         None if cli.setup => setup::run(cli.config.as_deref(), &setup::SetupArgs::default()),

@@ -22,6 +22,8 @@ pub mod exit {
     pub const USAGE: u8 = 64;
     /// The mail log cannot be read: missing, a directory, a device (EX_NOINPUT).
     pub const NO_INPUT: u8 = 66;
+    /// The central store cannot be reached by `ship` (EX_UNAVAILABLE).
+    pub const UNAVAILABLE: u8 = 69;
     /// An output cannot be written: disk full, a damaged store (EX_CANTCREAT).
     pub const CANT_CREATE: u8 = 73;
     /// Another run holds the lock, or another process the store (EX_TEMPFAIL).
@@ -166,6 +168,17 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };
     ingest::job::run(&config, &args.job())?;
+    // The run is done and committed: a central store that is down only delays shipping.
+    if config.central.url.is_some() {
+        match super::central::ship_configured(&config) {
+            Ok(s) => log::info!(
+                "shipped {} events and {} runs to the central store",
+                s.events,
+                s.runs
+            ),
+            Err(e) => warn!("not shipped to the central store: {e}; {}", e.way_out()),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -265,10 +265,9 @@ fn extraction_interval() -> String {
     format!("unknown ({TIMER} not installed)")
 }
 
-/// This host's name (`hostname -f`, else the kernel's) and main address (the source address
-/// the kernel would use to reach a documentation address: nothing is sent).
-fn host_info() -> HostInfo {
-    let fqdn = std::process::Command::new("hostname")
+/// This host's name: `hostname -f`, else the kernel's, else `localhost`.
+pub(crate) fn fqdn() -> String {
+    std::process::Command::new("hostname")
         .arg("-f")
         .output()
         .ok()
@@ -281,7 +280,13 @@ fn host_info() -> HostInfo {
                 .ok()
                 .map(|s| s.trim().to_owned())
         })
-        .unwrap_or_else(|| "localhost".to_owned());
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// This host's name and main address (the source address the kernel would use to reach a
+/// documentation address: nothing is sent).
+fn host_info() -> HostInfo {
+    let fqdn = fqdn();
     let ip = std::net::UdpSocket::bind("0.0.0.0:0")
         .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
         .and_then(|s| s.local_addr())

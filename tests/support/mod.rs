@@ -199,7 +199,7 @@ impl Writer {
 
 /// A working dir and a config pointing at `logs/mail.log`.
 pub struct Setup {
-    pub _tmp: tempfile::TempDir,
+    pub _tmp: Option<tempfile::TempDir>,
     pub logs: PathBuf,
     pub work: PathBuf,
     pub config: PathBuf,
@@ -207,10 +207,17 @@ pub struct Setup {
 
 pub fn setup() -> Setup {
     let tmp = tempfile::tempdir().unwrap();
-    let logs = tmp.path().join("logs");
-    let work = tmp.path().join("work");
+    let mut s = setup_in(tmp.path());
+    s._tmp = Some(tmp);
+    s
+}
+
+/// [`setup`] in `dir` (created), which the caller keeps.
+pub fn setup_in(dir: &Path) -> Setup {
+    let logs = dir.join("logs");
+    let work = dir.join("work");
     fs::create_dir_all(&logs).unwrap();
-    let config = tmp.path().join("maillogsentinel.conf");
+    let config = dir.join("maillogsentinel.conf");
     fs::write(
         &config,
         format!(
@@ -221,7 +228,7 @@ pub fn setup() -> Setup {
     )
     .unwrap();
     Setup {
-        _tmp: tmp,
+        _tmp: None,
         logs,
         work,
         config,

@@ -1,0 +1,373 @@
+//! The fleet's central store on a real PostgreSQL: a throw-away cluster (initdb in a temp dir,
+//! a free loopback port, run as `mlstest` when the tests run as root), `central init`,
+//! `add-server`, shipping at the end of runs and by `ship`, row-level security, and a
+//! central store that is down while a server runs. Without PostgreSQL the tests say SKIPPED,
+//! and fail with MLS_REQUIRE_SERVERS=1 (as scripts/test sets).
+
+use crate::support;
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_maillogsentinel");
+
+/// The PostgreSQL binaries of the Debian package.
+fn pg_bin() -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|b| b.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A cluster of its own: superuser `postgres` trusted on loopback, every other role by
+/// password (scram).
+struct Cluster {
+    _tmp: tempfile::TempDir,
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    fn start(test: &str) -> Option<Cluster> {
+        let Some(bin) = pg_bin() else {
+            if std::env::var_os("MLS_REQUIRE_SERVERS").is_some() {
+                panic!("{test}: PostgreSQL is not installed, and MLS_REQUIRE_SERVERS is set");
+            }
+            eprintln!("SKIPPED {test}: PostgreSQL is not installed (apt install postgresql)");
+            return None;
+        };
+        if is_root() && !support::can_drop_to("mlstest") {
+            return None;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        if is_root() {
+            support::chown("mlstest", tmp.path());
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = Cluster {
+            _tmp: tmp,
+            bin,
+            data,
+            port,
+        };
+        let init = c.pg(
+            "initdb",
+            &[
+                "-D",
+                c.data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+            ],
+        );
+        assert!(init.status.success(), "initdb: {}", text(&init));
+        fs::write(
+            c.data.join("pg_hba.conf"),
+            "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        c.ctl(&["start", "-w"]);
+        let mut admin = c.admin("postgres");
+        admin.batch_execute("CREATE DATABASE mls").unwrap();
+        Some(c)
+    }
+
+    /// A PostgreSQL program, as `mlstest` when root.
+    fn pg(&self, program: &str, args: &[&str]) -> Output {
+        let exe = self.bin.join(program);
+        let mut cmd = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid", "mlstest", "--regid", "mlstest", "--clear-groups"])
+                .arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        cmd.args(args).current_dir("/").output().unwrap()
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
+            self.port,
+            self.data.display()
+        );
+        let mut all = vec!["-D", self.data.to_str().unwrap(), "-o", &opts, "-l"];
+        let log = self.data.join("server.log");
+        all.push(log.to_str().unwrap());
+        all.extend_from_slice(args);
+        let out = self.pg("pg_ctl", &all);
+        assert!(out.status.success(), "pg_ctl {args:?}: {}", text(&out));
+    }
+
+    fn url(&self, role: &str) -> String {
+        format!("postgresql://{role}@127.0.0.1:{}/mls", self.port)
+    }
+
+    fn admin(&self, db: &str) -> postgres::Client {
+        postgres::Client::connect(
+            &format!(
+                "host=127.0.0.1 port={} user=postgres dbname={db}",
+                self.port
+            ),
+            postgres::NoTls,
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.pg(
+            "pg_ctl",
+            &["-D", self.data.to_str().unwrap(), "stop", "-m", "immediate"],
+        );
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// What the server said of a refused statement.
+fn said(e: postgres::Error) -> String {
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+}
+
+fn mls(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// A server: its working dir and config, with `[central]` for `name`.
+fn server(c: &Cluster, dir: &Path, name: &str) -> support::Setup {
+    let s = support::setup_in(dir);
+    let pass = dir.join(format!("{name}.pass"));
+    let out = mls(&[
+        "central",
+        "add-server",
+        name,
+        "--url",
+        &c.url("postgres"),
+        "--tls",
+        "disable",
+        "--password-file",
+        pass.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "add-server: {}", text(&out));
+    let mut conf = fs::read_to_string(&s.config).unwrap();
+    conf.push_str(&format!(
+        "\n[central]\nurl = {}\npassword_file = {}\nserver_name = {name}\ntls = disable\n",
+        c.url(&role_of(name)),
+        pass.display()
+    ));
+    fs::write(&s.config, conf).unwrap();
+    s
+}
+
+fn role_of(name: &str) -> String {
+    format!("mls_srv_{}", name.replace(['.', '-'], "_"))
+}
+
+/// Failed attempts per server in the central store.
+fn central_failures(c: &Cluster, server: &str) -> (i64, i64) {
+    let row = c
+        .admin("mls")
+        .query_one(
+            "SELECT count(*), coalesce(sum(attempts), 0)::bigint FROM mls_events
+             WHERE server = $1 AND outcome = 'failure'",
+            &[&server],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+fn local_failures(work: &Path) -> (i64, i64) {
+    let db = rusqlite::Connection::open(work.join("maillogsentinel.db")).unwrap();
+    db.query_row(
+        "SELECT count(*), coalesce(sum(attempts), 0) FROM events WHERE outcome = 'failure'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+fn lines(from: u64, to: u64, host: &str) -> String {
+    (from..to)
+        .map(|i| {
+            format!(
+                "Nov 23 10:{:02}:{:02} {host} postfix/smtpd[1]: warning: unknown[192.0.2.{}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=u{i}\n",
+                (i / 60) % 60,
+                i % 60,
+                i % 200 + 1
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn servers_ship_exactly_once_and_only_as_themselves() {
+    let Some(c) = Cluster::start("servers_ship_exactly_once_and_only_as_themselves") else {
+        return;
+    };
+    for _ in 0..2 {
+        let out = mls(&[
+            "central",
+            "init",
+            "--url",
+            &c.url("postgres"),
+            "--tls",
+            "disable",
+        ]);
+        assert!(out.status.success(), "init (idempotent): {}", text(&out));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mx1 = server(&c, &tmp.path().join("mx1"), "mx1.example.org");
+    let mx2 = server(&c, &tmp.path().join("mx2"), "mx2");
+    fs::write(mx1.logs.join("mail.log"), lines(0, 300, "mx1")).unwrap();
+    fs::write(mx2.logs.join("mail.log"), lines(0, 120, "mx2")).unwrap();
+    support::run_ok(&mx1.config);
+    support::run_ok(&mx2.config);
+    let own_log = fs::read_to_string(mx1.work.join("maillogsentinel.log")).unwrap_or_default();
+    assert_eq!(
+        central_failures(&c, "mx1.example.org"),
+        (300, 300),
+        "{own_log}"
+    );
+    assert_eq!(central_failures(&c, "mx2"), (120, 120));
+    // More lines, a run, and a `ship` with nothing new: nothing doubled.
+    let mut log = fs::read_to_string(mx1.logs.join("mail.log")).unwrap();
+    log.push_str(&lines(300, 350, "mx1"));
+    fs::write(mx1.logs.join("mail.log"), log).unwrap();
+    support::run_ok(&mx1.config);
+    let ship = mls(&[
+        "--allow-root",
+        "--config",
+        mx1.config.to_str().unwrap(),
+        "ship",
+    ]);
+    assert!(ship.status.success(), "ship: {}", text(&ship));
+    assert_eq!(
+        central_failures(&c, "mx1.example.org"),
+        local_failures(&mx1.work)
+    );
+    assert_eq!(central_failures(&c, "mx1.example.org"), (350, 350));
+    let runs: i64 = c
+        .admin("mls")
+        .query_one(
+            "SELECT count(*) FROM mls_runs WHERE server = 'mx1.example.org'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 2, "the runs ship too");
+
+    // mx1's credentials: no rows as mx2, no update, no delete.
+    let password = fs::read_to_string(tmp.path().join("mx1/mx1.example.org.pass")).unwrap();
+    let mut as_mx1 = postgres::Client::connect(
+        &format!(
+            "host=127.0.0.1 port={} user={} password={} dbname=mls",
+            c.port,
+            role_of("mx1.example.org"),
+            password.trim()
+        ),
+        postgres::NoTls,
+    )
+    .unwrap();
+    let forged = as_mx1.execute(
+        "INSERT INTO mls_events (server, store_id, local_id, time_unix, has_time, time_nanos,
+             offset_secs, service, protocol, outcome, ip, attempts, net)
+         VALUES ('mx2', 'x', 1, 0, false, 0, 0, 'postfix', 'smtp', 'success', '192.0.2.9', 1,
+             '192.0.2.0/24')",
+        &[],
+    );
+    let e = said(forged.unwrap_err());
+    assert!(e.contains("row-level security"), "{e}");
+    for sql in [
+        "UPDATE mls_events SET attempts = 0",
+        "DELETE FROM mls_events",
+        "DELETE FROM mls_ships",
+        "SELECT count(*) FROM mls_events",
+    ] {
+        let e = said(as_mx1.batch_execute(sql).unwrap_err());
+        assert!(e.contains("permission denied"), "{sql}: {e}");
+    }
+    assert_eq!(central_failures(&c, "mx2"), (120, 120), "mx2 untouched");
+}
+
+#[test]
+fn a_central_store_that_is_down_delays_shipping_and_loses_nothing() {
+    let Some(c) = Cluster::start("a_central_store_that_is_down_delays_shipping_and_loses_nothing")
+    else {
+        return;
+    };
+    let out = mls(&[
+        "central",
+        "init",
+        "--url",
+        &c.url("postgres"),
+        "--tls",
+        "disable",
+    ]);
+    assert!(out.status.success(), "init: {}", text(&out));
+    let tmp = tempfile::tempdir().unwrap();
+    let mx = server(&c, &tmp.path().join("mx"), "mx");
+    fs::write(mx.logs.join("mail.log"), lines(0, 100, "mx")).unwrap();
+    support::run_ok(&mx.config);
+    c.ctl(&["stop", "-m", "immediate"]);
+    let mut log = fs::read_to_string(mx.logs.join("mail.log")).unwrap();
+    log.push_str(&lines(100, 180, "mx"));
+    fs::write(mx.logs.join("mail.log"), log).unwrap();
+    // The run itself succeeds: its events are safe in the local store.
+    let out = support::spawn_run(&mx.config).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let own_log = fs::read_to_string(mx.work.join("maillogsentinel.log")).unwrap();
+    assert!(
+        own_log.contains("not shipped to the central store"),
+        "{own_log}"
+    );
+    assert_eq!(local_failures(&mx.work), (180, 180));
+    let ship = mls(&[
+        "--allow-root",
+        "--config",
+        mx.config.to_str().unwrap(),
+        "ship",
+    ]);
+    assert_eq!(
+        ship.status.code(),
+        Some(69),
+        "ship while down: {}",
+        text(&ship)
+    );
+    c.ctl(&["start", "-w"]);
+    let ship = mls(&[
+        "--allow-root",
+        "--config",
+        mx.config.to_str().unwrap(),
+        "ship",
+    ]);
+    assert!(ship.status.success(), "ship: {}", text(&ship));
+    assert_eq!(central_failures(&c, "mx"), (180, 180));
+}
