@@ -371,3 +371,86 @@ fn a_central_store_that_is_down_delays_shipping_and_loses_nothing() {
     assert!(ship.status.success(), "ship: {}", text(&ship));
     assert_eq!(central_failures(&c, "mx"), (180, 180));
 }
+
+#[test]
+fn ships_killed_or_cut_by_a_postgres_restart_neither_lose_nor_double() {
+    let Some(c) =
+        Cluster::start("ships_killed_or_cut_by_a_postgres_restart_neither_lose_nor_double")
+    else {
+        return;
+    };
+    let out = mls(&[
+        "central",
+        "init",
+        "--url",
+        &c.url("postgres"),
+        "--tls",
+        "disable",
+    ]);
+    assert!(out.status.success(), "init: {}", text(&out));
+    let tmp = tempfile::tempdir().unwrap();
+    let mx = server(&c, &tmp.path().join("mx"), "mx");
+    // Three shipping transactions' worth of events, stored locally while the central store
+    // is unknown to the run (the section is added after).
+    let plain = fs::read_to_string(&mx.config).unwrap();
+    let local_only = &plain[..plain.find("\n[central]").unwrap()];
+    fs::write(&mx.config, local_only).unwrap();
+    let mut log = String::new();
+    for day in 0..3 {
+        log.push_str(&lines(0, 42_000, "mx").replace("Nov 23", &format!("Nov 2{day}")));
+    }
+    fs::write(mx.logs.join("mail.log"), log).unwrap();
+    support::run_ok(&mx.config);
+    fs::write(&mx.config, &plain).unwrap();
+    let expected = local_failures(&mx.work);
+    assert_eq!(expected.0, 126_000);
+    let mut rng = support::Rng::from_env("MLS_SEED");
+    let ship = || {
+        Command::new(BIN)
+            .args([
+                "--allow-root",
+                "--config",
+                mx.config.to_str().unwrap(),
+                "ship",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..56 {
+        let mut child = ship();
+        std::thread::sleep(std::time::Duration::from_millis(rng.below(400)));
+        if round % 8 == 7 {
+            // The server goes away mid-ship, and comes back.
+            c.ctl(&["stop", "-m", "immediate"]);
+            let _ = child.wait();
+            c.ctl(&["start", "-w"]);
+        } else {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let (rows, _) = central_failures(&c, "mx");
+        assert!(
+            rows <= expected.0,
+            "round {round}: {rows} rows, more than the local store"
+        );
+    }
+    let out = mls(&[
+        "--allow-root",
+        "--config",
+        mx.config.to_str().unwrap(),
+        "ship",
+    ]);
+    assert!(out.status.success(), "last ship: {}", text(&out));
+    assert_eq!(central_failures(&c, "mx"), expected);
+    let distinct: i64 = c
+        .admin("mls")
+        .query_one(
+            "SELECT count(DISTINCT (store_id, local_id)) FROM mls_events WHERE server = 'mx'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(distinct, expected.0, "each local event once");
+}
