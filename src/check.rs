@@ -92,7 +92,36 @@ pub fn check(config: &Config) -> Vec<Finding> {
     }
     enrichment(config, &mut f);
     delivery(config, &mut f);
+    central(config, &mut f);
     f.0
+}
+
+/// The central store: reachable, and how much is waiting to be shipped.
+fn central(config: &Config, f: &mut Findings) {
+    let Some(url) = &config.central.url else {
+        return;
+    };
+    match crate::central::connect_configured(&config.central) {
+        Ok(_) => f.ok(format!("central store {url} accepts this server's login")),
+        Err(e) => f.problem(format!("central store: {e}; what to do: {}", e.way_out())),
+    }
+    let db = WorkDir::of(config).store();
+    let Ok(store) = Store::open_read_only(&db) else {
+        return;
+    };
+    let shipped = store.shipped().ok().flatten();
+    let after = shipped.map_or(0, |(event, _, _)| event);
+    let backlog = store.events_count_after(after).unwrap_or(0);
+    let last = shipped.map_or_else(
+        || "never shipped".to_owned(),
+        |(_, _, at)| {
+            jiff::Timestamp::from_second(at)
+                .map_or_else(|_| at.to_string(), |t| format!("last shipped {t}"))
+        },
+    );
+    f.note(format!(
+        "central backlog: {backlog} events not shipped yet ({last})"
+    ));
 }
 
 fn directories(config: &Config, f: &mut Findings) {

@@ -361,6 +361,17 @@ fn a_central_store_that_is_down_delays_shipping_and_loses_nothing() {
         "ship while down: {}",
         text(&ship)
     );
+    let check = mls(&["--config", mx.config.to_str().unwrap(), "check-config"]);
+    let said = text(&check);
+    assert_eq!(check.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("PROBLEM  central store: cannot connect"),
+        "{said}"
+    );
+    assert!(
+        said.contains("central backlog: 80 events not shipped yet"),
+        "{said}"
+    );
     c.ctl(&["start", "-w"]);
     let ship = mls(&[
         "--allow-root",
@@ -370,6 +381,16 @@ fn a_central_store_that_is_down_delays_shipping_and_loses_nothing() {
     ]);
     assert!(ship.status.success(), "ship: {}", text(&ship));
     assert_eq!(central_failures(&c, "mx"), (180, 180));
+    let said = text(&mls(&[
+        "--config",
+        mx.config.to_str().unwrap(),
+        "check-config",
+    ]));
+    assert!(said.contains("accepts this server's login"), "{said}");
+    assert!(
+        said.contains("central backlog: 0 events not shipped yet (last shipped 20"),
+        "{said}"
+    );
 }
 
 #[test]
