@@ -16,6 +16,9 @@ _maillogsentinel() {
             ",$1")
                 cmd="maillogsentinel"
                 ;;
+            maillogsentinel,central)
+                cmd="maillogsentinel__subcmd__central"
+                ;;
             maillogsentinel,check-config)
                 cmd="maillogsentinel__subcmd__check__subcmd__config"
                 ;;
@@ -46,8 +49,32 @@ _maillogsentinel() {
             maillogsentinel,setup)
                 cmd="maillogsentinel__subcmd__setup"
                 ;;
+            maillogsentinel,ship)
+                cmd="maillogsentinel__subcmd__ship"
+                ;;
             maillogsentinel,update-geo)
                 cmd="maillogsentinel__subcmd__update__subcmd__geo"
+                ;;
+            maillogsentinel__subcmd__central,add-server)
+                cmd="maillogsentinel__subcmd__central__subcmd__add__subcmd__server"
+                ;;
+            maillogsentinel__subcmd__central,help)
+                cmd="maillogsentinel__subcmd__central__subcmd__help"
+                ;;
+            maillogsentinel__subcmd__central,init)
+                cmd="maillogsentinel__subcmd__central__subcmd__init"
+                ;;
+            maillogsentinel__subcmd__central__subcmd__help,add-server)
+                cmd="maillogsentinel__subcmd__central__subcmd__help__subcmd__add__subcmd__server"
+                ;;
+            maillogsentinel__subcmd__central__subcmd__help,help)
+                cmd="maillogsentinel__subcmd__central__subcmd__help__subcmd__help"
+                ;;
+            maillogsentinel__subcmd__central__subcmd__help,init)
+                cmd="maillogsentinel__subcmd__central__subcmd__help__subcmd__init"
+                ;;
+            maillogsentinel__subcmd__help,central)
+                cmd="maillogsentinel__subcmd__help__subcmd__central"
                 ;;
             maillogsentinel__subcmd__help,check-config)
                 cmd="maillogsentinel__subcmd__help__subcmd__check__subcmd__config"
@@ -79,8 +106,17 @@ _maillogsentinel() {
             maillogsentinel__subcmd__help,setup)
                 cmd="maillogsentinel__subcmd__help__subcmd__setup"
                 ;;
+            maillogsentinel__subcmd__help,ship)
+                cmd="maillogsentinel__subcmd__help__subcmd__ship"
+                ;;
             maillogsentinel__subcmd__help,update-geo)
                 cmd="maillogsentinel__subcmd__help__subcmd__update__subcmd__geo"
+                ;;
+            maillogsentinel__subcmd__help__subcmd__central,add-server)
+                cmd="maillogsentinel__subcmd__help__subcmd__central__subcmd__add__subcmd__server"
+                ;;
+            maillogsentinel__subcmd__help__subcmd__central,init)
+                cmd="maillogsentinel__subcmd__help__subcmd__central__subcmd__init"
                 ;;
             *)
                 ;;
@@ -89,7 +125,7 @@ _maillogsentinel() {
 
     case "${cmd}" in
         maillogsentinel)
-            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --help --version run parse report setup check-config generate reset purge ipinfo update-geo help"
+            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --help --version run parse report setup check-config generate reset purge ipinfo ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -116,6 +152,152 @@ _maillogsentinel() {
                     return 0
                     ;;
                 --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central)
+            opts="-h --config --allow-root --help init add-server help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central__subcmd__add__subcmd__server)
+            opts="-h --url --admin-password-file --tls --ca-file --password-file --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "disable require verify-full" -- "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central__subcmd__help)
+            opts="init add-server help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central__subcmd__help__subcmd__add__subcmd__server)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central__subcmd__init)
+            opts="-h --url --admin-password-file --tls --ca-file --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "disable require verify-full" -- "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -163,8 +345,50 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help)
-            opts="run parse report setup check-config generate reset purge ipinfo update-geo help"
+            opts="run parse report setup check-config generate reset purge ipinfo ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__central)
+            opts="init add-server"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__central__subcmd__add__subcmd__server)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__central__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -303,6 +527,20 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help__subcmd__setup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__ship)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -537,6 +775,24 @@ _maillogsentinel() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__ship)
+            opts="-h --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
