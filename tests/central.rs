@@ -315,6 +315,75 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
         assert!(e.contains("permission denied"), "{sql}: {e}");
     }
     assert_eq!(central_failures(&c, "mx2"), (120, 120), "mx2 untouched");
+
+    // A login on mx2 from an address that failed on mx1 only: the fleet report flags it, the
+    // report of mx2 alone (its failures are elsewhere) too, mx2's own local report does not.
+    let mut log = fs::read_to_string(mx1.logs.join("mail.log")).unwrap();
+    log.push_str("Nov 23 10:59:59 mx1 postfix/smtpd[1]: warning: unknown[198.51.100.7]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=alice\n");
+    fs::write(mx1.logs.join("mail.log"), log).unwrap();
+    support::run_ok(&mx1.config);
+    let mut log = fs::read_to_string(mx2.logs.join("mail.log")).unwrap();
+    log.push_str("Nov 23 11:30:00 mx2 dovecot: imap-login: Login: user=<alice>, method=PLAIN, rip=198.51.100.7, lip=192.0.2.1, mpid=7, TLS, session=<x1>\n");
+    fs::write(mx2.logs.join("mail.log"), log).unwrap();
+    support::run_ok(&mx2.config);
+    let reader_pass = tmp.path().join("reader.pass");
+    let out = mls(&[
+        "central",
+        "add-reader",
+        "reports",
+        "--url",
+        &c.url("postgres"),
+        "--tls",
+        "disable",
+        "--password-file",
+        reader_pass.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "add-reader: {}", text(&out));
+    let mut conf = fs::read_to_string(&mx2.config).unwrap();
+    conf = conf.replace("[general]\n", "[general]\ntimezone = UTC\n");
+    conf.push_str(&format!(
+        "report_url = {}\nreport_password_file = {}\n",
+        c.url("mls_read_reports"),
+        reader_pass.display()
+    ));
+    fs::write(&mx2.config, conf).unwrap();
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "--allow-root",
+            "--config",
+            mx2.config.to_str().unwrap(),
+            "report",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--stdout", "--date", "2026-11-23"]);
+        let out = mls(&args);
+        assert!(out.status.success(), "report {extra:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let fleet = report(&["--fleet"]);
+    assert!(
+        fleet.contains("POSSIBLE COMPROMISE: 1 successful login"),
+        "{fleet}"
+    );
+    assert!(
+        fleet.contains("alice") && fleet.contains("198.51.100.7"),
+        "{fleet}"
+    );
+    assert!(
+        fleet.contains("Total failed attempts: 471 "),
+        "both servers: {fleet}"
+    );
+    let one = report(&["--server", "mx2"]);
+    assert!(one.contains("POSSIBLE COMPROMISE: 1"), "{one}");
+    assert!(
+        one.contains("Total failed attempts: 120 "),
+        "mx2 alone: {one}"
+    );
+    let local = report(&["--no-scan"]);
+    assert!(
+        !local.contains("POSSIBLE COMPROMISE"),
+        "mx2 alone never saw 198.51.100.0/24 fail: {local}"
+    );
 }
 
 #[test]

@@ -55,6 +55,9 @@ _maillogsentinel() {
             maillogsentinel,update-geo)
                 cmd="maillogsentinel__subcmd__update__subcmd__geo"
                 ;;
+            maillogsentinel__subcmd__central,add-reader)
+                cmd="maillogsentinel__subcmd__central__subcmd__add__subcmd__reader"
+                ;;
             maillogsentinel__subcmd__central,add-server)
                 cmd="maillogsentinel__subcmd__central__subcmd__add__subcmd__server"
                 ;;
@@ -63,6 +66,9 @@ _maillogsentinel() {
                 ;;
             maillogsentinel__subcmd__central,init)
                 cmd="maillogsentinel__subcmd__central__subcmd__init"
+                ;;
+            maillogsentinel__subcmd__central__subcmd__help,add-reader)
+                cmd="maillogsentinel__subcmd__central__subcmd__help__subcmd__add__subcmd__reader"
                 ;;
             maillogsentinel__subcmd__central__subcmd__help,add-server)
                 cmd="maillogsentinel__subcmd__central__subcmd__help__subcmd__add__subcmd__server"
@@ -112,6 +118,9 @@ _maillogsentinel() {
             maillogsentinel__subcmd__help,update-geo)
                 cmd="maillogsentinel__subcmd__help__subcmd__update__subcmd__geo"
                 ;;
+            maillogsentinel__subcmd__help__subcmd__central,add-reader)
+                cmd="maillogsentinel__subcmd__help__subcmd__central__subcmd__add__subcmd__reader"
+                ;;
             maillogsentinel__subcmd__help__subcmd__central,add-server)
                 cmd="maillogsentinel__subcmd__help__subcmd__central__subcmd__add__subcmd__server"
                 ;;
@@ -125,7 +134,7 @@ _maillogsentinel() {
 
     case "${cmd}" in
         maillogsentinel)
-            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --help --version run parse report setup check-config generate reset purge ipinfo ship central update-geo help"
+            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run parse report setup check-config generate reset purge ipinfo ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,6 +164,10 @@ _maillogsentinel() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -163,12 +176,50 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__central)
-            opts="-h --config --allow-root --help init add-server help"
+            opts="-h --config --allow-root --help init add-server add-reader help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central__subcmd__add__subcmd__reader)
+            opts="-h --url --admin-password-file --tls --ca-file --password-file --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "disable require verify-full" -- "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -219,8 +270,22 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__central__subcmd__help)
-            opts="init add-server help"
+            opts="init add-server add-reader help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__central__subcmd__help__subcmd__add__subcmd__reader)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -359,8 +424,22 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help__subcmd__central)
-            opts="init add-server"
+            opts="init add-server add-reader"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__central__subcmd__add__subcmd__reader)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -635,7 +714,7 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__report)
-            opts="-h --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --config --allow-root --help"
+            opts="-h --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --config --allow-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -658,6 +737,10 @@ _maillogsentinel() {
                     return 0
                     ;;
                 --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_maillogsentinel_global_optspecs
-    string join \n config= allow-root reset purge setup report from-end jsonl= no-progress no-dns stdout html= date= yesterday since= until= scheduled no-scan send h/help V/version
+    string join \n config= allow-root reset purge setup report from-end jsonl= no-progress no-dns stdout html= date= yesterday since= until= scheduled no-scan send fleet server= h/help V/version
 end
 
 function __fish_maillogsentinel_needs_command
@@ -30,6 +30,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l html -d
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l date -d 'Report this local day (YYYY-MM-DD) [default: today]' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l until -d 'End of the window (excluded)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l server -d 'Report one server of the fleet from the central store (failures on any server count as evidence)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l reset -d 'Archive the CSV, database, checkpoints and own log into a timestamped backup directory; the next run starts from the beginning'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l purge -d 'Like --reset, and also archive caches: only the configuration stays'
@@ -43,6 +44,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l yesterd
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l scheduled -d 'Report from the end of the last scheduled report to now (what the report timer runs): consecutive windows with no gap and no overlap, a missed run caught up by the next; the first one starts at midnight'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-scan -d 'Report from the store as it is, without scanning the logs first'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l send -d 'Mail the report even with --stdout or --html'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l fleet -d 'Report the whole fleet from the central store ([central] report_url); no local scan'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -s V -l version -d 'Print version'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "run" -d 'The incremental extraction (the default when no command is given)'
@@ -80,6 +82,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" 
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l date -d 'Report this local day (YYYY-MM-DD) [default: today]' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l until -d 'End of the window (excluded)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l server -d 'Report one server of the fleet from the central store (failures on any server count as evidence)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l from-end -d 'On the first run, start at the end of the logs instead of reading all rotated files'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-progress -d 'No progress line, even on a terminal'
@@ -89,6 +92,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" 
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l scheduled -d 'Report from the end of the last scheduled report to now (what the report timer runs): consecutive windows with no gap and no overlap, a missed run caught up by the next; the first one starts at midnight'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-scan -d 'Report from the store as it is, without scanning the logs first'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l send -d 'Mail the report even with --stdout or --html'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l fleet -d 'Report the whole fleet from the central store ([central] report_url); no local scan'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -s h -l help -d 'Print help'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l answers -d 'A file of `key = value` answers (keys as the flags: user, working_dir, mail_log...)' -r -F
@@ -130,12 +134,13 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" 
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ship" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ship" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ship" -s h -l help -d 'Print help'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server help" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server help" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server help" -s h -l help -d 'Print help'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server help" -f -a "init" -d 'Create or migrate the central schema (idempotent), with an admin role\'s URL'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server help" -f -a "add-server" -d 'Create the role of server NAME (insert-only, its own rows) and write its password file'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server add-reader help" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server add-reader help" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server add-reader help" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server add-reader help" -f -a "init" -d 'Create or migrate the central schema (idempotent), with an admin role\'s URL'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server add-reader help" -f -a "add-server" -d 'Create the role of server NAME (insert-only, its own rows) and write its password file'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server add-reader help" -f -a "add-reader" -d 'Create the reader role `mls_read_NAME` (SELECT only) for `report --fleet`'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and not __fish_seen_subcommand_from init add-server add-reader help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from init" -l url -d 'postgresql://ADMIN@HOST:PORT/DB of a role that may create tables and roles' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from init" -l admin-password-file -d 'A file holding the admin\'s password (else PGPASSWORD-free trust or peer auth)' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from init" -l tls -d 'disable, require or verify-full' -r -f -a "disable\t''
@@ -155,8 +160,19 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central;
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-server" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-server" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-server" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-reader" -l url -d 'postgresql://ADMIN@HOST:PORT/DB of a role that may create tables and roles' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-reader" -l admin-password-file -d 'A file holding the admin\'s password (else PGPASSWORD-free trust or peer auth)' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-reader" -l tls -d 'disable, require or verify-full' -r -f -a "disable\t''
+require\t''
+verify-full\t''"
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-reader" -l ca-file -d 'CA certificate(s), PEM, for --tls verify-full' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-reader" -l password-file -d 'Where to write the new role\'s password [default: ./NAME.pass]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-reader" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-reader" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from add-reader" -s h -l help -d 'Print help'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create or migrate the central schema (idempotent), with an admin role\'s URL'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from help" -f -a "add-server" -d 'Create the role of server NAME (insert-only, its own rows) and write its password file'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from help" -f -a "add-reader" -d 'Create the reader role `mls_read_NAME` (SELECT only) for `report --fleet`'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand central; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -l timeout -d 'Time allowed to each download, in seconds' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
@@ -177,3 +193,4 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; an
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run parse report setup check-config generate reset purge ipinfo ship central update-geo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and __fish_seen_subcommand_from central" -f -a "init" -d 'Create or migrate the central schema (idempotent), with an admin role\'s URL'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and __fish_seen_subcommand_from central" -f -a "add-server" -d 'Create the role of server NAME (insert-only, its own rows) and write its password file'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and __fish_seen_subcommand_from central" -f -a "add-reader" -d 'Create the reader role `mls_read_NAME` (SELECT only) for `report --fleet`'

@@ -11,7 +11,10 @@
 //!
 //! Not here: the central reports, the command line.
 
+mod reader;
 mod schema;
+
+pub use reader::CentralReader;
 
 use std::path::{Path, PathBuf};
 
@@ -215,10 +218,40 @@ pub fn add_server(
     password_file: &Path,
 ) -> Result<String, CentralError> {
     check_server_name(server)?;
+    let role = role_of(server);
+    let mut tx = login_role(client, &role, "mls_server", password_file)?;
+    tx.execute(
+        "INSERT INTO mls_servers (name, role) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET role = excluded.role",
+        &[&server, &role],
+    )?;
+    tx.commit()?;
+    Ok(role)
+}
+
+/// Creates (or gives a new password to) a reader role `mls_read_NAME` for fleet reports.
+pub fn add_reader(
+    client: &mut Client,
+    name: &str,
+    password_file: &Path,
+) -> Result<String, CentralError> {
+    check_server_name(name)?;
+    let role = format!("mls_read_{}", name.replace(['.', '-'], "_").to_lowercase());
+    login_role(client, &role, "mls_reader", password_file)?.commit()?;
+    Ok(role)
+}
+
+/// A transaction that has made `role` a login role of `group` with a new random password,
+/// written to `password_file`: the caller commits it.
+fn login_role<'c>(
+    client: &'c mut Client,
+    role: &str,
+    group: &str,
+    password_file: &Path,
+) -> Result<postgres::Transaction<'c>, CentralError> {
     if version(client)? == 0 {
         return Err(CentralError::NoSchema);
     }
-    let role = role_of(server);
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(|e| CentralError::Tls(format!("no randomness: {e}")))?;
     let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -235,15 +268,9 @@ pub fn add_server(
     tx.batch_execute(&format!(
         "{verb} ROLE {quoted_role} LOGIN PASSWORD {quoted_password}"
     ))?;
-    tx.batch_execute(&format!("GRANT mls_server TO {quoted_role}"))?;
-    tx.execute(
-        "INSERT INTO mls_servers (name, role) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET role = excluded.role",
-        &[&server, &role],
-    )?;
+    tx.batch_execute(&format!("GRANT {group} TO {quoted_role}"))?;
     write_secret(password_file, &password)?;
-    tx.commit()?;
-    Ok(role)
+    Ok(tx)
 }
 
 fn write_secret(path: &Path, secret: &str) -> Result<(), CentralError> {

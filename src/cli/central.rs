@@ -32,6 +32,15 @@ pub enum CentralCommand {
         #[arg(long, value_name = "PATH")]
         password_file: Option<PathBuf>,
     },
+    /// Create the reader role `mls_read_NAME` (SELECT only) for `report --fleet`
+    AddReader {
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Where to write the new role's password [default: ./NAME.pass]
+        #[arg(long, value_name = "PATH")]
+        password_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +96,20 @@ pub fn run_central(args: &CentralArgs) -> anyhow::Result<ExitCode> {
             let role = central::add_server(&mut admin.connect()?, name, &path)?;
             println!(
                 "server {name}: role {role}, password in {} (0600): copy it to the server, and set [central] url = postgresql://{role}@HOST:PORT/DB, password_file, server_name = {name}",
+                path.display()
+            );
+        }
+        CentralCommand::AddReader {
+            name,
+            admin,
+            password_file,
+        } => {
+            let path = password_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("{name}.pass")));
+            let role = central::add_reader(&mut admin.connect()?, name, &path)?;
+            println!(
+                "reader {role}, password in {} (0600): set [central] report_url = postgresql://{role}@HOST:PORT/DB and report_password_file",
                 path.display()
             );
         }

@@ -175,6 +175,7 @@ fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
             StoreError::NewerSchema { .. }
             | StoreError::OlderSchema { .. }
             | StoreError::Sqlite { .. } => 1,
+            StoreError::Central(_) => exit::UNAVAILABLE,
         };
         (code, Some(s.way_out()))
     };

@@ -11,6 +11,7 @@ use clap::Args;
 use log::warn;
 
 use super::run::{Common, Exit, RunArgs, prepare};
+use crate::central;
 use crate::ingest;
 use crate::report::job::{self, Done, Request, WindowChoice};
 use crate::report::window::{Window, parse_time};
@@ -46,6 +47,13 @@ pub struct ReportArgs {
     /// Mail the report even with --stdout or --html
     #[arg(long)]
     pub send: bool,
+    /// Report the whole fleet from the central store ([central] report_url); no local scan
+    #[arg(long, conflicts_with_all = ["scheduled", "server"])]
+    pub fleet: bool,
+    /// Report one server of the fleet from the central store (failures on any server count
+    /// as evidence)
+    #[arg(long, value_name = "NAME", conflicts_with = "scheduled")]
+    pub server: Option<String>,
 }
 
 impl ReportArgs {
@@ -62,6 +70,8 @@ impl ReportArgs {
             (self.no_scan, "--no-scan"),
             (self.scheduled, "--scheduled"),
             (self.send, "--send"),
+            (self.fleet, "--fleet"),
+            (self.server.is_some(), "--server"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -103,7 +113,29 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
     let a = &args.report;
     // A scheduled window ends where this scan starts: every line written before is read by it.
     let scan_started = jiff::Timestamp::now();
-    if !a.no_scan {
+    let fleet = if a.fleet || a.server.is_some() {
+        let c = &config.central;
+        let Some(url) = &c.report_url else {
+            eprintln!(
+                "maillogsentinel: a fleet report reads the central store: set [central] report_url (a role of `central add-reader`) in {}",
+                config.path.display()
+            );
+            return Ok(ExitCode::from(super::exit::CONFIG));
+        };
+        let client = central::connect(
+            url,
+            c.report_password_file.as_deref(),
+            c.tls,
+            c.ca_file.as_deref(),
+        )?;
+        Some(job::Fleet {
+            store: Box::new(central::CentralReader::new(client, a.server.clone())),
+            server: a.server.clone(),
+        })
+    } else {
+        None
+    };
+    if !a.no_scan && fleet.is_none() {
         ingest::job::run(&config, &args.run.job())?;
     }
     let request = Request {
@@ -116,6 +148,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
         },
         html: a.html.clone(),
         send: a.send || (!a.stdout && a.html.is_none()),
+        fleet,
     };
     let print = |text: &str| {
         if a.stdout {

@@ -272,6 +272,10 @@ pub struct CentralConfig {
     pub tls: CentralTls,
     /// The CA certificate(s), PEM, that `verify-full` checks the server's certificate with.
     pub ca_file: Option<PathBuf>,
+    /// `report_url`: a reader role (`central add-reader`) for `report --fleet`.
+    pub report_url: Option<String>,
+    /// `report_password_file`: that role's password.
+    pub report_password_file: Option<PathBuf>,
 }
 
 /// The whole configuration, defaults filled in.
@@ -576,8 +580,15 @@ fn parse_postgres_url(v: &str) -> Result<Option<String>, String> {
 
 impl Section for CentralConfig {
     const NAME: &'static str = "central";
-    const KEYS: &'static [&'static str] =
-        &["url", "password_file", "server_name", "tls", "ca_file"];
+    const KEYS: &'static [&'static str] = &[
+        "url",
+        "password_file",
+        "server_name",
+        "tls",
+        "ca_file",
+        "report_url",
+        "report_password_file",
+    ];
     fn read(r: &Reader) -> Result<CentralConfig, ConfigError> {
         let d = CentralConfig::default();
         let tls = r.read("tls", |v| {
@@ -596,6 +607,8 @@ impl Section for CentralConfig {
                 None => d.tls,
             },
             ca_file: r.optional_path("ca_file")?,
+            report_url: r.read("report_url", parse_postgres_url)?.flatten(),
+            report_password_file: r.optional_path("report_password_file")?,
         })
     }
 }

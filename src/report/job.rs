@@ -17,7 +17,7 @@ use super::window::{Window, WindowError};
 use super::{HostInfo, Report, chart, html, text};
 use crate::config::{Config, ReportTransport};
 use crate::sink::{CsvEnrichment, legacy_csv_text};
-use crate::store::{Store, StoreError};
+use crate::store::{ReportStore, Store, StoreError};
 use crate::workdir::WorkDir;
 
 /// The installed extraction timer, whose schedule the report's header shows.
@@ -54,13 +54,28 @@ pub enum WindowChoice {
 }
 
 /// What to do with the report besides saving it under `reports/`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Request {
     pub window: WindowChoice,
     /// Also write the standalone HTML here.
     pub html: Option<PathBuf>,
     /// Mail it to `[report] email` (when one is set).
     pub send: bool,
+    /// Build it from the fleet's central store instead of the local one.
+    pub fleet: Option<Fleet>,
+}
+
+/// A report of the fleet's central store: all servers, or one.
+pub struct Fleet {
+    pub store: Box<dyn ReportStore>,
+    /// `report --server NAME`; `None`: every server.
+    pub server: Option<String>,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fleet({:?})", self.server)
+    }
 }
 
 /// How the job ended, for the caller to print.
@@ -113,7 +128,20 @@ pub fn run(config: &Config, request: &Request) -> Result<Done, ReportJobError> {
     let scheduled_until =
         matches!(request.window, WindowChoice::Scheduled { .. }).then_some(window.until);
     let generated = jiff::Zoned::now().with_time_zone(tz);
-    let report = Report::build(&store, window, host_info(), generated, csv_info(&dir.csv()))?;
+    let report = match &request.fleet {
+        None => Report::build(&store, window, host_info(), generated, csv_info(&dir.csv()))?,
+        Some(fleet) => {
+            let host = HostInfo {
+                fqdn: fleet
+                    .server
+                    .clone()
+                    .unwrap_or_else(|| "all servers of the fleet".to_owned()),
+                ip: None,
+                extraction_interval: "per server".to_owned(),
+            };
+            Report::build(&*fleet.store, window, host, generated, None)?
+        }
+    };
 
     let text = text::render(&report);
     let png = chart::render(&report);
@@ -127,7 +155,16 @@ pub fn run(config: &Config, request: &Request) -> Result<Done, ReportJobError> {
         path: reports.clone(),
         source,
     })?;
-    let stem = format!("report-{}", report.window.file_stem());
+    let stem = match &request.fleet {
+        None => format!("report-{}", report.window.file_stem()),
+        Some(f) => format!(
+            "fleet-report-{}{}",
+            f.server
+                .as_deref()
+                .map_or(String::new(), |s| format!("{s}-")),
+            report.window.file_stem()
+        ),
+    };
     write(&reports.join(format!("{stem}.txt")), text.as_bytes())?;
     write(&reports.join(format!("{stem}.html")), standalone.as_bytes())?;
     if let Some(path) = &request.html {

@@ -45,6 +45,9 @@ pub enum StoreError {
     /// A read-only open found an older schema (a run migrates it).
     #[error("the store has schema {found}: the next run migrates it")]
     OlderSchema { found: i64 },
+    /// The central PostgreSQL store failed a read (fleet reports).
+    #[error("the central store: {0}")]
+    Central(String),
     /// Any other SQLite error, with what was being done.
     #[error("store error while {doing}: {source}")]
     Sqlite {
@@ -82,6 +85,9 @@ impl StoreError {
                 "run the newer maillogsentinel that wrote it, or `maillogsentinel --reset` to start over"
             }
             StoreError::OlderSchema { .. } => "run maillogsentinel once: it migrates the store",
+            StoreError::Central(_) => {
+                "check that the central PostgreSQL is up and that [central] report_url may read it"
+            }
             StoreError::Sqlite { .. } => {
                 "run `maillogsentinel check-config`; if the store is damaged, restore a backup or run `maillogsentinel --reset`"
             }
