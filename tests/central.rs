@@ -360,7 +360,27 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
         assert!(out.status.success(), "report {extra:?}: {}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
+    // A third server that never ran: named first in the fleet health table.
+    let _mx3 = server(&c, &tmp.path().join("mx3"), "mx3");
     let fleet = report(&["--fleet"]);
+    let health: Vec<&str> = fleet
+        .lines()
+        .skip_while(|l| !l.starts_with("Fleet health (3 servers)"))
+        .skip(2)
+        .take(3)
+        .collect();
+    assert!(
+        health[0].trim_start().starts_with("mx3") && health[0].contains("SILENT: never ran"),
+        "{fleet}"
+    );
+    assert!(
+        health[1].trim_start().starts_with("mx1.example.org") && health[1].contains(" ok "),
+        "{fleet}"
+    );
+    assert!(
+        health[2].trim_start().starts_with("mx2") && health[2].contains(" ok "),
+        "{fleet}"
+    );
     assert!(
         fleet.contains("POSSIBLE COMPROMISE: 1 successful login"),
         "{fleet}"

@@ -10,7 +10,9 @@ use postgres::Client;
 
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
-use crate::store::{Enrichment, FailureKey, ReportStore, RunCounts, StoreError, StoredEvent};
+use crate::store::{
+    Enrichment, FailureKey, ReportStore, RunCounts, ServerHealth, StoreError, StoredEvent,
+};
 
 /// Reads the central store, for all servers or for `server` alone.
 pub struct CentralReader {
@@ -167,6 +169,40 @@ impl ReportStore for CentralReader {
             )
             .map_err(central)?;
         Ok(!rows.is_empty())
+    }
+
+    fn fleet_health(&self, since: i64, until: i64) -> Result<Vec<ServerHealth>, StoreError> {
+        let sql = format!(
+            "SELECT s.name,
+                 (SELECT max(finished_unix) FROM mls_runs r WHERE r.server = s.name),
+                 (SELECT extract(epoch FROM max(shipped_at))::bigint FROM mls_ships p
+                     WHERE p.server = s.name),
+                 (SELECT coalesce(sum(lines), 0)::bigint FROM mls_runs r
+                     WHERE r.server = s.name AND finished_unix >= $1 AND finished_unix < $2),
+                 (SELECT coalesce(sum(unmatched), 0)::bigint FROM mls_runs r
+                     WHERE r.server = s.name AND finished_unix >= $1 AND finished_unix < $2),
+                 (SELECT coalesce(sum(events), 0)::bigint FROM mls_runs r
+                     WHERE r.server = s.name AND finished_unix >= $1 AND finished_unix < $2),
+                 (SELECT coalesce(sum(attempts), 0)::bigint FROM mls_events e
+                     WHERE e.server = s.name AND outcome = 'failure'
+                     AND time_unix >= $1 AND time_unix < $2)
+             FROM mls_servers s WHERE true{} ORDER BY s.name",
+            self.scope(3).replace("server", "s.name")
+        );
+        let n = |r: &postgres::Row, i: usize| r.get::<_, i64>(i) as u64;
+        Ok(self
+            .query(&sql, &[&since, &until])?
+            .iter()
+            .map(|r| ServerHealth {
+                server: r.get(0),
+                last_run_unix: r.get(1),
+                last_ship_unix: r.get(2),
+                lines: n(r, 3),
+                unmatched: n(r, 4),
+                events: n(r, 5),
+                failures: n(r, 6),
+            })
+            .collect())
     }
 
     fn runs_between(&self, since: i64, until: i64) -> Result<(u64, RunCounts), StoreError> {

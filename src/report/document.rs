@@ -6,6 +6,8 @@
 //! Values stay raw here (user names, PTR names, organisations as the attacker wrote them):
 //! each renderer neutralises them for its medium. Not here: layout widths, escaping.
 
+use crate::store::ServerHealth;
+
 use super::{
     COMPROMISE_COLUMNS, MAX_COMPROMISES, Report, SPRAY_MIN_IPS, TOP, change, size, thousands,
 };
@@ -64,6 +66,7 @@ impl Document {
     /// The sections of the report, in the order they are shown.
     pub fn of(r: &Report) -> Document {
         let mut blocks = compromises(r);
+        blocks.extend(fleet_health(r).map(Block::Table));
         blocks.push(totals(r));
         blocks.push(Block::Chart);
         blocks.push(Block::Table(top_triples(r)));
@@ -146,6 +149,63 @@ fn compromises(r: &Report) -> Vec<Block> {
             }),
         }),
     ]
+}
+
+/// A server is named first when it went silent (no run for 24 h) or read lines without an
+/// event while some looked like authentication (its parser stopped matching).
+fn server_status(h: &ServerHealth, now: i64) -> Option<String> {
+    match h.last_run_unix {
+        None => return Some("SILENT: never ran".into()),
+        Some(t) if now - t > 24 * 3600 => {
+            return Some(format!("SILENT for {} h", (now - t) / 3600));
+        }
+        _ => {}
+    }
+    (h.lines > 0 && h.events == 0 && h.unmatched > 0).then(|| {
+        format!(
+            "PARSER: {} auth-looking lines, no event",
+            thousands(h.unmatched)
+        )
+    })
+}
+
+/// The fleet health table of a fleet report (none for one server's own report).
+fn fleet_health(r: &Report) -> Option<Table> {
+    if r.fleet.is_empty() {
+        return None;
+    }
+    let now = r.generated.timestamp().as_second();
+    let mut servers: Vec<(Option<String>, &ServerHealth)> =
+        r.fleet.iter().map(|h| (server_status(h, now), h)).collect();
+    servers.sort_by_key(|(status, h)| (status.is_none(), h.server.clone()));
+    let when = |t: Option<i64>| t.map_or_else(|| "never".to_owned(), |t| r.window.local(t));
+    Some(Table {
+        title: format!("Fleet health ({} servers)", r.fleet.len()),
+        columns: vec![
+            text("server"),
+            text("status"),
+            text("last run"),
+            text("last ship"),
+            number("lines"),
+            number("unmatched"),
+            number("failed attempts"),
+        ],
+        rows: servers
+            .into_iter()
+            .map(|(status, h)| {
+                vec![
+                    h.server.clone(),
+                    status.unwrap_or_else(|| "ok".into()),
+                    when(h.last_run_unix),
+                    when(h.last_ship_unix),
+                    thousands(h.lines),
+                    thousands(h.unmatched),
+                    thousands(h.failures),
+                ]
+            })
+            .collect(),
+        more: None,
+    })
 }
 
 fn totals(r: &Report) -> Block {

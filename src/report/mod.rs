@@ -19,7 +19,7 @@ pub(crate) mod window;
 use std::collections::{HashMap, HashSet};
 
 use crate::event::{Outcome, network};
-use crate::store::{FailureKey, ReportStore, RunCounts, StoreError, StoredEvent};
+use crate::store::{FailureKey, ReportStore, RunCounts, ServerHealth, StoreError, StoredEvent};
 pub use window::Window;
 
 /// Rows in each top list.
@@ -142,6 +142,8 @@ pub struct Report {
     pub runs: u64,
     pub health: RunCounts,
     pub hours: Vec<Hour>,
+    /// A fleet report's servers (empty for one server's own report).
+    pub fleet: Vec<ServerHealth>,
     /// The window's events (for the CSV attachment).
     pub events: Vec<StoredEvent>,
 }
@@ -279,6 +281,7 @@ impl Report {
         let week =
             store.attempts_between(Outcome::Failure, window.since - 7 * len, window.since)?;
         let (runs, health) = store.runs_between(window.since, window.until)?;
+        let fleet = store.fleet_health(window.since, window.until)?;
         Ok(Report {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             host,
@@ -304,6 +307,7 @@ impl Report {
             runs,
             health,
             hours: tally.hours,
+            fleet,
             events,
         })
     }

@@ -61,6 +61,24 @@ pub trait ReportStore {
     fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError>;
     /// Runs finished in `[since, until)` and the sum of their counts.
     fn runs_between(&self, since: i64, until: i64) -> Result<(u64, RunCounts), StoreError>;
+    /// Each server of a fleet in `[since, until)`; empty for one server's own store.
+    fn fleet_health(&self, _since: i64, _until: i64) -> Result<Vec<ServerHealth>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// One server of a fleet, as the fleet report's health table shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHealth {
+    pub server: String,
+    pub last_run_unix: Option<i64>,
+    pub last_ship_unix: Option<i64>,
+    /// In the window: lines read, auth-looking lines no rule took, events stored, failed
+    /// attempts.
+    pub lines: u64,
+    pub unmatched: u64,
+    pub events: u64,
+    pub failures: u64,
 }
 
 impl IngestStore for Store {
