@@ -386,6 +386,10 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
         "{fleet}"
     );
     assert!(
+        fleet.contains("login on / failed on") && fleet.contains("mx2 / mx1.example.org"),
+        "both servers named: {fleet}"
+    );
+    assert!(
         fleet.contains("alice") && fleet.contains("198.51.100.7"),
         "{fleet}"
     );

@@ -171,6 +171,26 @@ impl ReportStore for CentralReader {
         Ok(!rows.is_empty())
     }
 
+    fn failing_servers(
+        &self,
+        key: FailureKey,
+        value: &str,
+        before: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT server FROM mls_events
+             WHERE {} = $1 AND outcome = 'failure' AND has_time AND time_unix < $2
+             ORDER BY server",
+            key_column(key)
+        );
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(&sql, &[&value, &before])
+            .map_err(central)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     fn fleet_health(&self, since: i64, until: i64) -> Result<Vec<ServerHealth>, StoreError> {
         let sql = format!(
             "SELECT s.name,

@@ -130,6 +130,12 @@ fn compromises(r: &Report) -> Vec<Block> {
         return Vec::new();
     }
     let more = r.compromises.len().saturating_sub(MAX_COMPROMISES);
+    // A fleet report names the servers: the login's, and those of the failures before it.
+    let fleet = r.compromises.iter().any(|c| c.servers.is_some());
+    let mut columns: Vec<Column> = COMPROMISE_COLUMNS.iter().map(|&c| text(c)).collect();
+    if fleet {
+        columns.push(text("login on / failed on"));
+    }
     vec![
         Block::Alert(format!(
             "POSSIBLE COMPROMISE: {} successful login(s) from sources that failed before",
@@ -137,12 +143,20 @@ fn compromises(r: &Report) -> Vec<Block> {
         )),
         Block::Table(Table {
             title: "Successful logins from sources that failed before".into(),
-            columns: COMPROMISE_COLUMNS.iter().map(|&c| text(c)).collect(),
+            columns,
             rows: r
                 .compromises
                 .iter()
                 .take(MAX_COMPROMISES)
-                .map(|c| c.cells(&r.window).to_vec())
+                .map(|c| {
+                    let mut row = c.cells(&r.window).to_vec();
+                    if fleet {
+                        row.push(c.servers.as_ref().map_or_else(String::new, |(on, failed)| {
+                            format!("{on} / {}", failed.join(", "))
+                        }));
+                    }
+                    row
+                })
                 .collect(),
             more: (more > 0).then(|| {
                 format!("... and {more} more (see the attached CSV and `maillogsentinel ipinfo`)")

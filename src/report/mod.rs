@@ -57,6 +57,8 @@ pub struct Compromise {
     /// Failed attempts of that source before the login, and the first one's time.
     pub earlier_failures: u64,
     pub first_failure_unix: i64,
+    /// In a fleet report: the server of the login and those of the earlier failures.
+    pub servers: Option<(String, Vec<String>)>,
 }
 
 /// Headers of the compromise table (text and HTML).
@@ -366,7 +368,16 @@ fn compromises(
             found = Some((Evidence::Asn(asn.clone()), f));
         }
         if let Some((evidence, (first, earlier))) = found {
+            let (key, value) = match &evidence {
+                Evidence::Ip => (FailureKey::Ip, ip.as_str()),
+                Evidence::Network(n) => (FailureKey::Network, n.as_str()),
+                Evidence::Asn(a) => (FailureKey::Asn, a.as_str()),
+            };
+            let failed_on = store.failing_servers(key, value, t)?;
+            let servers = (!failed_on.is_empty())
+                .then(|| (e.event.server.clone().unwrap_or_default(), failed_on));
             out.push(Compromise {
+                servers,
                 time_unix: t,
                 ip,
                 user,

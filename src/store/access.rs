@@ -61,6 +61,16 @@ pub trait ReportStore {
     fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError>;
     /// Runs finished in `[since, until)` and the sum of their counts.
     fn runs_between(&self, since: i64, until: i64) -> Result<(u64, RunCounts), StoreError>;
+    /// The servers whose failures before `before` have this `key` value, for a fleet store
+    /// (a cross-server compromise names them); empty for one server's own store.
+    fn failing_servers(
+        &self,
+        _key: FailureKey,
+        _value: &str,
+        _before: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
     /// Each server of a fleet in `[since, until)`; empty for one server's own store.
     fn fleet_health(&self, _since: i64, _until: i64) -> Result<Vec<ServerHealth>, StoreError> {
         Ok(Vec::new())
