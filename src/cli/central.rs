@@ -90,9 +90,7 @@ pub fn run_central(args: &CentralArgs) -> anyhow::Result<ExitCode> {
             admin,
             password_file,
         } => {
-            let path = password_file
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(format!("{name}.pass")));
+            let path = password_path(name, password_file);
             let role = central::add_server(&mut admin.connect()?, name, &path)?;
             println!(
                 "server {name}: role {role}, password in {} (0600): copy it to the server, and set [central] url = postgresql://{role}@HOST:PORT/DB, password_file, server_name = {name}",
@@ -104,9 +102,7 @@ pub fn run_central(args: &CentralArgs) -> anyhow::Result<ExitCode> {
             admin,
             password_file,
         } => {
-            let path = password_file
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(format!("{name}.pass")));
+            let path = password_path(name, password_file);
             let role = central::add_reader(&mut admin.connect()?, name, &path)?;
             println!(
                 "reader {role}, password in {} (0600): set [central] report_url = postgresql://{role}@HOST:PORT/DB and report_password_file",
@@ -115,6 +111,13 @@ pub fn run_central(args: &CentralArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--password-file`, else `./NAME.pass`.
+fn password_path(name: &str, given: &Option<PathBuf>) -> PathBuf {
+    given
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.pass")))
 }
 
 /// The fleet name of this server: `[central] server_name`, else the FQDN.
