@@ -16,6 +16,7 @@ pub mod event;
 pub(crate) mod ingest;
 pub(crate) mod logging;
 pub mod pipeline;
+pub(crate) mod random;
 pub mod report;
 pub(crate) mod setup;
 pub mod sink;

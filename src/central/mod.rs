@@ -43,6 +43,8 @@ pub enum CentralError {
     },
     #[error("TLS to the central store: {0}")]
     Tls(String),
+    #[error("the operating system gave no random bytes for a password: {0}")]
+    Random(String),
     #[error("cannot connect to the central store {url}: {message}")]
     Connect { url: String, message: String },
     #[error("the central store: {0}")]
@@ -252,9 +254,7 @@ fn login_role<'c>(
     if version(client)? == 0 {
         return Err(CentralError::NoSchema);
     }
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|e| CentralError::Tls(format!("no randomness: {e}")))?;
-    let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let password = crate::random::hex(24).map_err(|e| CentralError::Random(e.to_string()))?;
     let mut tx = client.transaction()?;
     let exists = tx
         .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])?

@@ -32,10 +32,10 @@ impl CentralReader {
         }
     }
 
-    /// `AND server = $N` when the report is of one server.
-    fn scope(&self, n: usize) -> String {
+    /// `AND {column} = $N` when the report is of one server.
+    fn scope(&self, column: &str, n: usize) -> String {
         if self.server.is_some() {
-            format!(" AND server = ${n}")
+            format!(" AND {column} = ${n}")
         } else {
             String::new()
         }
@@ -111,7 +111,7 @@ impl ReportStore for CentralReader {
                  reverse_dns_status, country_code, asn, aso, ptr_confirmed
              FROM mls_events WHERE has_time AND time_unix >= $1 AND time_unix < $2{}
              ORDER BY time_unix, server, local_id",
-            self.scope(3)
+            self.scope("server", 3)
         );
         for r in self.query(&sql, &[&since, &until])? {
             f(row_event(&r)?);
@@ -128,7 +128,7 @@ impl ReportStore for CentralReader {
         let sql = format!(
             "SELECT coalesce(sum(attempts), 0)::bigint FROM mls_events
              WHERE outcome = $1 AND time_unix >= $2 AND time_unix < $3{}",
-            self.scope(4)
+            self.scope("server", 4)
         );
         let rows = self.query(&sql, &[&outcome.as_str(), &since, &until])?;
         Ok(rows[0].get::<_, i64>(0) as u64)
@@ -207,7 +207,7 @@ impl ReportStore for CentralReader {
                      WHERE e.server = s.name AND outcome = 'failure'
                      AND time_unix >= $1 AND time_unix < $2)
              FROM mls_servers s WHERE true{} ORDER BY s.name",
-            self.scope(3).replace("server", "s.name")
+            self.scope("s.name", 3)
         );
         let n = |r: &postgres::Row, i: usize| r.get::<_, i64>(i) as u64;
         Ok(self
@@ -231,7 +231,7 @@ impl ReportStore for CentralReader {
                  coalesce(sum(unmatched), 0)::bigint, coalesce(sum(tempfails), 0)::bigint,
                  coalesce(sum(aborted), 0)::bigint
              FROM mls_runs WHERE finished_unix >= $1 AND finished_unix < $2{}",
-            self.scope(3)
+            self.scope("server", 3)
         );
         let r = &self.query(&sql, &[&since, &until])?[0];
         let n = |i: usize| r.get::<_, i64>(i) as u64;

@@ -259,10 +259,8 @@ impl Store {
         {
             return Ok(id);
         }
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)
+        let id = crate::random::hex(16)
             .map_err(|e| StoreError::corrupt(format!("no randomness for a store id: {e}")))?;
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         self.conn
             .execute(UPSERT_META, params![META_STORE_ID, id])
             .doing("storing the store id")?;
