@@ -193,25 +193,87 @@ fn role_of(name: &str) -> String {
 
 /// Failed attempts per server in the central store.
 fn central_failures(c: &Cluster, server: &str) -> (i64, i64) {
+    central_rows(c, server, "failure")
+}
+
+/// Rows and attempts of one outcome of a server in the central store.
+fn central_rows(c: &Cluster, server: &str, outcome: &str) -> (i64, i64) {
     let row = c
         .admin("mls")
         .query_one(
             "SELECT count(*), coalesce(sum(attempts), 0)::bigint FROM mls_events
-             WHERE server = $1 AND outcome = 'failure'",
-            &[&server],
+             WHERE server = $1 AND outcome = $2",
+            &[&server, &outcome],
         )
         .unwrap();
     (row.get(0), row.get(1))
 }
 
 fn local_failures(work: &Path) -> (i64, i64) {
+    local_rows(work, "failure")
+}
+
+/// Rows and attempts of one outcome in a local store.
+fn local_rows(work: &Path, outcome: &str) -> (i64, i64) {
     let db = rusqlite::Connection::open(work.join("maillogsentinel.db")).unwrap();
     db.query_row(
-        "SELECT count(*), coalesce(sum(attempts), 0) FROM events WHERE outcome = 'failure'",
-        [],
+        "SELECT count(*), coalesce(sum(attempts), 0) FROM events WHERE outcome = ?1",
+        [outcome],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .unwrap()
+}
+
+/// The cells of a row of a text table (columns are two spaces apart at least).
+fn cells(row: &str) -> Vec<&str> {
+    row.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// A read role for reports, and `config` set to use it (in UTC).
+fn add_reader(c: &Cluster, dir: &Path, config: &Path) {
+    let reader_pass = dir.join("reader.pass");
+    if !reader_pass.exists() {
+        let out = mls(&[
+            "central",
+            "add-reader",
+            "reports",
+            "--url",
+            &c.url("postgres"),
+            "--tls",
+            "disable",
+            "--password-file",
+            reader_pass.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "add-reader: {}", text(&out));
+    }
+    let mut conf = fs::read_to_string(config).unwrap();
+    if !conf.contains("timezone = UTC") {
+        conf = conf.replace("[general]\n", "[general]\ntimezone = UTC\n");
+    }
+    conf.push_str(&format!(
+        "report_url = {}\nreport_password_file = {}\n",
+        c.url("mls_read_reports"),
+        reader_pass.display()
+    ));
+    fs::write(config, conf).unwrap();
+}
+
+/// `report EXTRA... --stdout --date DAY` with `config`: the text.
+fn report_of(config: &Path, day: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "--allow-root",
+        "--config",
+        config.to_str().unwrap(),
+        "report",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--stdout", "--date", day]);
+    let out = mls(&args);
+    assert!(out.status.success(), "report {extra:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn lines(from: u64, to: u64, host: &str) -> String {
@@ -326,40 +388,8 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
     log.push_str("Nov 23 11:30:00 mx2 dovecot: imap-login: Login: user=<alice>, method=PLAIN, rip=198.51.100.7, lip=192.0.2.1, mpid=7, TLS, session=<x1>\n");
     fs::write(mx2.logs.join("mail.log"), log).unwrap();
     support::run_ok(&mx2.config);
-    let reader_pass = tmp.path().join("reader.pass");
-    let out = mls(&[
-        "central",
-        "add-reader",
-        "reports",
-        "--url",
-        &c.url("postgres"),
-        "--tls",
-        "disable",
-        "--password-file",
-        reader_pass.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "add-reader: {}", text(&out));
-    let mut conf = fs::read_to_string(&mx2.config).unwrap();
-    conf = conf.replace("[general]\n", "[general]\ntimezone = UTC\n");
-    conf.push_str(&format!(
-        "report_url = {}\nreport_password_file = {}\n",
-        c.url("mls_read_reports"),
-        reader_pass.display()
-    ));
-    fs::write(&mx2.config, conf).unwrap();
-    let report = |extra: &[&str]| {
-        let mut args = vec![
-            "--allow-root",
-            "--config",
-            mx2.config.to_str().unwrap(),
-            "report",
-        ];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&["--stdout", "--date", "2026-11-23"]);
-        let out = mls(&args);
-        assert!(out.status.success(), "report {extra:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    add_reader(&c, tmp.path(), &mx2.config);
+    let report = |extra: &[&str]| report_of(&mx2.config, "2026-11-23", extra);
     // A third server that never ran: named first in the fleet health table.
     let _mx3 = server(&c, &tmp.path().join("mx3"), "mx3");
     let fleet = report(&["--fleet"]);
@@ -385,9 +415,15 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
         fleet.contains("POSSIBLE COMPROMISE: 1 successful login"),
         "{fleet}"
     );
-    assert!(
-        fleet.contains("login on / failed on") && fleet.contains("mx2 / mx1.example.org"),
-        "both servers named: {fleet}"
+    let row = fleet
+        .lines()
+        .find(|l| l.contains("alice"))
+        .unwrap_or_else(|| panic!("{fleet}"));
+    let cells = cells(row);
+    assert_eq!(
+        cells[cells.len() - 2..],
+        ["mx2", "mx1.example.org"],
+        "login on, failed on: {fleet}"
     );
     assert!(
         fleet.contains("alice") && fleet.contains("198.51.100.7"),
@@ -567,4 +603,306 @@ fn ships_killed_or_cut_by_a_postgres_restart_neither_lose_nor_double() {
         .unwrap()
         .get(0);
     assert_eq!(distinct, expected.0, "each local event once");
+}
+
+/// One server of the three-server test: its setup, a config without `[central]` (its runs
+/// store only), its whole log (generated, then the seeded lines) and the generator's counts.
+struct Member {
+    name: &'static str,
+    setup: support::Setup,
+    local_only: PathBuf,
+    log: Vec<String>,
+    truth: serde_json::Value,
+}
+
+/// A run of `config` as it happens on a server: shortly (2 s) after the last line of `log`
+/// was written, which is when the file was last modified (stamps `Mon DD HH:MM:SS` of 2026,
+/// UTC). `None` without faketime.
+fn run_after_last_line(config: &Path, log: &Path) -> Option<()> {
+    let content = fs::read_to_string(log).unwrap();
+    let last = content.lines().last().unwrap();
+    let f: Vec<&str> = last.split_whitespace().take(3).collect();
+    let written = jiff::civil::DateTime::strptime(
+        "%b %d %Y %H:%M:%S",
+        format!("{} {} 2026 {}", f[0], f[1], f[2]),
+    )
+    .unwrap()
+    .to_zoned(jiff::tz::TimeZone::UTC)
+    .unwrap();
+    support::touch(log, &format!("@{}", written.timestamp().as_second()));
+    let run_at = written.timestamp() + jiff::SignedDuration::from_secs(2);
+    let out = support::run_at(
+        config,
+        &run_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        &[],
+    )?;
+    assert!(
+        out.status.success(),
+        "run of {}: {}",
+        config.display(),
+        text(&out)
+    );
+    Some(())
+}
+
+#[test]
+fn three_servers_ship_concurrently_through_kills_and_restarts() {
+    three_servers_ship();
+}
+
+/// The test above; `None` when it cannot run here (it said SKIPPED).
+fn three_servers_ship() -> Option<()> {
+    const TEST: &str = "three_servers_ship_concurrently_through_kills_and_restarts";
+    let c = Cluster::start(TEST)?;
+    let out = mls(&[
+        "central",
+        "init",
+        "--url",
+        &c.url("postgres"),
+        "--tls",
+        "disable",
+    ]);
+    assert!(out.status.success(), "init: {}", text(&out));
+    let tmp = tempfile::tempdir().unwrap();
+    // After each generated log (which starts at midnight and covers about 40 min): an address
+    // failing on mx-a and mx-b, then logging in on imap-c (a cross-server takeover), and a
+    // user sprayed from 250 addresses over mx-a and mx-b (more than the generator's).
+    let fail = |second: u32, host: &str, ip: &str, user: &str| {
+        format!(
+            "Nov 20 02:{:02}:{:02} {host} postfix/smtpd[7]: warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username={user}\n",
+            second / 60,
+            second % 60
+        )
+    };
+    let spray = |net: usize| -> Vec<String> {
+        (1..=125)
+            .map(|i| {
+                fail(
+                    10 + i,
+                    ["mx-a", "mx-b"][net],
+                    &format!("198.51.{}.{i}", 100 + net),
+                    "sprayuser",
+                )
+            })
+            .collect()
+    };
+    let seeded: [Vec<String>; 3] = [
+        [fail(1, "mx-a", "203.0.113.66", "victim"), fail(2, "mx-a", "203.0.113.66", "victim")]
+            .into_iter()
+            .chain(spray(0))
+            .collect(),
+        [fail(5, "mx-b", "203.0.113.66", "victim")].into_iter().chain(spray(1)).collect(),
+        vec!["Nov 20 02:10:00 imap-c dovecot: imap-login: Login: user=<victim>, method=PLAIN, rip=203.0.113.66, lip=192.0.2.1, mpid=7, TLS, session=<t1>\n".into()],
+    ];
+    let names = ["mx-a.example.org", "mx-b.example.org", "imap-c.example.org"];
+    let mut fleet = Vec::new();
+    for (i, (name, seeded)) in names.into_iter().zip(seeded).enumerate() {
+        let dir = tmp.path().join(format!("server{i}"));
+        let gen_dir = tmp.path().join(format!("generated{i}"));
+        let seed = (11 + i).to_string();
+        let host = name.split('.').next().unwrap();
+        let args = [
+            "--size",
+            "6M",
+            "--seed",
+            &seed,
+            "--hostname",
+            host,
+            "--start",
+            "2026-11-20T00:00:00",
+        ];
+        let truth = crate::truth::generate(&gen_dir, &args)?;
+        let mut log: Vec<String> = fs::read_to_string(gen_dir.join("mail.log"))
+            .unwrap()
+            .split_inclusive('\n')
+            .map(str::to_owned)
+            .collect();
+        log.extend(seeded);
+        let setup = server(&c, &dir, name);
+        let conf = fs::read_to_string(&setup.config)
+            .unwrap()
+            .replace("[general]\n", "[general]\ntimezone = UTC\n");
+        fs::write(&setup.config, &conf).unwrap();
+        let local_only = dir.join("local.conf");
+        fs::write(&local_only, &conf[..conf.find("\n[central]").unwrap()]).unwrap();
+        fleet.push(Member {
+            name,
+            setup,
+            local_only,
+            log,
+            truth,
+        });
+    }
+
+    // Each round: every log grows by a chunk and is stored by a run, then the three servers
+    // ship at once and are killed (SIGKILL) at a random instant, or PostgreSQL stops
+    // (`-m immediate`) under them and starts again.
+    const ROUNDS: usize = 24;
+    let mut rng = support::Rng::from_env("MLS_SEED");
+    let (mut killed, mut cut) = (0, 0);
+    for round in 0..ROUNDS {
+        for m in &fleet {
+            let per = m.log.len().div_ceil(ROUNDS);
+            let chunk = m.log.iter().skip(round * per).take(per);
+            let live = m.setup.logs.join("mail.log");
+            let mut f = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&live)
+                .unwrap();
+            for line in chunk {
+                std::io::Write::write_all(&mut f, line.as_bytes()).unwrap();
+            }
+            drop(f);
+            run_after_last_line(&m.local_only, &live)?;
+        }
+        let mut ships: Vec<std::process::Child> = fleet
+            .iter()
+            .map(|m| {
+                Command::new(BIN)
+                    .args(["--allow-root", "--config"])
+                    .arg(&m.setup.config)
+                    .arg("ship")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(rng.below(120)));
+        if round % 8 == 7 {
+            c.ctl(&["stop", "-m", "immediate"]);
+            for s in &mut ships {
+                cut += usize::from(s.try_wait().unwrap().is_none());
+                let _ = s.wait();
+            }
+            c.ctl(&["start", "-w"]);
+        } else {
+            for s in &mut ships {
+                killed += usize::from(s.try_wait().unwrap().is_none());
+                let _ = s.kill();
+                let _ = s.wait();
+            }
+        }
+    }
+    eprintln!("{TEST}: {killed} ships killed mid-way, {cut} cut by the restarts");
+    assert!(killed > 0, "no kill landed during a ship");
+
+    for m in &fleet {
+        let out = mls(&[
+            "--allow-root",
+            "--config",
+            m.setup.config.to_str().unwrap(),
+            "ship",
+        ]);
+        assert!(
+            out.status.success(),
+            "last ship of {}: {}",
+            m.name,
+            text(&out)
+        );
+        // A clean run over the whole log, in a working dir of its own.
+        let clean = support::setup_in(&tmp.path().join(format!("clean-{}", m.name)));
+        fs::write(clean.logs.join("mail.log"), m.log.concat()).unwrap();
+        run_after_last_line(&clean.config, &clean.logs.join("mail.log"))?;
+        let attempts = &m.truth["attempts"];
+        let seeded = |outcome: &str| {
+            m.log
+                .iter()
+                .rev()
+                .take_while(|l| l.contains(" 02:"))
+                .filter(|l| l.contains(outcome))
+                .count() as i64
+        };
+        for (outcome, visible, marker) in [
+            ("failure", "failure_visible", "authentication failed"),
+            ("success", "success_visible", "Login:"),
+        ] {
+            let central = central_rows(&c, m.name, outcome);
+            assert_eq!(
+                central,
+                local_rows(&m.setup.work, outcome),
+                "{} {outcome}",
+                m.name
+            );
+            assert_eq!(
+                central,
+                local_rows(&clean.work, outcome),
+                "{} {outcome}",
+                m.name
+            );
+            assert_eq!(
+                central.1,
+                attempts[visible].as_i64().unwrap() + seeded(marker),
+                "{} {outcome} attempts against the generator's truth",
+                m.name
+            );
+        }
+        let distinct: i64 = c
+            .admin("mls")
+            .query_one(
+                "SELECT count(DISTINCT (store_id, local_id)) - count(*) FROM mls_events
+                 WHERE server = $1",
+                &[&m.name],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(distinct, 0, "{}: an event twice", m.name);
+    }
+
+    // The fleet report: the takeover names its servers, the shared attacker and the user
+    // sprayed over two servers have their tables.
+    let imap = &fleet[2].setup.config;
+    add_reader(&c, tmp.path(), imap);
+    // Made when the day is over, as the fleet report timer would.
+    let out = support::run_at(
+        imap,
+        "2026-11-21 00:05:00",
+        &["report", "--fleet", "--stdout", "--date", "2026-11-20"],
+    )?;
+    assert!(out.status.success(), "fleet report: {}", text(&out));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let compromises: Vec<&str> = report
+        .lines()
+        .skip_while(|l| !l.starts_with("Successful logins from sources that failed before"))
+        .skip(2)
+        .collect();
+    let first = cells(compromises[0]);
+    assert!(
+        first[1] == "victim"
+            && first[first.len() - 2..]
+                == ["imap-c.example.org", "mx-a.example.org, mx-b.example.org"],
+        "the takeover across servers comes first: {report}"
+    );
+    assert!(
+        report.contains("(1 after failures on another server)"),
+        "{report}"
+    );
+    let table = |title: &str| -> Vec<String> {
+        report
+            .lines()
+            .skip_while(|l| !l.starts_with(title))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let shared = table("Attackers seen by several servers");
+    assert!(
+        shared.iter().any(|l| l.contains("203.0.113.66")
+            && l.contains("mx-a.example.org, mx-b.example.org")),
+        "{report}"
+    );
+    let sprayed = table("Spraying across servers");
+    assert_eq!(
+        cells(&sprayed[1]),
+        ["sprayuser", "250", "250", "no login seen", "2"],
+        "{report}"
+    );
+    let health = table("Fleet health (3 servers)");
+    assert_eq!(health.len(), 4, "a header and one row per server: {report}");
+    for row in &health[1..] {
+        assert_eq!(cells(row)[1], "ok", "each server ran and shipped: {report}");
+    }
+    Some(())
 }

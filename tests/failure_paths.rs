@@ -510,29 +510,6 @@ fn a_pair_split_by_a_run_counts_once_when_the_log_clock_lags() {
     assert!(log_text.contains("[general] timezone"), "{log_text}");
 }
 
-/// Runs `args` with the clock at `at` (UTC), through libfaketime.
-fn mls_at(config: &Path, at: &str, args: &[&str]) -> Option<Output> {
-    if Command::new("faketime").arg("--version").output().is_err() {
-        if std::env::var_os("MLS_REQUIRE_SERVERS").is_some() {
-            panic!("faketime not found (Debian package faketime), and MLS_REQUIRE_SERVERS is set");
-        }
-        eprintln!("SKIPPED scheduled reports: faketime not found (Debian package faketime)");
-        return None;
-    }
-    Some(
-        Command::new("faketime")
-            .arg(at)
-            .arg(env!("CARGO_BIN_EXE_maillogsentinel"))
-            .args(["--allow-root", "--no-progress", "--config"])
-            .arg(config)
-            .args(args)
-            .env("TZ", "UTC")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    )
-}
-
 /// Finding 12: the report timer fires at 23:50 and reported "today": the last ten minutes of
 /// every day, and every day whose run was missed, were in no report. Scheduled reports now
 /// follow each other: each from the end of the previous one.
@@ -566,7 +543,7 @@ fn scheduled_reports_cover_every_attempt_once_and_catch_up_missed_runs() {
         );
     };
     let report = |at: &str| -> Option<String> {
-        let o = mls_at(
+        let o = support::run_at(
             &s.config,
             at,
             &["--report", "--scheduled", "--stdout", "--no-dns"],

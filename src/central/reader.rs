@@ -205,6 +205,9 @@ impl ReportStore for CentralReader {
                      WHERE r.server = s.name AND finished_unix >= $1 AND finished_unix < $2),
                  (SELECT coalesce(sum(attempts), 0)::bigint FROM mls_events e
                      WHERE e.server = s.name AND outcome = 'failure'
+                     AND time_unix >= $1 AND time_unix < $2),
+                 (SELECT coalesce(sum(attempts), 0)::bigint FROM mls_events e
+                     WHERE e.server = s.name AND outcome = 'success'
                      AND time_unix >= $1 AND time_unix < $2)
              FROM mls_servers s WHERE true{} ORDER BY s.name",
             self.scope("s.name", 3)
@@ -221,6 +224,7 @@ impl ReportStore for CentralReader {
                 unmatched: n(r, 4),
                 events: n(r, 5),
                 failures: n(r, 6),
+                successes: n(r, 7),
             })
             .collect())
     }

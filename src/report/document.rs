@@ -9,7 +9,8 @@
 use crate::store::ServerHealth;
 
 use super::{
-    COMPROMISE_COLUMNS, MAX_COMPROMISES, Report, SPRAY_MIN_IPS, TOP, change, size, thousands,
+    COMPROMISE_COLUMNS, MAX_COMPROMISES, Report, SPRAY_MIN_IPS, Sprayed, TOP, change, size,
+    thousands,
 };
 
 /// A column of a table; numeric columns are right-aligned.
@@ -66,7 +67,11 @@ impl Document {
     /// The sections of the report, in the order they are shown.
     pub fn of(r: &Report) -> Document {
         let mut blocks = compromises(r);
-        blocks.extend(fleet_health(r).map(Block::Table));
+        if let Some(fleet) = fleet_health(r) {
+            blocks.push(Block::Table(fleet));
+            blocks.push(Block::Table(shared_attackers(r)));
+            blocks.push(Block::Table(sprayed_across(r)));
+        }
         blocks.push(totals(r));
         blocks.push(Block::Chart);
         blocks.push(Block::Table(top_triples(r)));
@@ -134,12 +139,17 @@ fn compromises(r: &Report) -> Vec<Block> {
     let fleet = r.compromises.iter().any(|c| c.servers.is_some());
     let mut columns: Vec<Column> = COMPROMISE_COLUMNS.iter().map(|&c| text(c)).collect();
     if fleet {
-        columns.push(text("login on / failed on"));
+        columns.push(text("login on"));
+        columns.push(text("failed on"));
     }
     vec![
         Block::Alert(format!(
-            "POSSIBLE COMPROMISE: {} successful login(s) from sources that failed before",
-            r.compromises.len()
+            "POSSIBLE COMPROMISE: {} successful login(s) from sources that failed before{}",
+            r.compromises.len(),
+            match r.compromises.iter().filter(|c| c.crosses_servers()).count() {
+                0 => String::new(),
+                n => format!(" ({n} after failures on another server)"),
+            }
         )),
         Block::Table(Table {
             title: "Successful logins from sources that failed before".into(),
@@ -151,9 +161,9 @@ fn compromises(r: &Report) -> Vec<Block> {
                 .map(|c| {
                     let mut row = c.cells(&r.window).to_vec();
                     if fleet {
-                        row.push(c.servers.as_ref().map_or_else(String::new, |(on, failed)| {
-                            format!("{on} / {}", failed.join(", "))
-                        }));
+                        let (on, failed) = c.servers.clone().unwrap_or_default();
+                        row.push(on);
+                        row.push(failed.join(", "));
                     }
                     row
                 })
@@ -203,6 +213,7 @@ fn fleet_health(r: &Report) -> Option<Table> {
             number("lines"),
             number("unmatched"),
             number("failed attempts"),
+            number("successful logins"),
         ],
         rows: servers
             .into_iter()
@@ -215,6 +226,7 @@ fn fleet_health(r: &Report) -> Option<Table> {
                     thousands(h.lines),
                     thousands(h.unmatched),
                     thousands(h.failures),
+                    thousands(h.successes),
                 ]
             })
             .collect(),
@@ -281,19 +293,42 @@ fn counts(title: String, what: &'static str, rows: &[(String, u64)]) -> Table {
 }
 
 fn spraying(r: &Report) -> Table {
+    sprayed_table(
+        format!("Password spraying (users tried from {SPRAY_MIN_IPS}+ addresses)"),
+        &r.sprayed,
+        false,
+    )
+}
+
+/// The fleet report's spraying table: users tried over several servers, which no server's
+/// own report can add up.
+fn sprayed_across(r: &Report) -> Table {
+    sprayed_table(
+        format!(
+            "Spraying across servers (users tried from {SPRAY_MIN_IPS}+ addresses on 2+ servers)"
+        ),
+        &r.sprayed_across,
+        true,
+    )
+}
+
+fn sprayed_table(title: String, sprayed: &[Sprayed], servers: bool) -> Table {
+    let mut columns = vec![
+        text("user"),
+        number("addresses"),
+        number("attempts"),
+        text("account exists"),
+    ];
+    if servers {
+        columns.push(number("servers"));
+    }
     Table {
-        title: format!("Password spraying (users tried from {SPRAY_MIN_IPS}+ addresses)"),
-        columns: vec![
-            text("user"),
-            number("addresses"),
-            number("attempts"),
-            text("account exists"),
-        ],
-        rows: r
-            .sprayed
+        title,
+        columns,
+        rows: sprayed
             .iter()
             .map(|s| {
-                vec![
+                let mut row = vec![
                     s.user.clone(),
                     s.addresses.to_string(),
                     thousands(s.attempts),
@@ -303,6 +338,36 @@ fn spraying(r: &Report) -> Table {
                         "no login seen"
                     }
                     .to_owned(),
+                ];
+                if servers {
+                    row.push(s.servers.len().to_string());
+                }
+                row
+            })
+            .collect(),
+        more: None,
+    }
+}
+
+/// Addresses that failed on several servers of the fleet in the window.
+fn shared_attackers(r: &Report) -> Table {
+    Table {
+        title: "Attackers seen by several servers".into(),
+        columns: vec![
+            text("ip"),
+            number("servers"),
+            number("attempts"),
+            text("failed on"),
+        ],
+        rows: r
+            .shared_attackers
+            .iter()
+            .map(|a| {
+                vec![
+                    a.ip.clone(),
+                    a.servers.len().to_string(),
+                    thousands(a.attempts),
+                    a.servers.join(", "),
                 ]
             })
             .collect(),

@@ -16,7 +16,7 @@ pub(crate) mod mail;
 pub mod text;
 pub(crate) mod window;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::event::{Outcome, network};
 use crate::store::{FailureKey, ReportStore, RunCounts, ServerHealth, StoreError, StoredEvent};
@@ -72,6 +72,13 @@ pub const COMPROMISE_COLUMNS: [&str; 6] = [
 ];
 
 impl Compromise {
+    /// A fleet's takeover: failures on another server than the login's (listed first).
+    pub fn crosses_servers(&self) -> bool {
+        self.servers
+            .as_ref()
+            .is_some_and(|(on, failed)| failed.iter().any(|s| s != on))
+    }
+
     /// The row of the compromise table, raw: each renderer escapes it for its medium.
     pub fn cells(&self, w: &Window) -> [String; 6] {
         [
@@ -101,6 +108,17 @@ pub struct Sprayed {
     pub attempts: u64,
     /// Whether the user ever logged in: a real account under attack.
     pub exists: bool,
+    /// The servers it was tried on, by name.
+    pub servers: Vec<String>,
+}
+
+/// An address whose failures reached several servers of a fleet in the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedAttacker {
+    pub ip: String,
+    /// The servers it failed on, by name.
+    pub servers: Vec<String>,
+    pub attempts: u64,
 }
 
 /// One hour of the chart.
@@ -129,6 +147,10 @@ pub struct Report {
     pub top_asn: Vec<(String, u64)>,
     pub top_networks: Vec<(String, u64)>,
     pub sprayed: Vec<Sprayed>,
+    /// Of the sprayed users, those tried on two servers or more (a fleet report's table).
+    pub sprayed_across: Vec<Sprayed>,
+    /// Addresses that failed on two servers or more, the most servers first.
+    pub shared_attackers: Vec<SharedAttacker>,
     pub attackers: usize,
     pub new_attackers: usize,
     /// Failed attempts in the window just before, and the daily average of the 7 windows
@@ -166,6 +188,26 @@ fn top<K: Ord + Clone>(counts: HashMap<K, u64>, n: usize) -> Vec<(K, u64)> {
     v
 }
 
+/// Who tried a user, or where an address failed.
+#[derive(Default)]
+struct Tried {
+    ips: HashSet<String>,
+    servers: BTreeSet<String>,
+    attempts: u64,
+}
+
+impl Tried {
+    fn add(&mut self, ip: Option<&str>, server: Option<&str>, n: u64) {
+        if let Some(ip) = ip {
+            self.ips.insert(ip.to_owned());
+        }
+        if let Some(s) = server {
+            self.servers.insert(s.to_owned());
+        }
+        self.attempts += n;
+    }
+}
+
 /// Counts of the window's events, gathered in one pass.
 #[derive(Default)]
 struct Tally {
@@ -178,9 +220,10 @@ struct Tally {
     asns: HashMap<String, u64>,
     networks: HashMap<String, u64>,
     rdns: HashMap<String, u64>,
-    /// Per user: the addresses that tried it, and its attempts.
-    user_ips: HashMap<String, (HashSet<String>, u64)>,
-    attackers: HashSet<String>,
+    /// Per user: the addresses that tried it, its attempts, the servers it was tried on.
+    user_ips: HashMap<String, Tried>,
+    /// Per attacking address: the servers it failed on, its attempts.
+    attackers: HashMap<String, Tried>,
     hours: Vec<Hour>,
 }
 
@@ -229,11 +272,13 @@ impl Tally {
                 en.hostname.clone().unwrap_or_default(),
             ))
             .or_default() += n;
+        let server = e.event.server.as_deref();
         if e.event.user.is_some() {
             *self.users.entry(user.clone()).or_default() += n;
-            let entry = self.user_ips.entry(user).or_default();
-            entry.0.insert(ip.clone());
-            entry.1 += n;
+            self.user_ips
+                .entry(user)
+                .or_default()
+                .add(Some(&ip), server, n);
         }
         for (map, value) in [
             (&mut self.countries, &en.country_code),
@@ -250,7 +295,7 @@ impl Tally {
         {
             *self.rdns.entry(status.clone()).or_default() += n;
         }
-        self.attackers.insert(ip);
+        self.attackers.entry(ip).or_default().add(None, server, n);
     }
 }
 
@@ -271,8 +316,15 @@ impl Report {
         }
         let compromises = compromises(store, &events)?;
         let sprayed = sprayed(store, tally.user_ips)?;
+        let sprayed_across = sprayed
+            .iter()
+            .filter(|s| s.servers.len() > 1)
+            .take(TOP)
+            .cloned()
+            .collect();
+        let shared_attackers = shared_attackers(&tally.attackers);
         let mut new_attackers = 0;
-        for ip in &tally.attackers {
+        for ip in tally.attackers.keys() {
             if !store.failed_before(FailureKey::Ip, ip, window.since)? {
                 new_attackers += 1;
             }
@@ -298,7 +350,9 @@ impl Report {
             top_aso: top(tally.asos, TOP),
             top_asn: top(tally.asns, TOP),
             top_networks: top(tally.networks, TOP),
-            sprayed,
+            sprayed: sprayed.into_iter().take(TOP).collect(),
+            sprayed_across,
+            shared_attackers,
             attackers: tally.attackers.len(),
             new_attackers,
             previous,
@@ -315,31 +369,52 @@ impl Report {
     }
 }
 
-/// Users tried from [`SPRAY_MIN_IPS`] addresses or more, the most addresses first.
+/// Users tried from [`SPRAY_MIN_IPS`] addresses or more, the most addresses first (all of
+/// them: the caller cuts each list it makes).
 fn sprayed(
     store: &dyn ReportStore,
-    user_ips: HashMap<String, (HashSet<String>, u64)>,
+    user_ips: HashMap<String, Tried>,
 ) -> Result<Vec<Sprayed>, StoreError> {
     let mut sprayed = Vec::new();
-    for (user, (ips, attempts)) in user_ips {
-        if ips.len() >= SPRAY_MIN_IPS {
+    for (user, tried) in user_ips {
+        if tried.ips.len() >= SPRAY_MIN_IPS {
             sprayed.push(Sprayed {
                 exists: store.user_ever_succeeded(user.as_bytes())?,
                 user,
-                addresses: ips.len(),
-                attempts,
+                addresses: tried.ips.len(),
+                attempts: tried.attempts,
+                servers: tried.servers.into_iter().collect(),
             });
         }
     }
     sprayed.sort_by(|a, b| {
         (b.addresses, b.attempts, &a.user).cmp(&(a.addresses, a.attempts, &b.user))
     });
-    sprayed.truncate(TOP);
     Ok(sprayed)
 }
 
+/// The [`TOP`] addresses that failed on the most servers (two at least), then the most
+/// attempts.
+fn shared_attackers(attackers: &HashMap<String, Tried>) -> Vec<SharedAttacker> {
+    let mut shared: Vec<SharedAttacker> = attackers
+        .iter()
+        .filter(|(_, t)| t.servers.len() > 1)
+        .map(|(ip, t)| SharedAttacker {
+            ip: ip.clone(),
+            servers: t.servers.iter().cloned().collect(),
+            attempts: t.attempts,
+        })
+        .collect();
+    shared.sort_by(|a, b| {
+        (b.servers.len(), b.attempts, &a.ip).cmp(&(a.servers.len(), a.attempts, &b.ip))
+    });
+    shared.truncate(TOP);
+    shared
+}
+
 /// Successful logins of the window from an address, network or ASN with earlier failures;
-/// one per (address, user), the strongest evidence first (address, then network, then ASN).
+/// one per (address, user), the strongest evidence first (address, then network, then ASN);
+/// those across servers of a fleet come first.
 fn compromises(
     store: &dyn ReportStore,
     events: &[StoredEvent],
@@ -388,6 +463,8 @@ fn compromises(
             });
         }
     }
+    // Stable: in time order within each group.
+    out.sort_by_key(|c| !c.crosses_servers());
     Ok(out)
 }
 

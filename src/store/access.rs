@@ -84,11 +84,12 @@ pub struct ServerHealth {
     pub last_run_unix: Option<i64>,
     pub last_ship_unix: Option<i64>,
     /// In the window: lines read, auth-looking lines no rule took, events stored, failed
-    /// attempts.
+    /// attempts, successful logins.
     pub lines: u64,
     pub unmatched: u64,
     pub events: u64,
     pub failures: u64,
+    pub successes: u64,
 }
 
 impl IngestStore for Store {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub struct Rng(pub u64);
 
@@ -338,4 +338,37 @@ pub fn chown(user: &str, path: &Path) {
             .unwrap()
             .success()
     );
+}
+
+/// Runs `args` with the clock at `at` (UTC), through libfaketime.
+pub fn run_at(config: &Path, at: &str, args: &[&str]) -> Option<Output> {
+    if Command::new("faketime").arg("--version").output().is_err() {
+        if std::env::var_os("MLS_REQUIRE_SERVERS").is_some() {
+            panic!("faketime not found (Debian package faketime), and MLS_REQUIRE_SERVERS is set");
+        }
+        eprintln!("SKIPPED: faketime not found (Debian package faketime)");
+        return None;
+    }
+    Some(
+        Command::new("faketime")
+            .arg(at)
+            .arg(env!("CARGO_BIN_EXE_maillogsentinel"))
+            .args(["--allow-root", "--no-progress", "--config"])
+            .arg(config)
+            .args(args)
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
+}
+
+/// Sets the mtime of `path` to `when` (a `touch -d` date).
+pub fn touch(path: &Path, when: &str) {
+    let ok = Command::new("touch")
+        .args(["-d", when])
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "touch -d {when} {}", path.display());
 }
