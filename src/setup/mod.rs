@@ -254,6 +254,8 @@ pub fn apply(a: &Answers, t: &Targets, log: &mut Transcript) -> anyhow::Result<(
     }
     log.say("  sudo systemctl daemon-reload");
     log.say("  sudo systemctl enable --now maillogsentinel-extract.timer maillogsentinel-report.timer maillogsentinel-geo-update.timer");
+    log.say("  # on the one host that mails the fleet report ([central] report_url set):");
+    log.say("  sudo systemctl enable --now maillogsentinel-fleet-report.timer");
     log.say(&format!(
         "  sudo -u {} maillogsentinel --config {}    # a first run now",
         a.user,

@@ -1,6 +1,7 @@
 //! The systemd units setup writes: extraction (`maillogsentinel.service` +
-//! `maillogsentinel-extract.timer`), the report (`maillogsentinel-report.service` + `.timer`)
-//! and the geo update (`maillogsentinel-geo-update.service` + `.timer`). Services run as the
+//! `maillogsentinel-extract.timer`), the report (`maillogsentinel-report.service` + `.timer`),
+//! the geo update (`maillogsentinel-geo-update.service` + `.timer`) and the fleet report
+//! (`maillogsentinel-fleet-report.service` + `.timer`, enabled on the one host that mails it). Services run as the
 //! operational user, hardened, allowed to write only the working and state directories;
 //! timers are `Persistent=true` (a run missed while the machine was off happens at boot).
 
@@ -56,6 +57,18 @@ ReadWritePaths={rw}
     )
 }
 
+/// A service that mails: delivery by sendmail writes to Postfix's queue.
+fn mailing(service: String) -> String {
+    service.replace(
+        "ReadWritePaths=",
+        "ReadWritePaths=-/var/spool/postfix/maildrop ",
+    )
+}
+
+/// When the fleet report is made: after midnight, once the servers' runs of the hour (hourly
+/// extraction) have shipped the end of the day.
+pub const FLEET_REPORT_SCHEDULE: &str = "*-*-* 00:30:00";
+
 fn timer(description: &str, on_calendar: &str, unit: &str) -> String {
     format!(
         "[Unit]
@@ -72,7 +85,7 @@ WantedBy=timers.target
     )
 }
 
-/// The six units, for the binary at `exe` and the config at `config`.
+/// The eight units, for the binary at `exe` and the config at `config`.
 pub fn render(a: &Answers, exe: &Path, config: &Path) -> Vec<Unit> {
     let exe = exe.display().to_string();
     let geo_dirs: Vec<&Path> = [&a.country_db_path, &a.asn_db_path]
@@ -101,7 +114,7 @@ pub fn render(a: &Answers, exe: &Path, config: &Path) -> Vec<Unit> {
         },
         Unit {
             name: "maillogsentinel-report.service",
-            text: service(
+            text: mailing(service(
                 "MailLogSentinel: scan, then mail the report since the last one",
                 // Each report covers from the end of the previous one: no gap, no overlap,
                 // whatever the schedule, and a missed run is caught up by the next.
@@ -109,12 +122,7 @@ pub fn render(a: &Answers, exe: &Path, config: &Path) -> Vec<Unit> {
                 a,
                 config,
                 &[],
-            )
-            // Delivery by sendmail writes to Postfix's queue.
-            .replace(
-                "ReadWritePaths=",
-                "ReadWritePaths=-/var/spool/postfix/maildrop ",
-            ),
+            )),
         },
         Unit {
             name: "maillogsentinel-report.timer",
@@ -142,6 +150,24 @@ pub fn render(a: &Answers, exe: &Path, config: &Path) -> Vec<Unit> {
                 "maillogsentinel-geo-update.service",
             ),
         },
+        Unit {
+            name: "maillogsentinel-fleet-report.service",
+            text: mailing(service(
+                "MailLogSentinel: mail yesterday's report of the whole fleet (central store)",
+                &format!("{exe} report --fleet --yesterday"),
+                a,
+                config,
+                &[],
+            )),
+        },
+        Unit {
+            name: "maillogsentinel-fleet-report.timer",
+            text: timer(
+                "MailLogSentinel daily fleet report",
+                FLEET_REPORT_SCHEDULE,
+                "maillogsentinel-fleet-report.service",
+            ),
+        },
     ]
 }
 
@@ -160,7 +186,7 @@ mod tests {
             Path::new("/usr/bin/maillogsentinel"),
             Path::new("/etc/maillogsentinel.conf"),
         );
-        assert_eq!(units.len(), 6);
+        assert_eq!(units.len(), 8);
         let extract = &units[0].text;
         assert!(extract.contains("User=mls\n"));
         assert!(
@@ -182,5 +208,12 @@ mod tests {
         assert!(units[2].text.contains("--report --scheduled --config"));
         assert!(units[3].text.contains("OnCalendar=*-*-* 23:50:00\n"));
         assert!(units[4].text.contains("update-geo --config"));
+        assert!(
+            units[6]
+                .text
+                .contains("ExecStart=/usr/bin/maillogsentinel report --fleet --yesterday --config")
+                && units[6].text.contains("/var/spool/postfix/maildrop")
+        );
+        assert!(units[7].text.contains("OnCalendar=*-*-* 00:30:00\n"));
     }
 }
