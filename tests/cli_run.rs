@@ -209,13 +209,12 @@ fn check_config_and_ipinfo_leave_the_store_byte_identical() {
     for old in [false, true] {
         if old {
             let conn = rusqlite::Connection::open(&db).unwrap();
-            // Back to what schema 1 had (the 1 -> 2 migration undone).
+            // Back to what schema 2 had (the 2 -> 3 migration undone).
             conn.execute_batch(
-                "DROP INDEX events_failed_net; DROP INDEX events_failed_asn;
-                 DROP INDEX events_success_user; DROP TABLE dns_cache; DROP TABLE runs;
-                 DROP INDEX events_ip; CREATE INDEX events_ip ON events(ip);
-                 ALTER TABLE events DROP COLUMN ptr_confirmed; ALTER TABLE events DROP COLUMN net;
-                 UPDATE meta SET value = 1 WHERE key = 'schema_version';",
+                "DROP TABLE source_days;
+                 CREATE INDEX events_ip ON events(ip, outcome, time_unix);
+                 CREATE INDEX events_outcome_time ON events(outcome, time_unix);
+                 UPDATE meta SET value = 2 WHERE key = 'schema_version';",
             )
             .unwrap();
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
@@ -251,5 +250,5 @@ fn check_config_and_ipinfo_leave_the_store_byte_identical() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, maillogsentinel::store::SCHEMA_VERSION);
 }

@@ -106,8 +106,7 @@ fn schema_tables_indexes_and_0640_files() {
         "dns_cache",
         "meta",
         "events_time",
-        "events_ip",
-        "events_outcome_time",
+        "source_days",
     ] {
         assert!(names.contains(want), "{want} missing from {names:?}");
     }

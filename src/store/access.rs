@@ -9,6 +9,9 @@
 
 use std::net::IpAddr;
 
+use std::collections::HashMap;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::error::Doing;
@@ -253,57 +256,84 @@ impl ReportStore for Store {
             .doing("summing attempts")
     }
 
-    /// First time and attempts of the failures before `before` whose `column` (`ip`, `net` or
-    /// `asn`: each has an index) is `value`.
+    /// First time and attempts of the failures before `before` whose `key` is `value`: the
+    /// days before `before`'s from the summary; of that day, all or nothing when the source's
+    /// failures were all before or all after it, else those before it, counted from the events
+    /// (from its first failure of the day on, through the time index).
     fn failures_before(
         &self,
-        column: FailureKey,
+        key: FailureKey,
         value: &str,
         before: i64,
     ) -> Result<Option<(i64, u64)>, StoreError> {
-        // The index is named: without statistics SQLite would rather scan (outcome, time).
-        let (column, index) = key_index(column);
-        let (first, attempts): (Option<i64>, i64) = self
+        const DOING: &str = "looking up earlier failures";
+        let (column, kind) = key_source(key);
+        let day = day_of(before);
+        let (mut first, mut attempts): (Option<i64>, i64) = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT min(time_unix), coalesce(sum(attempts), 0) FROM events INDEXED BY {index}
-                 WHERE {column} = ?1 AND outcome = 'failure' AND time_unix < ?2"
-            ))
-            .doing("looking up earlier failures")?
-            .query_row(params![value, before], |r| Ok((r.get(0)?, r.get(1)?)))
-            .doing("looking up earlier failures")?;
+            .prepare_cached(
+                "SELECT min(first_unix), coalesce(sum(attempts), 0) FROM source_days
+                 WHERE kind = ?1 AND value = ?2 AND day < ?3",
+            )
+            .doing(DOING)?
+            .query_row(params![kind as i64, value, day], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .doing(DOING)?;
+        let that_day: Option<(i64, i64, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT first_unix, last_unix, attempts FROM source_days
+                 WHERE kind = ?1 AND value = ?2 AND day = ?3",
+            )
+            .doing(DOING)?
+            .query_row(params![kind as i64, value, day], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .doing(DOING)?;
+        if let Some((day_first, day_last, day_attempts)) = that_day
+            && day_first < before
+        {
+            first = Some(first.map_or(day_first, |f| f.min(day_first)));
+            attempts += if day_last < before {
+                day_attempts
+            } else {
+                self.conn
+                    .prepare_cached(&format!(
+                        "SELECT coalesce(sum(attempts), 0) FROM events INDEXED BY events_time
+                         WHERE time_unix >= ?1 AND time_unix < ?2 AND outcome = 'failure'
+                             AND {column} = ?3"
+                    ))
+                    .doing(DOING)?
+                    .query_row(params![day_first, before, value], |r| r.get::<_, i64>(0))
+                    .doing(DOING)?
+            };
+        }
         Ok(first.map(|f| (f, attempts as u64)))
     }
 
-    /// Whether a failure before `before` has this `column` value: one index probe.
-    fn failed_before(
-        &self,
-        column: FailureKey,
-        value: &str,
-        before: i64,
-    ) -> Result<bool, StoreError> {
-        let (column, index) = key_index(column);
+    /// Whether a failure before `before` has this `key` value: a walk over the source's days.
+    fn failed_before(&self, key: FailureKey, value: &str, before: i64) -> Result<bool, StoreError> {
+        let (_, kind) = key_source(key);
         self.conn
-            .prepare_cached(&format!(
-                "SELECT 1 FROM events INDEXED BY {index}
-                 WHERE {column} = ?1 AND outcome = 'failure' AND time_unix < ?2 LIMIT 1"
-            ))
+            .prepare_cached(
+                "SELECT 1 FROM source_days WHERE kind = ?1 AND value = ?2 AND first_unix < ?3
+                 LIMIT 1",
+            )
             .doing("looking up earlier failures")?
-            .query_row(params![value, before], |_| Ok(()))
+            .query_row(params![kind as i64, value, before], |_| Ok(()))
             .optional()
             .doing("looking up earlier failures")
             .map(|r| r.is_some())
     }
 
-    /// Whether `user` ever logged in successfully.
+    /// Whether `user` ever logged in successfully (at a known time).
     fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError> {
         self.conn
-            .prepare_cached(
-                "SELECT 1 FROM events INDEXED BY events_success_user
-                 WHERE user = ?1 AND outcome = 'success' LIMIT 1",
-            )
+            .prepare_cached("SELECT 1 FROM source_days WHERE kind = ?1 AND value = ?2 LIMIT 1")
             .doing("looking up a user")?
-            .query_row([user], |_| Ok(()))
+            .query_row(params![SourceKind::LoginUser as i64, user], |_| Ok(()))
             .optional()
             .doing("looking up a user")
             .map(|r| r.is_some())
@@ -356,10 +386,12 @@ fn write_events(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
     }
     let none = Enrichment::default();
     let mut ip = String::with_capacity(48);
+    let mut days = SourceDays::new();
     for (i, (e, source)) in c.events.iter().enumerate() {
         let en = c.enrichments.get(i).unwrap_or(&none);
         ip.clear();
         let _ = write!(ip, "{}", e.ip);
+        let net = crate::event::network(e.ip);
         insert
             .execute(params![
                 e.time.map(|t| t.unix),
@@ -382,9 +414,62 @@ fn write_events(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
                 en.asn,
                 en.aso,
                 en.ptr_confirmed,
-                crate::event::network(e.ip),
+                net,
             ])
             .doing("storing events")?;
+        if let Some(t) = e.time {
+            let mut add = |kind: SourceKind, value: &[u8]| {
+                let (first, last, attempts) = days
+                    .entry((kind, value.into(), day_of(t.unix)))
+                    .or_insert((t.unix, t.unix, 0));
+                *first = (*first).min(t.unix);
+                *last = (*last).max(t.unix);
+                *attempts += i64::from(e.attempts);
+            };
+            match e.outcome {
+                Outcome::Failure => {
+                    add(SourceKind::FailedIp, ip.as_bytes());
+                    add(SourceKind::FailedNet, net.as_bytes());
+                    if let Some(asn) = &en.asn {
+                        add(SourceKind::FailedAsn, asn.as_bytes());
+                    }
+                }
+                Outcome::Success => {
+                    add(SourceKind::LoginIp, ip.as_bytes());
+                    if let Some(user) = &e.user {
+                        add(SourceKind::LoginUser, user);
+                    }
+                }
+            }
+        }
+    }
+    write_source_days(tx, days)
+}
+
+/// A commit's sums: (kind, value, day) -> (first time, last time, attempts).
+type SourceDays = HashMap<(SourceKind, Box<[u8]>, i64), (i64, i64, i64)>;
+
+/// Adds a commit's sums per source and day to `source_days`.
+fn write_source_days(tx: &Transaction, days: SourceDays) -> Result<(), StoreError> {
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO source_days (kind, value, day, first_unix, last_unix, attempts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (kind, value, day) DO UPDATE SET
+                 first_unix = min(first_unix, excluded.first_unix),
+                 last_unix = max(last_unix, excluded.last_unix),
+                 attempts = attempts + excluded.attempts",
+        )
+        .doing("preparing the source summary")?;
+    for ((kind, value, day), (first, last, attempts)) in days {
+        // Users are bytes (BLOB), as in `events`; the other values text.
+        let value = match kind {
+            SourceKind::LoginUser => ToSqlOutput::Borrowed(ValueRef::Blob(&value)),
+            _ => ToSqlOutput::Borrowed(ValueRef::Text(&value)),
+        };
+        upsert
+            .execute(params![kind as i64, value, day, first, last, attempts])
+            .doing("storing the source summary")?;
     }
     Ok(())
 }

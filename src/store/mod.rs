@@ -452,42 +452,75 @@ impl Store {
         Ok(copied as u64)
     }
 
-    /// What the store knows of one address: for `ipinfo`.
+    /// What the store knows of one address, for `ipinfo`: its sums per day, then the users it
+    /// tried, read from the events of those days (through the time index).
     pub fn ip_summary(&self, ip: IpAddr) -> Result<IpSummary, StoreError> {
+        const DOING: &str = "summarising an address";
         let ip_text = ip.to_string();
-        let (first, last, failures, successes): (Option<i64>, Option<i64>, i64, i64) = self
-            .conn
-            .query_row(
-                "SELECT min(time_unix), max(time_unix),
-                     coalesce(sum(CASE WHEN outcome = 'failure' THEN attempts END), 0),
-                     coalesce(sum(CASE WHEN outcome = 'success' THEN attempts END), 0)
-                 FROM events WHERE ip = ?1",
-                [&ip_text],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .doing("summarising an address")?;
+        let mut summary = IpSummary {
+            first_seen_unix: None,
+            last_seen_unix: None,
+            failures: 0,
+            successes: 0,
+            users: Vec::new(),
+        };
+        let mut failed_days = Vec::new();
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT user, sum(attempts) FROM events
-                 WHERE ip = ?1 AND outcome = 'failure' AND user IS NOT NULL
-                 GROUP BY user ORDER BY sum(attempts) DESC, user LIMIT 100",
+                "SELECT kind, first_unix, last_unix, attempts FROM source_days
+                 WHERE kind IN (?1, ?2) AND value = ?3 ORDER BY day",
+            )
+            .doing(DOING)?;
+        let mut rows = stmt
+            .query(params![
+                SourceKind::FailedIp as i64,
+                SourceKind::LoginIp as i64,
+                ip_text
+            ])
+            .doing(DOING)?;
+        while let Some(r) = rows.next().doing(DOING)? {
+            let (kind, first, last, attempts): (i64, i64, i64, i64) = (
+                r.get(0).doing(DOING)?,
+                r.get(1).doing(DOING)?,
+                r.get(2).doing(DOING)?,
+                r.get(3).doing(DOING)?,
+            );
+            summary.first_seen_unix = Some(summary.first_seen_unix.map_or(first, |f| f.min(first)));
+            summary.last_seen_unix = Some(summary.last_seen_unix.map_or(last, |l| l.max(last)));
+            if kind == SourceKind::FailedIp as i64 {
+                summary.failures += attempts as u64;
+                failed_days.push((first, last));
+            } else {
+                summary.successes += attempts as u64;
+            }
+        }
+        let mut users: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT user, sum(attempts) FROM events INDEXED BY events_time
+                 WHERE time_unix >= ?1 AND time_unix <= ?2 AND ip = ?3
+                     AND outcome = 'failure' AND user IS NOT NULL
+                 GROUP BY user",
             )
             .doing("listing the users an address tried")?;
-        let users = stmt
-            .query_map([&ip_text], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-            })
-            .doing("listing the users an address tried")?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .doing("listing the users an address tried")?;
-        Ok(IpSummary {
-            first_seen_unix: first,
-            last_seen_unix: last,
-            failures: failures as u64,
-            successes: successes as u64,
-            users: users.into_iter().map(|(u, n)| (u, n as u64)).collect(),
-        })
+        for (first, last) in failed_days {
+            let day = stmt
+                .query_map(params![first, last, ip_text], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+                })
+                .doing("listing the users an address tried")?;
+            for row in day {
+                let (user, n) = row.doing("listing the users an address tried")?;
+                *users.entry(user).or_default() += n as u64;
+            }
+        }
+        let mut users: Vec<(Vec<u8>, u64)> = users.into_iter().collect();
+        users.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        users.truncate(100);
+        summary.users = users;
+        Ok(summary)
     }
 
     /// Every stored event, in insertion order (for tests and small stores: all in memory).
@@ -510,13 +543,29 @@ pub enum FailureKey {
     Asn,
 }
 
-/// The column of a [`FailureKey`] and the index that serves it.
-fn key_index(key: FailureKey) -> (&'static str, &'static str) {
+/// What a `source_days` row sums, its `kind` column (schema 3's migration writes the same
+/// numbers). Text values but for `LoginUser`, whose value is the user's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SourceKind {
+    FailedIp = 0,
+    FailedNet = 1,
+    FailedAsn = 2,
+    LoginIp = 3,
+    LoginUser = 4,
+}
+
+/// The event column of a [`FailureKey`] and the summary that counts it.
+fn key_source(key: FailureKey) -> (&'static str, SourceKind) {
     match key {
-        FailureKey::Ip => ("ip", "events_ip"),
-        FailureKey::Network => ("net", "events_failed_net"),
-        FailureKey::Asn => ("asn", "events_failed_asn"),
+        FailureKey::Ip => ("ip", SourceKind::FailedIp),
+        FailureKey::Network => ("net", SourceKind::FailedNet),
+        FailureKey::Asn => ("asn", SourceKind::FailedAsn),
     }
+}
+
+/// The UTC day of a time, as `source_days` numbers them (SQLite's integer division).
+fn day_of(unix: i64) -> i64 {
+    unix / 86_400
 }
 
 /// What one run did, for the parser-health line of reports.

@@ -8,14 +8,20 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::error::{Doing, StoreError};
 
 /// The version this program writes. Bump it and append to [`MIGRATIONS`] together.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
-/// What schema 2 added, shared by [`SCHEMA`] and its migration so a new store and a migrated
-/// one cannot differ: the indexes of the report's "failed before" lookups, the reverse DNS
-/// cache, the per-run counters.
-macro_rules! schema_2_indexes_and_tables {
-    () => {
-        "CREATE INDEX events_ip ON events(ip, outcome, time_unix);
+/// `MIGRATIONS[i]` upgrades schema `i + 1` to `i + 2` (run inside the opening transaction).
+/// A new store is schema 1 with every migration applied: a new store and a migrated one
+/// cannot differ.
+const MIGRATIONS: &[&str] = &[
+    // 1 -> 2: enrichment and reports: forward confirmation of PTR names, the client's network
+    // (/24, /64; IPv6 rows of a version 1 store keep none), the indexes of the report's
+    // "failed before" lookups, the reverse DNS cache, the per-run counters.
+    "ALTER TABLE events ADD COLUMN ptr_confirmed INTEGER;
+ALTER TABLE events ADD COLUMN net TEXT;
+UPDATE events SET net = rtrim(ip, '0123456789') || '0/24' WHERE ip NOT LIKE '%:%';
+DROP INDEX events_ip;
+CREATE INDEX events_ip ON events(ip, outcome, time_unix);
 CREATE INDEX events_failed_net ON events(net, time_unix) WHERE outcome = 'failure';
 CREATE INDEX events_failed_asn ON events(asn, time_unix) WHERE outcome = 'failure' AND asn IS NOT NULL;
 CREATE INDEX events_success_user ON events(user) WHERE outcome = 'success' AND user IS NOT NULL;
@@ -36,27 +42,44 @@ CREATE TABLE runs (
     aborted INTEGER NOT NULL
 );
 CREATE INDEX runs_finished ON runs(finished_unix);
-"
-    };
-}
-
-/// `MIGRATIONS[i]` upgrades schema `i + 1` to `i + 2` (run inside the opening transaction).
-const MIGRATIONS: &[&str] = &[
-    // 1 -> 2: enrichment and reports: forward confirmation of PTR names, the client's network
-    // (/24, /64; IPv6 rows of a version 1 store keep none), and what schema 2 added.
-    concat!(
-        "ALTER TABLE events ADD COLUMN ptr_confirmed INTEGER;
-ALTER TABLE events ADD COLUMN net TEXT;
-UPDATE events SET net = rtrim(ip, '0123456789') || '0/24' WHERE ip NOT LIKE '%:%';
-DROP INDEX events_ip;
 ",
-        schema_2_indexes_and_tables!()
-    ),
+    // 2 -> 3: store write speed. The four indexes in the order of addresses, networks, ASNs
+    // and users were written at random places for every event (most of a run's time); a
+    // summary per source and UTC day (`source_days`, see `store::SourceKind` for `kind`) is
+    // written once per commit for each source of the commit, in one upsert. Events without a
+    // time are in no day. (outcome, time) goes too: the time index serves a window.
+    "CREATE TABLE source_days (
+    kind INTEGER NOT NULL,
+    value NOT NULL,
+    day INTEGER NOT NULL,
+    first_unix INTEGER NOT NULL,
+    last_unix INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, day)
+) WITHOUT ROWID;
+INSERT INTO source_days SELECT 0, ip, time_unix / 86400, min(time_unix), max(time_unix), sum(attempts)
+    FROM events WHERE outcome = 'failure' AND time_unix IS NOT NULL GROUP BY ip, time_unix / 86400;
+INSERT INTO source_days SELECT 1, net, time_unix / 86400, min(time_unix), max(time_unix), sum(attempts)
+    FROM events WHERE outcome = 'failure' AND time_unix IS NOT NULL AND net IS NOT NULL
+    GROUP BY net, time_unix / 86400;
+INSERT INTO source_days SELECT 2, asn, time_unix / 86400, min(time_unix), max(time_unix), sum(attempts)
+    FROM events WHERE outcome = 'failure' AND time_unix IS NOT NULL AND asn IS NOT NULL
+    GROUP BY asn, time_unix / 86400;
+INSERT INTO source_days SELECT 3, ip, time_unix / 86400, min(time_unix), max(time_unix), sum(attempts)
+    FROM events WHERE outcome = 'success' AND time_unix IS NOT NULL GROUP BY ip, time_unix / 86400;
+INSERT INTO source_days SELECT 4, user, time_unix / 86400, min(time_unix), max(time_unix), sum(attempts)
+    FROM events WHERE outcome = 'success' AND time_unix IS NOT NULL AND user IS NOT NULL
+    GROUP BY user, time_unix / 86400;
+DROP INDEX IF EXISTS events_ip;
+DROP INDEX IF EXISTS events_failed_net;
+DROP INDEX IF EXISTS events_failed_asn;
+DROP INDEX IF EXISTS events_success_user;
+DROP INDEX IF EXISTS events_outcome_time;
+",
 ];
 
-/// The current schema, for a new store.
-const SCHEMA: &str = concat!(
-    "
+/// Schema 1, as the first version wrote it: a new store starts here.
+const SCHEMA_1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE events (
     id INTEGER PRIMARY KEY,
@@ -78,12 +101,11 @@ CREATE TABLE events (
     reverse_dns_status TEXT,
     country_code TEXT,
     asn TEXT,
-    aso TEXT,
-    ptr_confirmed INTEGER,
-    net TEXT
+    aso TEXT
 );
 CREATE INDEX events_time ON events(time_unix);
 CREATE INDEX events_outcome_time ON events(outcome, time_unix);
+CREATE INDEX events_ip ON events(ip);
 CREATE TABLE checkpoints (
     fingerprint TEXT PRIMARY KEY,
     path TEXT NOT NULL,
@@ -92,9 +114,7 @@ CREATE TABLE checkpoints (
     updated_unix INTEGER NOT NULL
 );
 CREATE TABLE cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL);
-",
-    schema_2_indexes_and_tables!()
-);
+";
 
 /// Creates the schema of a new store, or checks and migrates an existing one. Runs inside
 /// `tx` (an immediate transaction), so two processes opening a new store at once cannot both
@@ -109,13 +129,12 @@ pub fn ensure(tx: &Transaction) -> Result<(), StoreError> {
         .optional()
         .doing("reading the schema")?
         .is_some();
-    if !has_meta {
-        tx.execute_batch(SCHEMA).doing("creating the schema")?;
-        set_version(tx, SCHEMA_VERSION)?;
-        return Ok(());
-    }
-    let found =
-        version(tx)?.ok_or_else(|| StoreError::corrupt("the meta table has no schema_version"))?;
+    let found = if has_meta {
+        version(tx)?.ok_or_else(|| StoreError::corrupt("the meta table has no schema_version"))?
+    } else {
+        tx.execute_batch(SCHEMA_1).doing("creating the schema")?;
+        1
+    };
     if found > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
             found,
@@ -197,24 +216,22 @@ mod tests {
                 "dns_cache",
                 "events",
                 "meta",
-                "runs"
+                "runs",
+                "source_days"
             ]
         );
     }
 
     #[test]
-    fn a_version_1_store_gains_the_dns_cache_and_keeps_its_events() {
+    fn a_version_1_store_is_migrated_and_keeps_its_events() {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        ensure_on(&mut conn).unwrap();
-        // Back to schema 1 as issue 3 wrote it.
+        // Schema 1 as issue 3 wrote it, with two events.
+        conn.execute_batch(SCHEMA_1).unwrap();
         conn.execute_batch(
-            "DROP TABLE dns_cache; DROP TABLE runs; DROP INDEX events_failed_net;
-             DROP INDEX events_failed_asn; DROP INDEX events_success_user; ALTER TABLE events DROP COLUMN ptr_confirmed;
-             ALTER TABLE events DROP COLUMN net;
-             UPDATE meta SET value = 1 WHERE key = 'schema_version';
-             INSERT INTO events (service, protocol, outcome, ip, attempts)
-                 VALUES ('postfix', 'smtp', 'failure', '192.0.2.123', 1),
-                        ('postfix', 'smtp', 'failure', '2001:db8::1', 1);",
+            "INSERT INTO meta VALUES ('schema_version', 1);
+             INSERT INTO events (time_unix, service, protocol, outcome, ip, attempts)
+                 VALUES (86400 * 3 + 5, 'postfix', 'smtp', 'failure', '192.0.2.123', 2),
+                        (NULL, 'postfix', 'smtp', 'failure', '2001:db8::1', 1);",
         )
         .unwrap();
         ensure_on(&mut conn).unwrap();
@@ -238,6 +255,21 @@ mod tests {
             [],
         )
         .unwrap();
+        // Schema 3: the dated failure is summed by address and network on its day.
+        let days: Vec<(i64, String, i64, i64)> = conn
+            .prepare("SELECT kind, value, day, attempts FROM source_days ORDER BY kind")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            days,
+            [
+                (0, "192.0.2.123".into(), 3, 2),
+                (1, "192.0.2.0/24".into(), 3, 2)
+            ]
+        );
     }
 
     #[test]

@@ -518,3 +518,101 @@ fn an_unreachable_path_is_an_open_error() {
     assert!(matches!(err, StoreError::Open { .. }), "{err}");
     assert!(!err.is_disk_full());
 }
+
+/// The summary per source and day answers exactly what a scan of the events would: for every
+/// source and every instant (before, inside and after each source's days, on the second of an
+/// event), over events stored by several commits.
+#[test]
+fn failures_before_match_a_scan_of_the_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("maillogsentinel.db")).unwrap();
+    let base = 1_763_856_000; // a UTC midnight
+    let mut all = Vec::new();
+    for i in 0..300i64 {
+        let mut e = event(
+            format!("u{}", i % 7).as_bytes(),
+            Outcome::Failure,
+            1 + (i % 3) as u32,
+        );
+        e.time.as_mut().unwrap().unix = base + i * 997 % (3 * 86_400);
+        e.ip = format!("192.0.2.{}", i % 5).parse().unwrap();
+        if i % 11 == 0 {
+            e.outcome = Outcome::Success;
+        }
+        let asn = Enrichment {
+            asn: Some(format!("AS{}", i % 2)),
+            ..Enrichment::default()
+        };
+        all.push(((e, "f".to_owned()), asn));
+    }
+    for chunk in all.chunks(70) {
+        let (events, enrichments): (Vec<_>, Vec<_>) = chunk.iter().cloned().unzip();
+        let mut c = commit_of(&events, &[]);
+        c.enrichments = &enrichments;
+        s.commit(&c).unwrap();
+    }
+    let scan = |key: FailureKey, value: &str, before: i64| -> Option<(i64, u64)> {
+        let hits: Vec<&AuthEvent> = all
+            .iter()
+            .filter(|((e, _), en)| {
+                let t = e.time.unwrap().unix;
+                let v = match key {
+                    FailureKey::Ip => e.ip.to_string(),
+                    FailureKey::Network => crate::event::network(e.ip),
+                    FailureKey::Asn => en.asn.clone().unwrap(),
+                };
+                e.outcome == Outcome::Failure && t < before && v == value
+            })
+            .map(|((e, _), _)| e)
+            .collect();
+        let first = hits.iter().map(|e| e.time.unwrap().unix).min()?;
+        Some((first, hits.iter().map(|e| u64::from(e.attempts)).sum()))
+    };
+    let mut instants: Vec<i64> = all.iter().map(|((e, _), _)| e.time.unwrap().unix).collect();
+    instants.extend([base - 1, base, base + 86_400, base + 4 * 86_400]);
+    let keys = [
+        (FailureKey::Ip, "192.0.2.3"),
+        (FailureKey::Ip, "192.0.2.4"),
+        (FailureKey::Ip, "192.0.2.99"),
+        (FailureKey::Network, "192.0.2.0/24"),
+        (FailureKey::Asn, "AS1"),
+    ];
+    for (key, value) in keys {
+        for &t in &instants {
+            for before in [t, t + 1] {
+                let want = scan(key, value, before);
+                assert_eq!(
+                    s.failures_before(key, value, before).unwrap(),
+                    want,
+                    "{key:?} {value} {before}"
+                );
+                assert_eq!(s.failed_before(key, value, before).unwrap(), want.is_some());
+            }
+        }
+    }
+    assert!(s.user_ever_succeeded(b"u0").unwrap());
+    assert!(!s.user_ever_succeeded(b"nobody").unwrap());
+    let summary = s.ip_summary("192.0.2.3".parse().unwrap()).unwrap();
+    let of_ip: Vec<&AuthEvent> = all
+        .iter()
+        .map(|((e, _), _)| e)
+        .filter(|e| e.ip.to_string() == "192.0.2.3")
+        .collect();
+    let sum = |o: Outcome| -> u64 {
+        of_ip
+            .iter()
+            .filter(|e| e.outcome == o)
+            .map(|e| u64::from(e.attempts))
+            .sum()
+    };
+    assert_eq!(summary.failures, sum(Outcome::Failure));
+    assert_eq!(summary.successes, sum(Outcome::Success));
+    assert_eq!(
+        summary.first_seen_unix,
+        of_ip.iter().map(|e| e.time.unwrap().unix).min()
+    );
+    assert_eq!(
+        summary.users.iter().map(|(_, n)| n).sum::<u64>(),
+        sum(Outcome::Failure)
+    );
+}
