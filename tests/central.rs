@@ -118,6 +118,19 @@ impl Cluster {
         assert!(out.status.success(), "pg_ctl {args:?}: {}", text(&out));
     }
 
+    /// `central init` as the superuser, which must succeed.
+    fn init(&self) {
+        let out = mls(&[
+            "central",
+            "init",
+            "--url",
+            &self.url("postgres"),
+            "--tls",
+            "disable",
+        ]);
+        assert!(out.status.success(), "central init: {}", text(&out));
+    }
+
     fn url(&self, role: &str) -> String {
         format!("postgresql://{role}@127.0.0.1:{}/mls", self.port)
     }
@@ -295,15 +308,7 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
         return;
     };
     for _ in 0..2 {
-        let out = mls(&[
-            "central",
-            "init",
-            "--url",
-            &c.url("postgres"),
-            "--tls",
-            "disable",
-        ]);
-        assert!(out.status.success(), "init (idempotent): {}", text(&out));
+        c.init();
     }
     let tmp = tempfile::tempdir().unwrap();
     let mx1 = server(&c, &tmp.path().join("mx1"), "mx1.example.org");
@@ -452,15 +457,7 @@ fn a_central_store_that_is_down_delays_shipping_and_loses_nothing() {
     else {
         return;
     };
-    let out = mls(&[
-        "central",
-        "init",
-        "--url",
-        &c.url("postgres"),
-        "--tls",
-        "disable",
-    ]);
-    assert!(out.status.success(), "init: {}", text(&out));
+    c.init();
     let tmp = tempfile::tempdir().unwrap();
     let mx = server(&c, &tmp.path().join("mx"), "mx");
     fs::write(mx.logs.join("mail.log"), lines(0, 100, "mx")).unwrap();
@@ -529,15 +526,7 @@ fn ships_killed_or_cut_by_a_postgres_restart_neither_lose_nor_double() {
     else {
         return;
     };
-    let out = mls(&[
-        "central",
-        "init",
-        "--url",
-        &c.url("postgres"),
-        "--tls",
-        "disable",
-    ]);
-    assert!(out.status.success(), "init: {}", text(&out));
+    c.init();
     let tmp = tempfile::tempdir().unwrap();
     let mx = server(&c, &tmp.path().join("mx"), "mx");
     // Three shipping transactions' worth of events, stored locally while the central store
@@ -654,15 +643,7 @@ fn three_servers_ship_concurrently_through_kills_and_restarts() {
 fn three_servers_ship() -> Option<()> {
     const TEST: &str = "three_servers_ship_concurrently_through_kills_and_restarts";
     let c = Cluster::start(TEST)?;
-    let out = mls(&[
-        "central",
-        "init",
-        "--url",
-        &c.url("postgres"),
-        "--tls",
-        "disable",
-    ]);
-    assert!(out.status.success(), "init: {}", text(&out));
+    c.init();
     let tmp = tempfile::tempdir().unwrap();
     // After each generated log (which starts at midnight and covers about 40 min): an address
     // failing on mx-a and mx-b, then logging in on imap-c (a cross-server takeover), and a
