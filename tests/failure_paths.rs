@@ -533,14 +533,7 @@ fn scheduled_reports_cover_every_attempt_once_and_catch_up_missed_runs() {
             f.write_all(line(stamp, user, *ip).as_bytes()).unwrap();
         }
         drop(f);
-        assert!(
-            Command::new("touch")
-                .args(["-d", mtime])
-                .arg(&log)
-                .status()
-                .unwrap()
-                .success()
-        );
+        support::touch(&log, mtime);
     };
     let report = |at: &str| -> Option<String> {
         let o = support::run_at(

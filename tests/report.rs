@@ -287,15 +287,7 @@ fn report_stdout_date_scans_first_and_saves_the_report() {
     fs::write(s.logs.join("mail.log"), &log).unwrap();
     let year = 2026;
     // The log's mtime decides the year of its classic stamps: keep it in 2026.
-    let o = Command::new("touch")
-        .args([
-            "-d",
-            &format!("{year}-11-24 00:00:00"),
-            s.logs.join("mail.log").to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(o.success());
+    support::touch(&s.logs.join("mail.log"), &format!("{year}-11-24 00:00:00"));
     let o = mls(&s.config, &["--report", "--stdout", "--date", "2026-11-23"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -79,12 +79,7 @@ fn run_report(transport: &str) -> (String, Vec<u8>) {
     }
     text.push_str("Nov 23 11:00:00 mx1 dovecot: imap-login: Login: user=<alice>, method=PLAIN, rip=192.0.2.0, lip=192.0.2.254, mpid=1, TLS, session=<abc>\n");
     fs::write(&log, text).unwrap();
-    let ok = Command::new("touch")
-        .args(["-d", "2026-11-24 00:00:00"])
-        .arg(&log)
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    support::touch(&log, "2026-11-24 00:00:00");
     let token = format!(
         "[MLS-e2e-{}-{}]",
         std::process::id(),

@@ -62,12 +62,7 @@ pub(crate) fn generate(dir: &Path, args: &[&str]) -> Option<Value> {
         else {
             continue;
         };
-        let ok = Command::new("touch")
-            .args(["-d", last])
-            .arg(dir.join(name))
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "touch -d {last} {name}");
+        support::touch(&dir.join(name), last);
     }
     assert!(
         truth["truth_version"].as_u64().unwrap_or(0) >= 2,

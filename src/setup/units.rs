@@ -1,8 +1,9 @@
 //! The systemd units setup writes: extraction (`maillogsentinel.service` +
 //! `maillogsentinel-extract.timer`), the report (`maillogsentinel-report.service` + `.timer`),
 //! the geo update (`maillogsentinel-geo-update.service` + `.timer`) and the fleet report
-//! (`maillogsentinel-fleet-report.service` + `.timer`, enabled on the one host that mails it). Services run as the
-//! operational user, hardened, allowed to write only the working and state directories;
+//! (`maillogsentinel-fleet-report.service` + `.timer`, enabled on the one host that mails
+//! it). Services run as the operational user, hardened, allowed to write only the working and
+//! state directories;
 //! timers are `Persistent=true` (a run missed while the machine was off happens at boot).
 
 use std::path::Path;
@@ -67,7 +68,7 @@ fn mailing(service: String) -> String {
 
 /// When the fleet report is made: after midnight, once the servers' runs of the hour (hourly
 /// extraction) have shipped the end of the day.
-pub const FLEET_REPORT_SCHEDULE: &str = "*-*-* 00:30:00";
+const FLEET_REPORT_SCHEDULE: &str = "*-*-* 00:30:00";
 
 fn timer(description: &str, on_calendar: &str, unit: &str) -> String {
     format!(

@@ -7,9 +7,8 @@
 //!
 //! Not here: opening, migrating and checking a store (`Store`'s own methods).
 
-use std::net::IpAddr;
-
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
