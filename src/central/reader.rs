@@ -193,23 +193,27 @@ impl ReportStore for CentralReader {
 
     fn fleet_health(&self, since: i64, until: i64) -> Result<Vec<ServerHealth>, StoreError> {
         let sql = format!(
+            // One pass over each server's runs and one over its events of the window.
             "SELECT s.name,
                  (SELECT max(finished_unix) FROM mls_runs r WHERE r.server = s.name),
                  (SELECT extract(epoch FROM max(shipped_at))::bigint FROM mls_ships p
                      WHERE p.server = s.name),
-                 (SELECT coalesce(sum(lines), 0)::bigint FROM mls_runs r
-                     WHERE r.server = s.name AND finished_unix >= $1 AND finished_unix < $2),
-                 (SELECT coalesce(sum(unmatched), 0)::bigint FROM mls_runs r
-                     WHERE r.server = s.name AND finished_unix >= $1 AND finished_unix < $2),
-                 (SELECT coalesce(sum(events), 0)::bigint FROM mls_runs r
-                     WHERE r.server = s.name AND finished_unix >= $1 AND finished_unix < $2),
-                 (SELECT coalesce(sum(attempts), 0)::bigint FROM mls_events e
-                     WHERE e.server = s.name AND outcome = 'failure'
-                     AND time_unix >= $1 AND time_unix < $2),
-                 (SELECT coalesce(sum(attempts), 0)::bigint FROM mls_events e
-                     WHERE e.server = s.name AND outcome = 'success'
-                     AND time_unix >= $1 AND time_unix < $2)
-             FROM mls_servers s WHERE true{} ORDER BY s.name",
+                 w.lines, w.unmatched, w.events, e.failures, e.successes
+             FROM mls_servers s
+             CROSS JOIN LATERAL (
+                 SELECT coalesce(sum(lines), 0)::bigint AS lines,
+                     coalesce(sum(unmatched), 0)::bigint AS unmatched,
+                     coalesce(sum(events), 0)::bigint AS events
+                 FROM mls_runs r
+                 WHERE r.server = s.name AND finished_unix >= $1 AND finished_unix < $2) w
+             CROSS JOIN LATERAL (
+                 SELECT coalesce(sum(attempts) FILTER (WHERE outcome = 'failure'), 0)::bigint
+                         AS failures,
+                     coalesce(sum(attempts) FILTER (WHERE outcome = 'success'), 0)::bigint
+                         AS successes
+                 FROM mls_events x
+                 WHERE x.server = s.name AND time_unix >= $1 AND time_unix < $2) e
+             WHERE true{} ORDER BY s.name",
             self.scope("s.name", 3)
         );
         let n = |r: &postgres::Row, i: usize| r.get::<_, i64>(i) as u64;
