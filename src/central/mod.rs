@@ -4,7 +4,8 @@
 //!
 //! Shipping protocol (exactly once): in one central transaction, read the (server, store)
 //! mark, stage the local events after it by binary COPY into a temporary table, insert them
-//! into `mls_events` (row-level security checks the server name), insert the runs after the
+//! into `mls_events` (row-level security checks the server name) with their summary per
+//! source and day into `mls_source_days` (staged the same way), insert the runs after the
 //! run mark, and insert the new mark. A ship killed at any instant, or a PostgreSQL restart,
 //! leaves the previous mark and none of the rows; the next ship starts from the central mark,
 //! never from a local belief. The local store only keeps a copy of the mark for check-config.
@@ -16,6 +17,7 @@ mod schema;
 
 pub use reader::CentralReader;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -23,6 +25,7 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, Config as PgConfig, NoTls};
 
 use crate::config::{CentralConfig, CentralTls};
+use crate::event::Outcome;
 use crate::store::{Store, StoreError, StoredEvent};
 
 /// Events per shipping transaction.
@@ -322,8 +325,84 @@ const COLUMNS: &[(&str, Type, &str)] = &[
     ("net", Type::TEXT, "text"),
 ];
 
-fn column_names() -> String {
-    COLUMNS.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+/// The columns of `mls_source_days`, staged the same way.
+const DAY_COLUMNS: &[(&str, Type, &str)] = &[
+    ("server", Type::TEXT, "text"),
+    ("kind", Type::TEXT, "text"),
+    ("value", Type::BYTEA, "bytea"),
+    ("day", Type::INT4, "integer"),
+    ("first_unix", Type::INT8, "bigint"),
+    ("last_unix", Type::INT8, "bigint"),
+    ("attempts", Type::INT8, "bigint"),
+];
+
+/// Copies `rows` into a temporary table of `columns` (dropped at commit) and inserts them
+/// into `table` (COPY cannot go through row-level security itself).
+fn stage_and_insert<T>(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    columns: &[(&str, Type, &str)],
+    rows: &[T],
+    write: impl Fn(&mut BinaryCopyInWriter, &T) -> Result<(), postgres::Error>,
+) -> Result<(), postgres::Error> {
+    let names = columns.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+    let definitions: Vec<String> = columns.iter().map(|c| format!("{} {}", c.0, c.2)).collect();
+    let stage = format!("{table}_stage");
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE {stage} ({}) ON COMMIT DROP",
+        definitions.join(", ")
+    ))?;
+    {
+        let sink = tx.copy_in(&format!("COPY {stage} ({names}) FROM STDIN BINARY"))?;
+        let types: Vec<Type> = columns.iter().map(|c| c.1.clone()).collect();
+        let mut writer = BinaryCopyInWriter::new(sink, &types);
+        for r in rows {
+            write(&mut writer, r)?;
+        }
+        writer.finish()?;
+    }
+    tx.execute(
+        &format!("INSERT INTO {table} ({names}) SELECT {names} FROM {stage}"),
+        &[],
+    )?;
+    Ok(())
+}
+
+/// One `mls_source_days` row: (kind, value, day) -> (first, last, attempts).
+type SourceDays = HashMap<(&'static str, Vec<u8>, i32), (i64, i64, i64)>;
+
+/// The `mls_source_days` rows of `events`: what `mls_derived_source_days()` derives from
+/// them (the central tests check that the two agree).
+fn source_days(events: &[StoredEvent]) -> SourceDays {
+    let mut days = SourceDays::new();
+    for s in events {
+        let e = &s.event;
+        let Some(t) = e.time else { continue };
+        let day = t.unix.div_euclid(86_400) as i32;
+        let mut add = |kind: &'static str, value: Vec<u8>| {
+            let d = days
+                .entry((kind, value, day))
+                .or_insert((t.unix, t.unix, 0));
+            d.0 = d.0.min(t.unix);
+            d.1 = d.1.max(t.unix);
+            d.2 += i64::from(e.attempts);
+        };
+        match e.outcome {
+            Outcome::Failure => {
+                add("ip", e.ip.to_string().into_bytes());
+                add("net", crate::event::network(e.ip).into_bytes());
+                if let Some(asn) = &s.enrichment.asn {
+                    add("asn", asn.clone().into_bytes());
+                }
+            }
+            Outcome::Success => {
+                if let Some(user) = &e.user {
+                    add("user", user.clone());
+                }
+            }
+        }
+    }
+    days
 }
 
 /// Sends what `store` holds beyond the central mark of (`server`, this store), in
@@ -361,6 +440,10 @@ fn ship_batch(
     store_id: &str,
 ) -> Result<(u64, u64, (i64, i64)), CentralError> {
     let mut tx = client.transaction()?;
+    // Safe without waiting for the WAL flush: a commit that a crash takes back takes its mark
+    // with it, and the next ship sends the same events again (the local copy of the mark is
+    // only for check-config).
+    tx.batch_execute("SET LOCAL synchronous_commit TO off")?;
     let row = tx.query_one(
         "SELECT coalesce(max(last_event), 0), coalesce(max(last_run), 0)
          FROM mls_ships WHERE server = $1 AND store_id = $2",
@@ -376,24 +459,18 @@ fn ship_batch(
     if let (Some(lo), Some(hi)) = (dated.clone().min(), dated.max()) {
         tx.execute("SELECT mls_ensure_months($1, $2)", &[&lo, &hi])?;
     }
-    let columns = column_names();
-    let definitions: Vec<String> = COLUMNS.iter().map(|c| format!("{} {}", c.0, c.2)).collect();
-    tx.batch_execute(&format!(
-        "CREATE TEMP TABLE mls_stage ({}) ON COMMIT DROP",
-        definitions.join(", ")
-    ))?;
-    {
-        let sink = tx.copy_in(&format!("COPY mls_stage ({columns}) FROM STDIN BINARY"))?;
-        let types: Vec<Type> = COLUMNS.iter().map(|c| c.1.clone()).collect();
-        let mut writer = BinaryCopyInWriter::new(sink, &types);
-        for e in &events {
-            write_row(&mut writer, server, store_id, e)?;
-        }
-        writer.finish()?;
-    }
-    tx.execute(
-        &format!("INSERT INTO mls_events ({columns}) SELECT {columns} FROM mls_stage"),
-        &[],
+    stage_and_insert(&mut tx, "mls_events", COLUMNS, &events, |w, e| {
+        write_row(w, server, store_id, e)
+    })?;
+    let days: Vec<_> = source_days(&events).into_iter().collect();
+    stage_and_insert(
+        &mut tx,
+        "mls_source_days",
+        DAY_COLUMNS,
+        &days,
+        |w, ((kind, value, day), (first, last, attempts))| {
+            w.write(&[&server, kind, value, day, first, last, attempts])
+        },
     )?;
     for (id, r) in &runs {
         tx.execute(

@@ -5,13 +5,15 @@
 //! Not here: shipping, the fleet-only sections.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use postgres::Client;
 
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
 use crate::store::{
-    Enrichment, FailureKey, ReportStore, RunCounts, ServerHealth, StoreError, StoredEvent,
+    EarlierFailures, Enrichment, FailureKey, ReportStore, RunCounts, ServerHealth, StoreError,
+    StoredEvent,
 };
 
 /// Reads the central store, for all servers or for `server` alone.
@@ -54,6 +56,7 @@ impl CentralReader {
     }
 }
 
+/// The event column of a key, which is also its `kind` in `mls_source_days`.
 fn key_column(key: FailureKey) -> &'static str {
     match key {
         FailureKey::Ip => "ip",
@@ -134,29 +137,123 @@ impl ReportStore for CentralReader {
         Ok(rows[0].get::<_, i64>(0) as u64)
     }
 
-    fn failures_before(
+    /// Fleet-wide on purpose: the failures of every server count as evidence. From the
+    /// summary: per ask and server, the days before `before`'s, and that day's rows when they
+    /// all ended before it; when one of that day's rows runs past `before`, that server's
+    /// day is counted from the events instead, all such days in one scan.
+    fn earlier_failures(
         &self,
         key: FailureKey,
-        value: &str,
-        before: i64,
-    ) -> Result<Option<(i64, u64)>, StoreError> {
-        // Fleet-wide on purpose: the failures of every server count as evidence.
-        let sql = format!(
-            "SELECT min(time_unix), coalesce(sum(attempts), 0)::bigint FROM mls_events
-             WHERE {} = $1 AND outcome = 'failure' AND has_time AND time_unix < $2",
-            key_column(key)
-        );
+        asks: &[(&str, i64)],
+    ) -> Result<Vec<Option<EarlierFailures>>, StoreError> {
+        let column = key_column(key);
+        let values: Vec<&[u8]> = asks.iter().map(|a| a.0.as_bytes()).collect();
+        let befores: Vec<i64> = asks.iter().map(|a| a.1).collect();
         let rows = self
             .client
             .borrow_mut()
-            .query(&sql, &[&value, &before])
+            .query(
+                "SELECT a.i::bigint, d.server,
+                     min(d.first_unix) FILTER (WHERE d.day < div(a.before, 86400)),
+                     coalesce(sum(d.attempts) FILTER (WHERE d.day < div(a.before, 86400)), 0)
+                         ::bigint,
+                     min(d.first_unix) FILTER (WHERE d.day = div(a.before, 86400)),
+                     coalesce(sum(d.attempts) FILTER (WHERE d.day = div(a.before, 86400)), 0)
+                         ::bigint,
+                     coalesce(bool_or(d.last_unix >= a.before), false)
+                 FROM unnest($1::bytea[], $2::bigint[]) WITH ORDINALITY AS a (value, before, i)
+                 JOIN mls_source_days d
+                     ON d.kind = $3 AND d.value = a.value AND d.first_unix < a.before
+                 GROUP BY a.i, d.server",
+                &[&values, &befores, &column],
+            )
             .map_err(central)?;
-        let first: Option<i64> = rows[0].get(0);
-        Ok(first.map(|f| (f, rows[0].get::<_, i64>(1) as u64)))
+        // Per ask: (first, attempts, servers); and the (ask, server) days to count anew.
+        let mut sums: Vec<(Option<i64>, u64, Vec<String>)> =
+            asks.iter().map(|_| (None, 0, Vec::new())).collect();
+        let mut recount: Vec<(usize, String)> = Vec::new();
+        for r in &rows {
+            let i = r.get::<_, i64>(0) as usize - 1;
+            let server: String = r.get(1);
+            let mut add = |first: Option<i64>, attempts: i64| {
+                if let Some(f) = first {
+                    let s = &mut sums[i];
+                    s.0 = Some(s.0.map_or(f, |g| g.min(f)));
+                    s.1 += attempts as u64;
+                }
+            };
+            add(r.get(2), r.get(3));
+            if r.get::<_, bool>(6) {
+                recount.push((i, server.clone()));
+            } else {
+                add(r.get(4), r.get(5));
+            }
+            sums[i].2.push(server);
+        }
+        if !recount.is_empty() {
+            let day_start = |i: usize| asks[i].1.div_euclid(86_400) * 86_400;
+            let lo = recount.iter().map(|r| day_start(r.0)).min().unwrap_or(0);
+            let hi = recount.iter().map(|r| asks[r.0].1).max().unwrap_or(0);
+            let wanted: Vec<&str> = recount.iter().map(|r| asks[r.0].0).collect();
+            let sql = format!(
+                "SELECT server, {column}, time_unix, attempts::bigint FROM mls_events
+                 WHERE outcome = 'failure' AND has_time AND time_unix >= $1 AND time_unix < $2
+                     AND {column} = ANY($3)"
+            );
+            let mut events: HashMap<(String, String), Vec<(i64, i64)>> = HashMap::new();
+            for r in self
+                .client
+                .borrow_mut()
+                .query(&sql, &[&lo, &hi, &wanted])
+                .map_err(central)?
+            {
+                events
+                    .entry((r.get(0), r.get(1)))
+                    .or_default()
+                    .push((r.get(2), r.get(3)));
+            }
+            for (i, server) in recount {
+                let (value, before) = asks[i];
+                let from = day_start(i);
+                let s = &mut sums[i];
+                for &(t, n) in events
+                    .get(&(server, value.to_string()))
+                    .into_iter()
+                    .flatten()
+                {
+                    if t >= from && t < before {
+                        s.0 = Some(s.0.map_or(t, |f| f.min(t)));
+                        s.1 += n as u64;
+                    }
+                }
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .map(|(first, attempts, mut servers)| {
+                servers.sort();
+                first.map(|first_unix| EarlierFailures {
+                    first_unix,
+                    attempts,
+                    servers,
+                })
+            })
+            .collect())
     }
 
-    fn failed_before(&self, key: FailureKey, value: &str, before: i64) -> Result<bool, StoreError> {
-        Ok(self.failures_before(key, value, before)?.is_some())
+    fn count_new(&self, key: FailureKey, values: &[&str], before: i64) -> Result<u64, StoreError> {
+        let values: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                "SELECT count(*) FROM unnest($1::bytea[]) AS v (value)
+                 WHERE NOT EXISTS (SELECT 1 FROM mls_source_days d
+                     WHERE d.kind = $2 AND d.value = v.value AND d.first_unix < $3)",
+                &[&values, &key_column(key), &before],
+            )
+            .map_err(central)?;
+        Ok(rows[0].get::<_, i64>(0) as u64)
     }
 
     fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError> {
@@ -164,31 +261,11 @@ impl ReportStore for CentralReader {
             .client
             .borrow_mut()
             .query(
-                "SELECT 1 FROM mls_events WHERE \"user\" = $1 AND outcome = 'success' LIMIT 1",
+                "SELECT 1 FROM mls_source_days WHERE kind = 'user' AND value = $1 LIMIT 1",
                 &[&user],
             )
             .map_err(central)?;
         Ok(!rows.is_empty())
-    }
-
-    fn failing_servers(
-        &self,
-        key: FailureKey,
-        value: &str,
-        before: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let sql = format!(
-            "SELECT DISTINCT server FROM mls_events
-             WHERE {} = $1 AND outcome = 'failure' AND has_time AND time_unix < $2
-             ORDER BY server",
-            key_column(key)
-        );
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(&sql, &[&value, &before])
-            .map_err(central)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn fleet_health(&self, since: i64, until: i64) -> Result<Vec<ServerHealth>, StoreError> {

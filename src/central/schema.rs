@@ -145,4 +145,53 @@ GRANT EXECUTE ON FUNCTION mls_ensure_months(bigint, bigint) TO mls_server;
 GRANT SELECT ON mls_servers, mls_events, mls_runs, mls_ships TO mls_reader;
 GRANT SELECT ON mls_schema TO mls_server, mls_reader;
 "#,
+    // 1 -> 2: a summary per failing address, /24 or /64 and ASN, and per logged-in user, per
+    // server and UTC day, written by `ship` with the events it sums; it replaces the events'
+    // indexes by source (each one cost shipping 2 to 5 us a row). A (server, kind, value, day)
+    // may have several rows: one per shipping transaction that had such events.
+    r#"
+CREATE TABLE mls_source_days (
+    server text NOT NULL,
+    -- The event column summed: ip, net, asn (failures) or user (successes).
+    kind text NOT NULL,
+    value bytea NOT NULL,
+    day integer NOT NULL,
+    first_unix bigint NOT NULL,
+    last_unix bigint NOT NULL,
+    attempts bigint NOT NULL
+);
+
+-- What mls_source_days sums up to, derived from the events: the backfill below, and the
+-- check that what `ship` writes agrees.
+CREATE FUNCTION mls_derived_source_days()
+    RETURNS TABLE (server text, kind text, value bytea, day integer, first_unix bigint,
+        last_unix bigint, attempts bigint)
+    LANGUAGE sql STABLE AS $$
+    SELECT e.server, k.kind, k.value, div(e.time_unix, 86400)::integer, min(e.time_unix),
+        max(e.time_unix), sum(e.attempts)
+    FROM mls_events e CROSS JOIN LATERAL (VALUES
+        ('ip', CASE WHEN e.outcome = 'failure' THEN convert_to(e.ip, 'UTF8') END),
+        ('net', CASE WHEN e.outcome = 'failure' THEN convert_to(e.net, 'UTF8') END),
+        ('asn', CASE WHEN e.outcome = 'failure' THEN convert_to(e.asn, 'UTF8') END),
+        ('user', CASE WHEN e.outcome = 'success' THEN e."user" END)) k (kind, value)
+    WHERE e.has_time AND k.value IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+$$;
+INSERT INTO mls_source_days SELECT * FROM mls_derived_source_days();
+CREATE INDEX mls_source_days_key ON mls_source_days (kind, value, first_unix)
+    INCLUDE (last_unix, attempts, server);
+
+DROP INDEX mls_events_outcome_time, mls_events_ip, mls_events_failed_net,
+    mls_events_failed_asn, mls_events_success_user;
+
+ALTER TABLE mls_source_days ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON mls_source_days FOR INSERT TO mls_server
+    WITH CHECK (server = mls_my_server());
+CREATE POLICY read_all ON mls_source_days FOR SELECT TO mls_reader USING (true);
+REVOKE ALL ON mls_source_days FROM PUBLIC;
+REVOKE ALL ON FUNCTION mls_derived_source_days() FROM PUBLIC;
+GRANT INSERT ON mls_source_days TO mls_server;
+GRANT SELECT ON mls_source_days TO mls_reader;
+GRANT EXECUTE ON FUNCTION mls_derived_source_days() TO mls_reader;
+"#,
 ];

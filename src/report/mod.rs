@@ -19,7 +19,9 @@ pub(crate) mod window;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::event::{Outcome, network};
-use crate::store::{FailureKey, ReportStore, RunCounts, ServerHealth, StoreError, StoredEvent};
+use crate::store::{
+    EarlierFailures, FailureKey, ReportStore, RunCounts, ServerHealth, StoreError, StoredEvent,
+};
 pub use window::Window;
 
 /// Rows in each top list.
@@ -323,12 +325,8 @@ impl Report {
             .cloned()
             .collect();
         let shared_attackers = shared_attackers(&tally.attackers);
-        let mut new_attackers = 0;
-        for ip in tally.attackers.keys() {
-            if !store.failed_before(FailureKey::Ip, ip, window.since)? {
-                new_attackers += 1;
-            }
-        }
+        let attackers: Vec<&str> = tally.attackers.keys().map(String::as_str).collect();
+        let new_attackers = store.count_new(FailureKey::Ip, &attackers, window.since)? as usize;
         let len = window.until - window.since;
         let previous =
             store.attempts_between(Outcome::Failure, window.since - len, window.since)?;
@@ -419,38 +417,59 @@ fn compromises(
     store: &dyn ReportStore,
     events: &[StoredEvent],
 ) -> Result<Vec<Compromise>, StoreError> {
+    // One (address, user) each, with what each key would look up.
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for e in events
+    let logins: Vec<(&StoredEvent, String, String, String, i64)> = events
         .iter()
         .filter(|e| e.event.outcome == Outcome::Success)
-    {
-        let ip = e.event.ip.to_string();
-        let user = user_text(e);
-        if !seen.insert((ip.clone(), user.clone())) {
+        .filter_map(|e| {
+            let ip = e.event.ip.to_string();
+            let user = user_text(e);
+            seen.insert((ip.clone(), user.clone())).then(|| {
+                let t = e.event.time.map_or(i64::MAX, |t| t.unix);
+                (e, ip, user, network(e.event.ip), t)
+            })
+        })
+        .collect();
+    // The strongest evidence first: each key asks only about the logins the ones before it
+    // found nothing for, all of them in one call.
+    let mut found: Vec<Option<(Evidence, EarlierFailures)>> = logins.iter().map(|_| None).collect();
+    for key in [FailureKey::Ip, FailureKey::Network, FailureKey::Asn] {
+        let mut asked = Vec::new();
+        let mut asks = Vec::new();
+        for (i, (e, ip, _, net, t)) in logins.iter().enumerate() {
+            let value = match key {
+                FailureKey::Ip => Some(ip.as_str()),
+                FailureKey::Network => Some(net.as_str()),
+                FailureKey::Asn => e.enrichment.asn.as_deref(),
+            };
+            if let Some(value) = value
+                && found[i].is_none()
+            {
+                asked.push(i);
+                asks.push((value, *t));
+            }
+        }
+        if asks.is_empty() {
             continue;
         }
-        let t = e.event.time.map_or(i64::MAX, |t| t.unix);
-        let net = network(e.event.ip);
-        let mut found = None;
-        if let Some(f) = store.failures_before(FailureKey::Ip, &ip, t)? {
-            found = Some((Evidence::Ip, f));
-        } else if let Some(f) = store.failures_before(FailureKey::Network, &net, t)? {
-            found = Some((Evidence::Network(net), f));
-        } else if let Some(asn) = &e.enrichment.asn
-            && let Some(f) = store.failures_before(FailureKey::Asn, asn, t)?
-        {
-            found = Some((Evidence::Asn(asn.clone()), f));
+        let answers = store.earlier_failures(key, &asks)?;
+        for ((i, (value, _)), answer) in asked.into_iter().zip(&asks).zip(answers) {
+            found[i] = answer.map(|f| {
+                let evidence = match key {
+                    FailureKey::Ip => Evidence::Ip,
+                    FailureKey::Network => Evidence::Network(value.to_string()),
+                    FailureKey::Asn => Evidence::Asn(value.to_string()),
+                };
+                (evidence, f)
+            });
         }
-        if let Some((evidence, (first, earlier))) = found {
-            let (key, value) = match &evidence {
-                Evidence::Ip => (FailureKey::Ip, ip.as_str()),
-                Evidence::Network(n) => (FailureKey::Network, n.as_str()),
-                Evidence::Asn(a) => (FailureKey::Asn, a.as_str()),
-            };
-            let failed_on = store.failing_servers(key, value, t)?;
-            let servers = (!failed_on.is_empty())
-                .then(|| (e.event.server.clone().unwrap_or_default(), failed_on));
+    }
+    let mut out = Vec::new();
+    for ((e, ip, user, _, t), found) in logins.into_iter().zip(found) {
+        if let Some((evidence, f)) = found {
+            let servers = (!f.servers.is_empty())
+                .then(|| (e.event.server.clone().unwrap_or_default(), f.servers));
             out.push(Compromise {
                 servers,
                 time_unix: t,
@@ -458,8 +477,8 @@ fn compromises(
                 user,
                 protocol: e.event.protocol.as_str().to_owned(),
                 evidence,
-                earlier_failures: earlier,
-                first_failure_unix: first,
+                earlier_failures: f.attempts,
+                first_failure_unix: f.first_unix,
             });
         }
     }

@@ -50,33 +50,34 @@ pub trait ReportStore {
     /// Attempts with `outcome` in `[since, until)`.
     fn attempts_between(&self, outcome: Outcome, since: i64, until: i64)
     -> Result<u64, StoreError>;
-    /// First time and attempts of the failures before `before` whose `key` is `value`.
-    fn failures_before(
+    /// For each `(value, before)` of `asks`, in order: the failures before `before` whose
+    /// `key` is `value`, if any. One call for many sources: a fleet store answers in a few
+    /// queries, not a round trip each.
+    fn earlier_failures(
         &self,
         key: FailureKey,
-        value: &str,
-        before: i64,
-    ) -> Result<Option<(i64, u64)>, StoreError>;
-    /// Whether a failure before `before` has this `key` value.
-    fn failed_before(&self, key: FailureKey, value: &str, before: i64) -> Result<bool, StoreError>;
+        asks: &[(&str, i64)],
+    ) -> Result<Vec<Option<EarlierFailures>>, StoreError>;
+    /// How many of `values` had no failure with this `key` before `before`.
+    fn count_new(&self, key: FailureKey, values: &[&str], before: i64) -> Result<u64, StoreError>;
     /// Whether `user` ever logged in successfully.
     fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError>;
     /// Runs finished in `[since, until)` and the sum of their counts.
     fn runs_between(&self, since: i64, until: i64) -> Result<(u64, RunCounts), StoreError>;
-    /// The servers whose failures before `before` have this `key` value, for a fleet store
-    /// (a cross-server compromise names them); empty for one server's own store.
-    fn failing_servers(
-        &self,
-        _key: FailureKey,
-        _value: &str,
-        _before: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(Vec::new())
-    }
     /// Each server of a fleet in `[since, until)`; empty for one server's own store.
     fn fleet_health(&self, _since: i64, _until: i64) -> Result<Vec<ServerHealth>, StoreError> {
         Ok(Vec::new())
     }
+}
+
+/// The failures from one source before an instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierFailures {
+    pub first_unix: i64,
+    pub attempts: u64,
+    /// The servers they were on, for a fleet store (a cross-server compromise names them);
+    /// empty for one server's own store.
+    pub servers: Vec<String>,
 }
 
 /// One server of a fleet, as the fleet report's health table shows it.
@@ -216,50 +217,12 @@ impl IngestStore for Store {
     }
 }
 
-impl ReportStore for Store {
-    /// Calls `f` with every event whose time is in `[since, until)`, in time order (through
-    /// the time index: a day of a large store reads only that day).
-    fn for_each_event_between(
-        &self,
-        since: i64,
-        until: i64,
-        f: &mut dyn FnMut(StoredEvent),
-    ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "{SELECT_EVENTS} WHERE time_unix >= ?1 AND time_unix < ?2 ORDER BY time_unix, id"
-            ))
-            .doing("reading events")?;
-        let mut rows = stmt.query([since, until]).doing("reading events")?;
-        while let Some(r) = rows.next().doing("reading events")? {
-            f(row_event(r)?);
-        }
-        Ok(())
-    }
-
-    /// Sum of `attempts` of the events with this outcome in `[since, until)`.
-    fn attempts_between(
-        &self,
-        outcome: Outcome,
-        since: i64,
-        until: i64,
-    ) -> Result<u64, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT coalesce(sum(attempts), 0) FROM events
-                 WHERE outcome = ?1 AND time_unix >= ?2 AND time_unix < ?3",
-            )
-            .doing("summing attempts")?
-            .query_row(params![outcome.as_str(), since, until], |r| r.get(0))
-            .doing("summing attempts")
-    }
-
+impl Store {
     /// First time and attempts of the failures before `before` whose `key` is `value`: the
     /// days before `before`'s from the summary; of that day, all or nothing when the source's
     /// failures were all before or all after it, else those before it, counted from the events
     /// (from its first failure of the day on, through the time index).
-    fn failures_before(
+    pub fn failures_before(
         &self,
         key: FailureKey,
         value: &str,
@@ -313,7 +276,12 @@ impl ReportStore for Store {
     }
 
     /// Whether a failure before `before` has this `key` value: a walk over the source's days.
-    fn failed_before(&self, key: FailureKey, value: &str, before: i64) -> Result<bool, StoreError> {
+    pub fn failed_before(
+        &self,
+        key: FailureKey,
+        value: &str,
+        before: i64,
+    ) -> Result<bool, StoreError> {
         let (_, kind) = key_source(key);
         self.conn
             .prepare_cached(
@@ -325,6 +293,74 @@ impl ReportStore for Store {
             .optional()
             .doing("looking up earlier failures")
             .map(|r| r.is_some())
+    }
+}
+
+impl ReportStore for Store {
+    /// Calls `f` with every event whose time is in `[since, until)`, in time order (through
+    /// the time index: a day of a large store reads only that day).
+    fn for_each_event_between(
+        &self,
+        since: i64,
+        until: i64,
+        f: &mut dyn FnMut(StoredEvent),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "{SELECT_EVENTS} WHERE time_unix >= ?1 AND time_unix < ?2 ORDER BY time_unix, id"
+            ))
+            .doing("reading events")?;
+        let mut rows = stmt.query([since, until]).doing("reading events")?;
+        while let Some(r) = rows.next().doing("reading events")? {
+            f(row_event(r)?);
+        }
+        Ok(())
+    }
+
+    /// Sum of `attempts` of the events with this outcome in `[since, until)`.
+    fn attempts_between(
+        &self,
+        outcome: Outcome,
+        since: i64,
+        until: i64,
+    ) -> Result<u64, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT coalesce(sum(attempts), 0) FROM events
+                 WHERE outcome = ?1 AND time_unix >= ?2 AND time_unix < ?3",
+            )
+            .doing("summing attempts")?
+            .query_row(params![outcome.as_str(), since, until], |r| r.get(0))
+            .doing("summing attempts")
+    }
+
+    fn earlier_failures(
+        &self,
+        key: FailureKey,
+        asks: &[(&str, i64)],
+    ) -> Result<Vec<Option<EarlierFailures>>, StoreError> {
+        asks.iter()
+            .map(|&(value, before)| {
+                Ok(self
+                    .failures_before(key, value, before)?
+                    .map(|(first_unix, attempts)| EarlierFailures {
+                        first_unix,
+                        attempts,
+                        servers: Vec::new(),
+                    }))
+            })
+            .collect()
+    }
+
+    fn count_new(&self, key: FailureKey, values: &[&str], before: i64) -> Result<u64, StoreError> {
+        let mut new = 0;
+        for value in values {
+            if !self.failed_before(key, value, before)? {
+                new += 1;
+            }
+        }
+        Ok(new)
     }
 
     /// Whether `user` ever logged in successfully (at a known time).

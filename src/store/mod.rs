@@ -23,7 +23,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
 
-pub use access::{IngestStore, ReportStore, ServerHealth};
+pub use access::{EarlierFailures, IngestStore, ReportStore, ServerHealth};
 use error::Doing;
 pub use error::StoreError;
 pub use schema::SCHEMA_VERSION;
