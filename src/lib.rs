@@ -4,7 +4,7 @@
 //! (syslog header) -> `detect` (per-daemon line shapes) -> `correlate` (one attempt counts
 //! once) -> `sink` (JSON Lines, CSV, table). See `docs/ARCHITECTURE.md`.
 
-pub(crate) mod central;
+pub mod central;
 pub(crate) mod check;
 pub mod cli;
 pub mod config;

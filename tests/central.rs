@@ -222,6 +222,28 @@ fn central_rows(c: &Cluster, server: &str, outcome: &str) -> (i64, i64) {
     (row.get(0), row.get(1))
 }
 
+/// The per-source day summary that ships wrote, summed over their transactions, against the
+/// same summary derived from the central events: the rows that differ, both ways (none).
+fn summary_mismatches(c: &Cluster) -> i64 {
+    summary_mismatches_in(c, "mls")
+}
+
+fn summary_mismatches_in(c: &Cluster, db: &str) -> i64 {
+    c.admin(db)
+        .query_one(
+            "WITH shipped AS (
+                 SELECT server, kind, value, day, min(first_unix) AS first_unix,
+                     max(last_unix) AS last_unix, sum(attempts)::bigint AS attempts
+                 FROM mls_source_days GROUP BY 1, 2, 3, 4),
+             derived AS (SELECT * FROM mls_derived_source_days())
+             SELECT (SELECT count(*) FROM (TABLE shipped EXCEPT TABLE derived) a)
+                 + (SELECT count(*) FROM (TABLE derived EXCEPT TABLE shipped) b)",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
 fn local_failures(work: &Path) -> (i64, i64) {
     local_rows(work, "failure")
 }
@@ -451,6 +473,118 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
     );
 }
 
+/// The summary rows of a database, summed over ship transactions, in one order.
+fn summary_of(c: &Cluster, db: &str) -> Vec<(String, String, Vec<u8>, i32, i64, i64, i64)> {
+    c.admin(db)
+        .query(
+            "SELECT server, kind, value, day, min(first_unix), max(last_unix),
+                 sum(attempts)::bigint
+             FROM mls_source_days GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_schema_1_store_migrates_with_its_summary() {
+    let Some(c) = Cluster::start("a_schema_1_store_migrates_with_its_summary") else {
+        return;
+    };
+    c.init();
+    let tmp = tempfile::tempdir().unwrap();
+    let mx = server(&c, &tmp.path().join("mx"), "mx");
+    let mut log = lines(0, 400, "mx");
+    log.push_str(&lines(0, 50, "mx").replace("Nov 23", "Nov 24"));
+    for i in 0..20 {
+        log.push_str(&format!("Nov 24 11:00:{i:02} mx dovecot: imap-login: Login: user=<u{}>, method=PLAIN, rip=198.51.100.{i}, lip=192.0.2.1, mpid=7, TLS, session=<s{i}>\n", i % 7));
+    }
+    fs::write(mx.logs.join("mail.log"), log).unwrap();
+    support::run_ok(&mx.config);
+    let shipped = summary_of(&c, "mls");
+    assert!(
+        shipped.iter().any(|r| r.1 == "user") && shipped.iter().any(|r| r.1 == "ip"),
+        "{shipped:?}"
+    );
+
+    // A store of schema 1 (as the first fleet version made it) holding the same events.
+    let mut admin = c.admin("postgres");
+    admin.batch_execute("CREATE DATABASE old").unwrap();
+    let mut old = c.admin("old");
+    old.batch_execute("CREATE TABLE mls_schema (version integer NOT NULL)")
+        .unwrap();
+    old.batch_execute(maillogsentinel::central::schema::MIGRATIONS[0])
+        .unwrap();
+    old.batch_execute("INSERT INTO mls_schema VALUES (1)")
+        .unwrap();
+    let (lo, hi): (i64, i64) = c
+        .admin("mls")
+        .query_one("SELECT min(time_unix), max(time_unix) FROM mls_events", &[])
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    old.execute("SELECT mls_ensure_months($1, $2)", &[&lo, &hi])
+        .unwrap();
+    let mut rows = Vec::new();
+    std::io::Read::read_to_end(
+        &mut c
+            .admin("mls")
+            .copy_out("COPY (SELECT * FROM mls_events) TO STDOUT")
+            .unwrap(),
+        &mut rows,
+    )
+    .unwrap();
+    let mut w = old.copy_in("COPY mls_events FROM STDIN").unwrap();
+    std::io::Write::write_all(&mut w, &rows).unwrap();
+    w.finish().unwrap();
+
+    // This version ships only to the schema it knows.
+    let to_old = tmp.path().join("to-old.conf");
+    fs::write(
+        &to_old,
+        fs::read_to_string(&mx.config)
+            .unwrap()
+            .replace(&format!(":{}/mls", c.port), &format!(":{}/old", c.port)),
+    )
+    .unwrap();
+    let out = mls(&["--allow-root", "--config", to_old.to_str().unwrap(), "ship"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("version 1, older than this version needs (2)")
+            && text(&out).contains("central init"),
+        "{}",
+        text(&out)
+    );
+
+    let out = mls(&[
+        "central",
+        "init",
+        "--url",
+        &format!("postgresql://postgres@127.0.0.1:{}/old", c.port),
+        "--tls",
+        "disable",
+    ]);
+    assert!(out.status.success(), "central init: {}", text(&out));
+    assert!(text(&out).contains("version 1 -> 2"), "{}", text(&out));
+    assert_eq!(summary_mismatches_in(&c, "old"), 0);
+    assert_eq!(
+        summary_of(&c, "old"),
+        shipped,
+        "the migration's summary is the one ships write"
+    );
+}
+
 #[test]
 fn a_central_store_that_is_down_delays_shipping_and_loses_nothing() {
     let Some(c) = Cluster::start("a_central_store_that_is_down_delays_shipping_and_loses_nothing")
@@ -574,6 +708,13 @@ fn ships_killed_or_cut_by_a_postgres_restart_neither_lose_nor_double() {
             rows <= expected.0,
             "round {round}: {rows} rows, more than the local store"
         );
+        if round % 8 == 7 {
+            assert_eq!(
+                summary_mismatches(&c),
+                0,
+                "round {round}: summary vs events"
+            );
+        }
     }
     let out = mls(&[
         "--allow-root",
@@ -592,6 +733,7 @@ fn ships_killed_or_cut_by_a_postgres_restart_neither_lose_nor_double() {
         .unwrap()
         .get(0);
     assert_eq!(distinct, expected.0, "each local event once");
+    assert_eq!(summary_mismatches(&c), 0, "summary vs events");
 }
 
 /// One server of the three-server test: its setup, a config without `[central]` (its runs
@@ -830,6 +972,7 @@ fn three_servers_ship() -> Option<()> {
             .get(0);
         assert_eq!(distinct, 0, "{}: an event twice", m.name);
     }
+    assert_eq!(summary_mismatches(&c), 0, "summary vs events");
 
     // The fleet report: the takeover names its servers, the shared attacker and the user
     // sprayed over two servers have their tables.

@@ -13,7 +13,7 @@
 //! Not here: the central reports, the command line.
 
 mod reader;
-mod schema;
+pub mod schema;
 
 pub use reader::CentralReader;
 
@@ -54,6 +54,8 @@ pub enum CentralError {
     Sql(String),
     #[error("the central schema is version {found}, newer than this version knows ({known})")]
     NewerSchema { found: i32, known: i32 },
+    #[error("the central schema is version {found}, older than this version needs ({known})")]
+    OlderSchema { found: i32, known: i32 },
     #[error(
         "the central store has no schema yet: run `maillogsentinel central init --url ADMIN_URL`"
     )]
@@ -101,7 +103,9 @@ impl CentralError {
             CentralError::Connect { .. } | CentralError::Sql(_) => {
                 "the events stay in the local store and the next run ships them: check that the central PostgreSQL is up and reachable (`maillogsentinel check-config`)"
             }
-            CentralError::NoSchema | CentralError::NewerSchema { .. } => {
+            CentralError::NoSchema
+            | CentralError::NewerSchema { .. }
+            | CentralError::OlderSchema { .. } => {
                 "run `maillogsentinel central init --url ADMIN_URL` with this version"
             }
             _ => "fix the [central] section of the configuration",
@@ -171,6 +175,18 @@ fn version(client: &mut Client) -> Result<i32, CentralError> {
     Ok(client
         .query_one("SELECT coalesce(max(version), 0) FROM mls_schema", &[])?
         .get(0))
+}
+
+/// Refuses a central store whose schema is not the one this version writes and reads: an
+/// older binary would ship events without their day summary, a newer one would miss tables.
+fn require_current(client: &mut Client) -> Result<(), CentralError> {
+    let known = schema::MIGRATIONS.len() as i32;
+    match version(client)? {
+        0 => Err(CentralError::NoSchema),
+        found if found < known => Err(CentralError::OlderSchema { found, known }),
+        found if found > known => Err(CentralError::NewerSchema { found, known }),
+        _ => Ok(()),
+    }
 }
 
 /// Creates or migrates the central schema; returns the versions before and after.
@@ -254,9 +270,7 @@ fn login_role<'c>(
     group: &str,
     password_file: &Path,
 ) -> Result<postgres::Transaction<'c>, CentralError> {
-    if version(client)? == 0 {
-        return Err(CentralError::NoSchema);
-    }
+    require_current(client)?;
     let password = crate::random::hex(24).map_err(|e| CentralError::Random(e.to_string()))?;
     let mut tx = client.transaction()?;
     let exists = tx
@@ -409,9 +423,7 @@ fn source_days(events: &[StoredEvent]) -> SourceDays {
 /// transactions of [`SHIP_BATCH`] events, then records the mark locally.
 pub fn ship(client: &mut Client, store: &mut Store, server: &str) -> Result<Shipped, CentralError> {
     check_server_name(server)?;
-    if version(client)? == 0 {
-        return Err(CentralError::NoSchema);
-    }
+    require_current(client)?;
     let store_id = store.store_id()?;
     let mut total = Shipped::default();
     loop {

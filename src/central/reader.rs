@@ -9,6 +9,8 @@ use std::collections::HashMap;
 
 use postgres::Client;
 
+use super::CentralError;
+
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
 use crate::store::{
@@ -27,11 +29,13 @@ fn central(e: postgres::Error) -> StoreError {
 }
 
 impl CentralReader {
-    pub fn new(client: Client, server: Option<String>) -> CentralReader {
-        CentralReader {
+    /// A reader of a central store of the current schema.
+    pub fn new(mut client: Client, server: Option<String>) -> Result<CentralReader, CentralError> {
+        super::require_current(&mut client)?;
+        Ok(CentralReader {
             client: RefCell::new(client),
             server,
-        }
+        })
     }
 
     /// `AND {column} = $N` when the report is of one server.

@@ -197,7 +197,28 @@ fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
             Some(ReportJobError::Store(s)) => store(s),
             Some(ReportJobError::Write { .. }) => (exit::CANT_CREATE, None),
             Some(_) => (1, None),
-            None => e.downcast_ref::<StoreError>().map_or((1, None), store),
+            None => match e.downcast_ref::<crate::central::CentralError>() {
+                Some(c) => central(c, store),
+                None => e.downcast_ref::<StoreError>().map_or((1, None), store),
+            },
         },
     }
+}
+
+/// [`classify`] of the central store's errors.
+fn central(
+    e: &crate::central::CentralError,
+    store: impl Fn(&crate::store::StoreError) -> (u8, Option<&'static str>),
+) -> (u8, Option<&'static str>) {
+    use crate::central::CentralError as C;
+    let code = match e {
+        C::Store(s) => return store(s),
+        C::Connect { .. } | C::Sql(_) => exit::UNAVAILABLE,
+        C::NotConfigured | C::Url { .. } | C::Password { .. } | C::Tls(_) | C::ServerName(_) => {
+            exit::CONFIG
+        }
+        C::Write { .. } => return (exit::CANT_CREATE, None),
+        C::Random(_) | C::NewerSchema { .. } | C::OlderSchema { .. } | C::NoSchema => 1,
+    };
+    (code, Some(e.way_out()))
 }

@@ -129,7 +129,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
             c.ca_file.as_deref(),
         )?;
         Some(job::Fleet {
-            store: Box::new(central::CentralReader::new(client, a.server.clone())),
+            store: Box::new(central::CentralReader::new(client, a.server.clone())?),
             server: a.server.clone(),
         })
     } else {
