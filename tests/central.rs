@@ -473,8 +473,11 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
     );
 }
 
+/// server, kind, value, day, first, last, attempts.
+type SummaryRow = (String, String, Vec<u8>, i32, i64, i64, i64);
+
 /// The summary rows of a database, summed over ship transactions, in one order.
-fn summary_of(c: &Cluster, db: &str) -> Vec<(String, String, Vec<u8>, i32, i64, i64, i64)> {
+fn summary_of(c: &Cluster, db: &str) -> Vec<SummaryRow> {
     c.admin(db)
         .query(
             "SELECT server, kind, value, day, min(first_unix), max(last_unix),
