@@ -385,6 +385,11 @@ fn stage_and_insert<T>(
 /// One `mls_source_days` row: (kind, value, day) -> (first, last, attempts).
 type SourceDays = HashMap<(&'static str, Vec<u8>, i32), (i64, i64, i64)>;
 
+/// The summary's day of a time: days since the epoch, UTC.
+fn utc_day(unix: i64) -> i64 {
+    unix.div_euclid(86_400)
+}
+
 /// The `mls_source_days` rows of `events`: what `mls_derived_source_days()` derives from
 /// them (the central tests check that the two agree).
 fn source_days(events: &[StoredEvent]) -> SourceDays {
@@ -392,7 +397,7 @@ fn source_days(events: &[StoredEvent]) -> SourceDays {
     for s in events {
         let e = &s.event;
         let Some(t) = e.time else { continue };
-        let day = t.unix.div_euclid(86_400) as i32;
+        let day = utc_day(t.unix) as i32;
         let mut add = |kind: &'static str, value: Vec<u8>| {
             let d = days
                 .entry((kind, value, day))

@@ -153,23 +153,30 @@ impl ReportStore for CentralReader {
         let column = key_column(key);
         let values: Vec<&[u8]> = asks.iter().map(|a| a.0.as_bytes()).collect();
         let befores: Vec<i64> = asks.iter().map(|a| a.1).collect();
+        let day_starts: Vec<i64> = befores.iter().map(|b| day_start(*b)).collect();
         let rows = self
             .client
             .borrow_mut()
             .query(
-                "SELECT a.i::bigint, d.server,
-                     min(d.first_unix) FILTER (WHERE d.day < div(a.before, 86400)),
-                     coalesce(sum(d.attempts) FILTER (WHERE d.day < div(a.before, 86400)), 0)
-                         ::bigint,
-                     min(d.first_unix) FILTER (WHERE d.day = div(a.before, 86400)),
-                     coalesce(sum(d.attempts) FILTER (WHERE d.day = div(a.before, 86400)), 0)
-                         ::bigint,
-                     coalesce(bool_or(d.last_unix >= a.before), false)
-                 FROM unnest($1::bytea[], $2::bigint[]) WITH ORDINALITY AS a (value, before, i)
-                 JOIN mls_source_days d
-                     ON d.kind = $3 AND d.value = a.value AND d.first_unix < a.before
-                 GROUP BY a.i, d.server",
-                &[&values, &befores, &column],
+                // The day from first_unix (a row's times are of its day), not `day`: then
+                // the index covers the query. Grouped per ask (a few rows each) rather than
+                // once over all asks' rows, which sorts them all.
+                "SELECT a.i::bigint, s.*
+                 FROM unnest($1::bytea[], $2::bigint[], $4::bigint[]) WITH ORDINALITY
+                     AS a (value, before, day_start, i)
+                 CROSS JOIN LATERAL (
+                     SELECT d.server,
+                         min(d.first_unix) FILTER (WHERE d.first_unix < a.day_start),
+                         coalesce(sum(d.attempts) FILTER (WHERE d.first_unix < a.day_start), 0)
+                             ::bigint,
+                         min(d.first_unix) FILTER (WHERE d.first_unix >= a.day_start),
+                         coalesce(sum(d.attempts) FILTER (WHERE d.first_unix >= a.day_start), 0)
+                             ::bigint,
+                         coalesce(bool_or(d.last_unix >= a.before), false)
+                     FROM mls_source_days d
+                     WHERE d.kind = $3 AND d.value = a.value AND d.first_unix < a.before
+                     GROUP BY d.server) s",
+                &[&values, &befores, &column, &day_starts],
             )
             .map_err(central)?;
         // Per ask: (first, attempts, servers); and the (ask, server) days to count anew.
@@ -195,8 +202,7 @@ impl ReportStore for CentralReader {
             sums[i].2.push(server);
         }
         if !recount.is_empty() {
-            let day_start = |i: usize| asks[i].1.div_euclid(86_400) * 86_400;
-            let lo = recount.iter().map(|r| day_start(r.0)).min().unwrap_or(0);
+            let lo = recount.iter().map(|r| day_starts[r.0]).min().unwrap_or(0);
             let hi = recount.iter().map(|r| asks[r.0].1).max().unwrap_or(0);
             let wanted: Vec<&str> = recount.iter().map(|r| asks[r.0].0).collect();
             let sql = format!(
@@ -218,7 +224,7 @@ impl ReportStore for CentralReader {
             }
             for (i, server) in recount {
                 let (value, before) = asks[i];
-                let from = day_start(i);
+                let from = day_starts[i];
                 let s = &mut sums[i];
                 for &(t, n) in events
                     .get(&(server, value.to_string()))
@@ -336,4 +342,9 @@ impl ReportStore for CentralReader {
             },
         ))
     }
+}
+
+/// The start of the UTC day of `t`: the summary's day boundary.
+fn day_start(t: i64) -> i64 {
+    super::utc_day(t) * 86_400
 }

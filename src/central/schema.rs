@@ -161,9 +161,10 @@ CREATE TABLE mls_source_days (
     attempts bigint NOT NULL
 );
 
--- What mls_source_days sums up to, derived from the events: the backfill below, and the
--- check that what `ship` writes agrees.
-CREATE FUNCTION mls_derived_source_days()
+-- What mls_source_days sums up to, derived from the events of [lo, hi) (day-aligned bounds
+-- give whole days): the backfill below, and the check that what `ship` writes agrees.
+CREATE FUNCTION mls_derived_source_days(lo bigint DEFAULT -9223372036854775808,
+        hi bigint DEFAULT 9223372036854775807)
     RETURNS TABLE (server text, kind text, value bytea, day integer, first_unix bigint,
         last_unix bigint, attempts bigint)
     LANGUAGE sql STABLE AS $$
@@ -174,7 +175,7 @@ CREATE FUNCTION mls_derived_source_days()
         ('net', CASE WHEN e.outcome = 'failure' THEN convert_to(e.net, 'UTF8') END),
         ('asn', CASE WHEN e.outcome = 'failure' THEN convert_to(e.asn, 'UTF8') END),
         ('user', CASE WHEN e.outcome = 'success' THEN e."user" END)) k (kind, value)
-    WHERE e.has_time AND k.value IS NOT NULL
+    WHERE e.has_time AND k.value IS NOT NULL AND e.time_unix >= lo AND e.time_unix < hi
     GROUP BY 1, 2, 3, 4
 $$;
 INSERT INTO mls_source_days SELECT * FROM mls_derived_source_days();
@@ -189,9 +190,9 @@ CREATE POLICY own_rows ON mls_source_days FOR INSERT TO mls_server
     WITH CHECK (server = mls_my_server());
 CREATE POLICY read_all ON mls_source_days FOR SELECT TO mls_reader USING (true);
 REVOKE ALL ON mls_source_days FROM PUBLIC;
-REVOKE ALL ON FUNCTION mls_derived_source_days() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mls_derived_source_days(bigint, bigint) FROM PUBLIC;
 GRANT INSERT ON mls_source_days TO mls_server;
 GRANT SELECT ON mls_source_days TO mls_reader;
-GRANT EXECUTE ON FUNCTION mls_derived_source_days() TO mls_reader;
+GRANT EXECUTE ON FUNCTION mls_derived_source_days(bigint, bigint) TO mls_reader;
 "#,
 ];
