@@ -200,13 +200,28 @@ struct Tried {
 
 impl Tried {
     fn add(&mut self, ip: Option<&str>, server: Option<&str>, n: u64) {
-        if let Some(ip) = ip {
+        // Looked up first: most events repeat an address and a server already there.
+        if let Some(ip) = ip
+            && !self.ips.contains(ip)
+        {
             self.ips.insert(ip.to_owned());
         }
-        if let Some(s) = server {
+        if let Some(s) = server
+            && !self.servers.contains(s)
+        {
             self.servers.insert(s.to_owned());
         }
         self.attempts += n;
+    }
+}
+
+/// Adds `n` to the count of `key`, allocating the key only the first time it is seen.
+fn bump(map: &mut HashMap<String, u64>, key: &str, n: u64) {
+    match map.get_mut(key) {
+        Some(count) => *count += n,
+        None => {
+            map.insert(key.to_owned(), n);
+        }
     }
 }
 
@@ -276,11 +291,12 @@ impl Tally {
             .or_default() += n;
         let server = e.event.server.as_deref();
         if e.event.user.is_some() {
-            *self.users.entry(user.clone()).or_default() += n;
-            self.user_ips
-                .entry(user)
-                .or_default()
-                .add(Some(&ip), server, n);
+            bump(&mut self.users, &user, n);
+            match self.user_ips.get_mut(&user) {
+                Some(tried) => tried,
+                None => self.user_ips.entry(user).or_default(),
+            }
+            .add(Some(&ip), server, n);
         }
         for (map, value) in [
             (&mut self.countries, &en.country_code),
@@ -288,14 +304,14 @@ impl Tally {
             (&mut self.asns, &en.asn),
         ] {
             if let Some(v) = value {
-                *map.entry(v.clone()).or_default() += n;
+                bump(map, v, n);
             }
         }
-        *self.networks.entry(network(e.event.ip)).or_default() += n;
+        bump(&mut self.networks, &network(e.event.ip), n);
         if let Some(status) = &en.reverse_dns_status
             && status != "OK"
         {
-            *self.rdns.entry(status.clone()).or_default() += n;
+            bump(&mut self.rdns, status, n);
         }
         self.attackers.entry(ip).or_default().add(None, server, n);
     }
