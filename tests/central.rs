@@ -394,8 +394,17 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
     );
     let e = said(forged.unwrap_err());
     assert!(e.contains("row-level security"), "{e}");
+    let forged = as_mx1.execute(
+        "INSERT INTO mls_source_days (server, kind, value, day, first_unix, last_unix, attempts)
+         VALUES ('mx2', 'ip', '\\x3139322e302e322e39', 1, 86400, 86400, 1)",
+        &[],
+    );
+    let e = said(forged.unwrap_err());
+    assert!(e.contains("row-level security"), "summary row as mx2: {e}");
     for sql in [
         "UPDATE mls_events SET attempts = 0",
+        "UPDATE mls_source_days SET attempts = 0",
+        "DELETE FROM mls_source_days",
         "DELETE FROM mls_events",
         "DELETE FROM mls_ships",
         "SELECT count(*) FROM mls_events",
