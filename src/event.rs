@@ -5,6 +5,7 @@
 //! names no attempt produces no event, and one attempt logged by two daemons produces one event
 //! (see `correlate`).
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -133,16 +134,54 @@ pub struct AuthEvent {
 
 /// The client's network as reports group it: `a.b.c.0/24` for IPv4, `x:x:x:x::/64` for IPv6.
 pub fn network(ip: IpAddr) -> String {
+    let mut out = String::with_capacity(24);
+    push_network(&mut out, ip);
+    out
+}
+
+/// Appends [`network`]'s text to `out` (the store writes one per event: no allocation).
+pub fn push_network(out: &mut String, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
+            for octet in [a, b, c] {
+                push_octet(out, octet);
+                out.push('.');
+            }
+            out.push_str("0/24");
         }
         IpAddr::V6(v6) => {
             let masked = u128::from(v6) & !((1u128 << 64) - 1);
-            format!("{}/64", std::net::Ipv6Addr::from(masked))
+            let _ = write!(out, "{}/64", std::net::Ipv6Addr::from(masked));
         }
     }
+}
+
+/// Appends the address's usual text (`Display`) to `out`, IPv4 without the formatter.
+pub fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_octet(out, octet);
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+fn push_octet(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
 }
 
 #[cfg(test)]
@@ -184,5 +223,27 @@ mod tests {
             "2001:db8:1:2::/64"
         );
         assert_eq!(network("2001:db8::1".parse().unwrap()), "2001:db8::/64");
+    }
+
+    #[test]
+    fn push_ip_writes_what_display_writes() {
+        for ip in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "255.255.255.255",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = String::from("x");
+            push_ip(&mut out, ip);
+            assert_eq!(out, format!("x{ip}"));
+        }
+        for n in 0..=255u8 {
+            let ip = IpAddr::from([n, n, n, n]);
+            let mut out = String::new();
+            push_ip(&mut out, ip);
+            assert_eq!(out, ip.to_string());
+        }
     }
 }

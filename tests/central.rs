@@ -222,22 +222,23 @@ fn central_rows(c: &Cluster, server: &str, outcome: &str) -> (i64, i64) {
     (row.get(0), row.get(1))
 }
 
-/// The per-source day summary that ships wrote, summed over their transactions, against the
-/// same summary derived from the central events: the rows that differ, both ways (none).
-fn summary_mismatches(c: &Cluster) -> i64 {
-    summary_mismatches_in(c, "mls")
-}
+/// The per-source day summary that ships wrote, summed over their transactions (several rows
+/// of one source and day are one per transaction).
+const SHIPPED_SUMMARY: &str = "SELECT server, kind, value, day, min(first_unix) AS first_unix,
+        max(last_unix) AS last_unix, sum(attempts)::bigint AS attempts
+    FROM mls_source_days GROUP BY 1, 2, 3, 4";
 
-fn summary_mismatches_in(c: &Cluster, db: &str) -> i64 {
+/// The shipped summary of database `db` against the same summary derived from its events:
+/// the rows that differ, both ways (none).
+fn summary_mismatches(c: &Cluster, db: &str) -> i64 {
     c.admin(db)
         .query_one(
-            "WITH shipped AS (
-                 SELECT server, kind, value, day, min(first_unix) AS first_unix,
-                     max(last_unix) AS last_unix, sum(attempts)::bigint AS attempts
-                 FROM mls_source_days GROUP BY 1, 2, 3, 4),
-             derived AS (SELECT * FROM mls_derived_source_days())
-             SELECT (SELECT count(*) FROM (TABLE shipped EXCEPT TABLE derived) a)
-                 + (SELECT count(*) FROM (TABLE derived EXCEPT TABLE shipped) b)",
+            &format!(
+                "WITH shipped AS ({SHIPPED_SUMMARY}),
+                 derived AS (SELECT * FROM mls_derived_source_days())
+                 SELECT (SELECT count(*) FROM (TABLE shipped EXCEPT TABLE derived) a)
+                     + (SELECT count(*) FROM (TABLE derived EXCEPT TABLE shipped) b)"
+            ),
             &[],
         )
         .unwrap()
@@ -485,15 +486,10 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
 /// server, kind, value, day, first, last, attempts.
 type SummaryRow = (String, String, Vec<u8>, i32, i64, i64, i64);
 
-/// The summary rows of a database, summed over ship transactions, in one order.
+/// The shipped summary of a database, in one order.
 fn summary_of(c: &Cluster, db: &str) -> Vec<SummaryRow> {
     c.admin(db)
-        .query(
-            "SELECT server, kind, value, day, min(first_unix), max(last_unix),
-                 sum(attempts)::bigint
-             FROM mls_source_days GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-            &[],
-        )
+        .query(&format!("{SHIPPED_SUMMARY} ORDER BY 1, 2, 3, 4"), &[])
         .unwrap()
         .iter()
         .map(|r| {
@@ -589,7 +585,7 @@ fn a_schema_1_store_migrates_with_its_summary() {
     ]);
     assert!(out.status.success(), "central init: {}", text(&out));
     assert!(text(&out).contains("version 1 -> 2"), "{}", text(&out));
-    assert_eq!(summary_mismatches_in(&c, "old"), 0);
+    assert_eq!(summary_mismatches(&c, "old"), 0);
     assert_eq!(
         summary_of(&c, "old"),
         shipped,
@@ -722,7 +718,7 @@ fn ships_killed_or_cut_by_a_postgres_restart_neither_lose_nor_double() {
         );
         if round % 8 == 7 {
             assert_eq!(
-                summary_mismatches(&c),
+                summary_mismatches(&c, "mls"),
                 0,
                 "round {round}: summary vs events"
             );
@@ -745,7 +741,7 @@ fn ships_killed_or_cut_by_a_postgres_restart_neither_lose_nor_double() {
         .unwrap()
         .get(0);
     assert_eq!(distinct, expected.0, "each local event once");
-    assert_eq!(summary_mismatches(&c), 0, "summary vs events");
+    assert_eq!(summary_mismatches(&c, "mls"), 0, "summary vs events");
 }
 
 /// One server of the three-server test: its setup, a config without `[central]` (its runs
@@ -984,7 +980,7 @@ fn three_servers_ship() -> Option<()> {
             .get(0);
         assert_eq!(distinct, 0, "{}: an event twice", m.name);
     }
-    assert_eq!(summary_mismatches(&c), 0, "summary vs events");
+    assert_eq!(summary_mismatches(&c, "mls"), 0, "summary vs events");
 
     // The fleet report: the takeover names its servers, the shared attacker and the user
     // sprayed over two servers have their tables.

@@ -180,24 +180,18 @@ impl ReportStore for CentralReader {
             )
             .map_err(central)?;
         // Per ask: (first, attempts, servers); and the (ask, server) days to count anew.
-        let mut sums: Vec<(Option<i64>, u64, Vec<String>)> =
-            asks.iter().map(|_| (None, 0, Vec::new())).collect();
+        let mut sums: Vec<Sums> = asks.iter().map(|_| (None, 0, Vec::new())).collect();
         let mut recount: Vec<(usize, String)> = Vec::new();
         for r in &rows {
             let i = r.get::<_, i64>(0) as usize - 1;
             let server: String = r.get(1);
-            let mut add = |first: Option<i64>, attempts: i64| {
-                if let Some(f) = first {
-                    let s = &mut sums[i];
-                    s.0 = Some(s.0.map_or(f, |g| g.min(f)));
-                    s.1 += attempts as u64;
-                }
-            };
-            add(r.get(2), r.get(3));
+            if let Some(first) = r.get::<_, Option<i64>>(2) {
+                add_failures(&mut sums[i], first, r.get(3));
+            }
             if r.get::<_, bool>(6) {
                 recount.push((i, server.clone()));
-            } else {
-                add(r.get(4), r.get(5));
+            } else if let Some(first) = r.get::<_, Option<i64>>(4) {
+                add_failures(&mut sums[i], first, r.get(5));
             }
             sums[i].2.push(server);
         }
@@ -225,15 +219,13 @@ impl ReportStore for CentralReader {
             for (i, server) in recount {
                 let (value, before) = asks[i];
                 let from = day_starts[i];
-                let s = &mut sums[i];
                 for &(t, n) in events
                     .get(&(server, value.to_string()))
                     .into_iter()
                     .flatten()
                 {
                     if t >= from && t < before {
-                        s.0 = Some(s.0.map_or(t, |f| f.min(t)));
-                        s.1 += n as u64;
+                        add_failures(&mut sums[i], t, n);
                     }
                 }
             }
@@ -342,6 +334,15 @@ impl ReportStore for CentralReader {
             },
         ))
     }
+}
+
+/// An ask's sums so far: first failure, attempts, servers.
+type Sums = (Option<i64>, u64, Vec<String>);
+
+/// Adds `attempts` failures, the first of them at `first`, to an ask's sums.
+fn add_failures(s: &mut Sums, first: i64, attempts: i64) {
+    s.0 = Some(s.0.map_or(first, |f| f.min(first)));
+    s.1 += attempts as u64;
 }
 
 /// The start of the UTC day of `t`: the summary's day boundary.

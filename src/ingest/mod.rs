@@ -27,7 +27,7 @@ use crate::envelope::timestamp::{Clock, YearRule};
 use crate::event::AuthEvent;
 use crate::pipeline::scan::{self, Scanned};
 use crate::pipeline::{Pipeline, Stats};
-use crate::sink::{CsvEnrichment, JsonlExport, LegacyCsv};
+use crate::sink::{CsvEnrichment, CsvLayout, CsvRows, JsonlExport, LegacyCsv};
 use crate::source::files::{InputProblem, LogFile, OpenedLog, check_live, discover};
 use crate::source::journal::{JournalError, JournalQuery};
 use crate::store::{Checkpoint, Commit, Enrichment, IngestStore, StoreError};
@@ -54,8 +54,9 @@ pub enum IngestError {
 /// The cursor's key in the store.
 pub const JOURNAL_SOURCE: &str = "journal";
 
-/// Events per commit: two batches in flight stay well under the memory target.
-const COMMIT_EVENTS: usize = 10_000;
+/// Events per commit at most: fewer, larger commits write each source's summary row fewer
+/// times; the three batches in flight stay under the memory target (64 MiB).
+const COMMIT_EVENTS: usize = 20_000;
 
 pub struct RunOptions {
     /// The live log (`[paths] mail_log`); its rotated siblings are found beside it.
@@ -133,15 +134,17 @@ fn end_of_last_line(path: &Path) -> io::Result<u64> {
 /// One commit for the writer thread: everything it needs, owned.
 struct Job {
     events: Vec<(AuthEvent, String)>,
-    /// Filled by the enrichment thread (empty without one).
+    /// Filled by the preparing thread (no enrichment without an enricher).
     enriched: EnrichedBatch,
+    /// The CSV rows, rendered by the preparing thread.
+    csv: CsvRows,
     checkpoint: Option<Checkpoint>,
     cursor: Option<String>,
     state: Vec<u8>,
 }
 
 enum Message {
-    Commit(Job),
+    Commit(Box<Job>),
     /// Answered once every earlier commit is written.
     Barrier(SyncSender<()>),
 }
@@ -152,24 +155,45 @@ enum Message {
 struct Committer {
     tx: SyncSender<Message>,
     events: Vec<(AuthEvent, String)>,
+    /// Events that make the next commit: starts small and doubles up to `max_events`, so
+    /// that the writer has work while the parser is still filling a full batch.
+    batch_events: usize,
+    max_events: usize,
 }
 
 impl Committer {
+    fn new(tx: SyncSender<Message>, max_events: usize) -> Committer {
+        let max_events = max_events.max(1);
+        Committer {
+            tx,
+            events: Vec::new(),
+            batch_events: (max_events / 16).max(1),
+            max_events,
+        }
+    }
+
+    /// Whether the events collected make a batch.
+    fn is_full(&self) -> bool {
+        self.events.len() >= self.batch_events
+    }
+
     fn commit(
         &mut self,
         checkpoint: Option<&Checkpoint>,
         cursor: Option<&str>,
         pipeline: &Pipeline,
     ) -> Result<(), IngestError> {
+        self.batch_events = (self.batch_events * 2).min(self.max_events);
         let job = Job {
             events: std::mem::take(&mut self.events),
             enriched: EnrichedBatch::default(),
+            csv: CsvRows::default(),
             checkpoint: checkpoint.cloned(),
             cursor: cursor.map(str::to_owned),
             state: pipeline.correlator_state(),
         };
         self.tx
-            .send(Message::Commit(job))
+            .send(Message::Commit(Box::new(job)))
             .map_err(|_| IngestError::WriterStopped)
     }
 
@@ -184,23 +208,31 @@ impl Committer {
     }
 }
 
-/// The enrichment thread: fills each job's enrichment and passes it on, in order. Its store
+/// The preparing thread: enriches each job (with an active enricher) and renders its CSV
+/// rows, then passes it on, in order, so that the writer thread only writes. Its store
 /// connection only reads the DNS cache; the answers it gets go with the job, to be stored in
 /// the same transaction as the events.
-fn enrich_commits(
+fn prepare_commits(
     rx: Receiver<Message>,
     tx: SyncSender<Message>,
-    enricher: &mut Enricher,
-    store: Box<dyn IngestStore>,
+    mut enricher: Option<(&mut Enricher, Box<dyn IngestStore>)>,
+    csv: CsvLayout,
 ) -> Result<(), IngestError> {
     for message in rx {
         let message = match message {
             Message::Commit(mut job) => {
-                job.enriched = enricher.enrich(
-                    job.events.iter().map(|(e, _)| e),
-                    Some(&*store),
-                    unix_now(),
-                )?;
+                if let Some((enricher, store)) = enricher.as_mut() {
+                    job.enriched = enricher.enrich(
+                        job.events.iter().map(|(e, _)| e),
+                        Some(&**store),
+                        unix_now(),
+                    )?;
+                }
+                let none = Enrichment::default();
+                job.csv = csv.render(job.events.iter().enumerate().map(|(i, (e, _))| {
+                    let en = job.enriched.enrichments.get(i).unwrap_or(&none);
+                    (e, CsvEnrichment::from(en))
+                }));
                 Message::Commit(job)
             }
             barrier => barrier,
@@ -258,12 +290,8 @@ fn write_job(
     jsonl: Option<&mut JsonlExport>,
 ) -> Result<(), IngestError> {
     let none = Enrichment::default();
-    let rows = job.events.iter().enumerate().map(|(i, (e, _))| {
-        let en = job.enriched.enrichments.get(i).unwrap_or(&none);
-        (e, CsvEnrichment::from(en))
-    });
     let csv_len = csv
-        .append_enriched(rows)
+        .append_rows(&job.csv)
         .map_err(|source| IngestError::Export {
             path: csv.path().to_path_buf(),
             source,
@@ -295,64 +323,49 @@ fn write_job(
     Ok(())
 }
 
-/// Runs `body` with a [`Committer`] whose commits scoped threads enrich (when `out` has an
-/// enricher) and write to `out`; returns `body`'s result and the number of events stored. An
-/// enrichment or writer error wins over the `WriterStopped` it causes upstream.
+/// Runs `body` with a [`Committer`] (batches of at most `max_events`) whose commits scoped
+/// threads prepare (enrich when `out`
+/// has an active enricher, render the CSV rows) and write to `out`; returns `body`'s result
+/// and the number of events stored. A preparing or writer error wins over the
+/// `WriterStopped` it causes upstream.
 fn with_writer<T>(
     out: &mut Outputs,
+    max_events: usize,
     body: impl FnOnce(&mut Committer) -> Result<T, IngestError>,
 ) -> Result<(T, u64), IngestError> {
     let (tx, rx) = sync_channel(1);
-    // The enrichment thread reads the DNS cache through a handle of its own.
-    let cache = match out.enricher.as_deref().filter(|e| e.is_active()) {
-        Some(_) => Some(out.store.another()?),
+    let layout = out.csv.layout();
+    // The enricher reads the DNS cache through a store handle of its own.
+    let enricher = match out.enricher.as_deref_mut().filter(|e| e.is_active()) {
+        Some(e) => Some((e, out.store.another()?)),
         None => None,
     };
     let Outputs {
-        store,
-        csv,
-        jsonl,
-        enricher,
+        store, csv, jsonl, ..
     } = out;
     let jsonl = jsonl.as_deref_mut();
     std::thread::scope(|scope| {
-        let (enrich, writer_rx) = match enricher.as_deref_mut().filter(|e| e.is_active()) {
-            Some(enricher) => {
-                let (etx, erx) = sync_channel(1);
-                let handle = std::thread::Builder::new()
-                    .name("mls-enrich".into())
-                    .spawn_scoped(scope, move || {
-                        enrich_commits(
-                            rx,
-                            etx,
-                            enricher,
-                            cache.expect("opened for an active enricher"),
-                        )
-                    })
-                    .expect("spawning the enrichment thread");
-                (Some(handle), erx)
-            }
-            None => (None, rx),
-        };
+        let (ptx, writer_rx) = sync_channel(1);
+        let prepare = std::thread::Builder::new()
+            .name("mls-prepare".into())
+            .spawn_scoped(scope, move || prepare_commits(rx, ptx, enricher, layout))
+            .expect("spawning the preparing thread");
         let writer = std::thread::Builder::new()
             .name("mls-store".into())
             .spawn_scoped(scope, move || {
                 write_commits(writer_rx, &mut **store, csv, jsonl)
             })
             .expect("spawning the store thread");
-        let mut committer = Committer {
-            tx,
-            events: Vec::new(),
-        };
+        let mut committer = Committer::new(tx, max_events);
         let result = body(&mut committer);
         drop(committer);
-        let enriched = enrich.map_or(Ok(()), |h| {
-            h.join().unwrap_or_else(|_| Err(IngestError::WriterStopped))
-        });
+        let prepared = prepare
+            .join()
+            .unwrap_or_else(|_| Err(IngestError::WriterStopped));
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(IngestError::WriterStopped));
-        match (result, enriched, written) {
+        match (result, prepared, written) {
             (_, Err(e), _) | (_, _, Err(e)) => Err(e),
             (Err(e), Ok(()), Ok(_)) => Err(e),
             (Ok(v), Ok(()), Ok(n)) => Ok((v, n)),
@@ -385,7 +398,7 @@ pub fn run(opts: &RunOptions, out: &mut Outputs) -> Result<RunReport, IngestErro
     let lookups = out.store.another()?;
     let mut report = RunReport::default();
     let mut progress = Progress::new(opts.progress && io::stderr().is_terminal());
-    let ((), stored) = with_writer(out, |committer| {
+    let ((), stored) = with_writer(out, opts.commit_events, |committer| {
         let mut next = match files.first() {
             Some(f) => Some(plan_file(opts, f, first_run, &*lookups, &mut report)?),
             None => None,
@@ -470,13 +483,15 @@ pub fn run_journal(
     let mut report = RunReport::default();
     if cursor.is_none() && from_end {
         if let Some(last) = query.last_cursor()? {
-            with_writer(out, |c| c.commit(None, Some(&last), &pipeline))?;
+            with_writer(out, COMMIT_EVENTS, |c| {
+                c.commit(None, Some(&last), &pipeline)
+            })?;
         }
         report.stats = pipeline.stats().clone();
         return Ok(report);
     }
     let mut reader = query.read_after(cursor.as_deref())?;
-    let ((), stored) = with_writer(out, |committer| {
+    let ((), stored) = with_writer(out, COMMIT_EVENTS, |committer| {
         let mut last: Option<String> = None;
         let mut since_commit = 0usize;
         while let Some(entry) = reader.next_entry()? {
@@ -488,7 +503,7 @@ pub fn run_journal(
             );
             last = Some(entry.cursor);
             since_commit += 1;
-            if committer.events.len() >= COMMIT_EVENTS || since_commit >= 500_000 {
+            if committer.is_full() || since_commit >= 500_000 {
                 committer.commit(None, last.as_deref(), &pipeline)?;
                 since_commit = 0;
             }
@@ -664,9 +679,7 @@ fn read_file(
                 report.bytes_read += r.start + batch.position - position;
                 position = r.start + batch.position;
                 progress.bytes(report.bytes_read);
-                if committer.events.len() >= opts.commit_events
-                    || position - committed_at >= opts.commit_bytes
-                {
+                if committer.is_full() || position - committed_at >= opts.commit_bytes {
                     committer.commit(Some(&checkpoint(position, false)), None, pipeline)?;
                     committed_at = position;
                 }

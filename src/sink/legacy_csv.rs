@@ -12,6 +12,7 @@
 
 use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -62,8 +63,7 @@ impl<'a> From<&'a crate::store::Enrichment> for CsvEnrichment<'a> {
 
 pub struct LegacyCsv {
     file: AppendFile,
-    format: CsvDateFormat,
-    columns: usize,
+    layout: CsvLayout,
     /// While reconciling (see [`LegacyCsv::reconcile`]): rows already in the file that no
     /// stored event accounts for yet, by their first four cells, with their counts.
     known: Option<HashMap<Vec<u8>, u64>>,
@@ -149,8 +149,7 @@ impl LegacyCsv {
         Ok((
             LegacyCsv {
                 file,
-                format,
-                columns,
+                layout: CsvLayout { columns, format },
                 known: None,
                 already_there: 0,
             },
@@ -186,7 +185,8 @@ impl LegacyCsv {
                 continue;
             }
             row.clear();
-            self.write_row(&mut row, e, &CsvEnrichment::default());
+            self.layout
+                .write_row(&mut row, e, &CsvEnrichment::default());
             if let Some(n) = known.get_mut(row_key(row.as_bytes())) {
                 *n = n.saturating_sub(u64::from(e.attempts));
             }
@@ -209,7 +209,12 @@ impl LegacyCsv {
 
     /// The file's layout: 9 columns, or 6 for a file with the old tool's first header.
     pub fn columns(&self) -> usize {
-        self.columns
+        self.layout.columns
+    }
+
+    /// How this file's rows are written, for rendering them away from the writer.
+    pub fn layout(&self) -> CsvLayout {
+        self.layout
     }
 
     /// Appends one row per failed attempt of `events` (successes are skipped), with `null`
@@ -228,26 +233,28 @@ impl LegacyCsv {
         &mut self,
         rows: impl IntoIterator<Item = (&'e AuthEvent, CsvEnrichment<'e>)>,
     ) -> io::Result<u64> {
+        let rows = self.layout.render(rows);
+        self.append_rows(&rows)
+    }
+
+    /// Appends rows rendered by this file's [`CsvLayout`] (one line per attempt), syncs, and
+    /// returns the new length to commit. Rows the file already had (see
+    /// [`LegacyCsv::reconcile`]) are not written again.
+    pub fn append_rows(&mut self, rows: &CsvRows) -> io::Result<u64> {
         let mut out = String::new();
-        let mut row = String::with_capacity(160);
-        for (e, enrichment) in rows {
-            if e.outcome != Outcome::Failure {
-                continue;
-            }
-            row.clear();
-            self.write_row(&mut row, e, &enrichment);
-            for _ in 0..e.attempts {
+        for row in rows.iter() {
+            for _ in 0..row.attempts {
                 if let Some(n) = self
                     .known
                     .as_mut()
-                    .and_then(|k| k.get_mut(row_key(row.as_bytes())))
+                    .and_then(|k| k.get_mut(row_key(row.text.as_bytes())))
                     .filter(|n| **n > 0)
                 {
                     *n -= 1;
                     self.already_there += 1;
                     continue;
                 }
-                out.push_str(&row);
+                out.push_str(row.text);
                 if out.len() >= WRITE_CHUNK {
                     self.file.append(out.as_bytes())?;
                     out.clear();
@@ -256,6 +263,57 @@ impl LegacyCsv {
         }
         // Always returns the synced length, even for a batch without failures.
         self.file.append(out.as_bytes())
+    }
+}
+
+/// How a file's rows are written: 9 columns (6 for an old file) and the date format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvLayout {
+    columns: usize,
+    format: CsvDateFormat,
+}
+
+/// The rows of a batch's failures, each once with the number of attempts (lines) it stands
+/// for: an event of very many attempts is repeated only as it is written, in chunks.
+#[derive(Debug, Clone, Default)]
+pub struct CsvRows {
+    text: String,
+    /// Per row: where it ends in `text`, and its attempts.
+    ends: Vec<(usize, u32)>,
+}
+
+/// One rendered row (with its newline) and the attempts it stands for.
+pub struct CsvRow<'a> {
+    pub text: &'a str,
+    pub attempts: u32,
+}
+
+impl CsvRows {
+    pub fn iter(&self) -> impl Iterator<Item = CsvRow<'_>> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, attempts)| {
+            let text = &self.text[start..end];
+            start = end;
+            CsvRow { text, attempts }
+        })
+    }
+}
+
+impl CsvLayout {
+    /// The rows of the failures among `rows` (successes are skipped).
+    pub fn render<'e>(
+        &self,
+        rows: impl IntoIterator<Item = (&'e AuthEvent, CsvEnrichment<'e>)>,
+    ) -> CsvRows {
+        let mut out = CsvRows::default();
+        for (e, enrichment) in rows {
+            if e.outcome != Outcome::Failure {
+                continue;
+            }
+            self.write_row(&mut out.text, e, &enrichment);
+            out.ends.push((out.text.len(), e.attempts));
+        }
+        out
     }
 
     fn write_row(&self, row: &mut String, e: &AuthEvent, enrichment: &CsvEnrichment) {
@@ -302,13 +360,17 @@ fn write_row(
     columns: usize,
     format: CsvDateFormat,
 ) {
-    let date = e.time.map(|t| format_date(&t, format)).unwrap_or_default();
+    let mut date = String::new();
+    if let Some(t) = &e.time {
+        push_date(&mut date, t, format);
+    }
     let user = e
         .user
         .as_deref()
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
-    let ip = e.ip.to_string();
+    let mut ip = String::with_capacity(40);
+    crate::event::push_ip(&mut ip, e.ip);
     let cells = [e.server.as_deref().unwrap_or(""), &date, &ip, &user];
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
@@ -333,15 +395,18 @@ fn write_row(
     row.push('\n');
 }
 
-/// The `date` cell: the wall-clock time the line was written in (UTC instant + its offset).
-pub fn format_date(t: &EventTime, format: CsvDateFormat) -> String {
+/// Appends the `date` cell to `out`: the wall-clock time the line was written in (UTC
+/// instant + its offset).
+fn push_date(out: &mut String, t: &EventTime, format: CsvDateFormat) {
     let c = t.local_civil();
-    match format {
-        CsvDateFormat::Legacy => format!(
+    let _ = match format {
+        CsvDateFormat::Legacy => write!(
+            out,
             "{:02}/{:02}/{:04} {:02}:{:02}",
             c.day, c.month, c.year, c.hour, c.minute
         ),
-        CsvDateFormat::Iso => format!(
+        CsvDateFormat::Iso => write!(
+            out,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}",
             c.year,
             c.month,
@@ -351,7 +416,7 @@ pub fn format_date(t: &EventTime, format: CsvDateFormat) -> String {
             c.second,
             t.offset_string()
         ),
-    }
+    };
 }
 
 /// Makes the creation of `path` durable: fsync of its directory.
@@ -465,7 +530,9 @@ mod tests {
         ];
         for (i, (offset, format, want)) in cases.into_iter().enumerate() {
             e.time.as_mut().unwrap().offset_secs = offset;
-            assert_eq!(format_date(&e.time.unwrap(), format), want);
+            let mut date = String::new();
+            push_date(&mut date, &e.time.unwrap(), format);
+            assert_eq!(date, want);
             let p = dir.path().join(format!("{i}.csv"));
             let (mut csv, _) = LegacyCsv::open(&p, None, format).unwrap();
             csv.append(&[&e]).unwrap();

@@ -11,7 +11,6 @@ mod access;
 mod error;
 mod schema;
 
-use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
