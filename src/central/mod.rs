@@ -15,7 +15,7 @@
 mod reader;
 pub mod schema;
 
-pub use reader::CentralReader;
+pub use reader::{CentralReader, Connect};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use postgres::Client;
 
@@ -18,10 +19,14 @@ use crate::store::{
     StoredEvent,
 };
 
+/// Makes a connection to the central store (each reader has one of its own).
+pub type Connect = Arc<dyn Fn() -> Result<Client, CentralError> + Send + Sync>;
+
 /// Reads the central store, for all servers or for `server` alone.
 pub struct CentralReader {
     client: RefCell<Client>,
     server: Option<String>,
+    connect: Connect,
 }
 
 fn central(e: postgres::Error) -> StoreError {
@@ -29,12 +34,14 @@ fn central(e: postgres::Error) -> StoreError {
 }
 
 impl CentralReader {
-    /// A reader of a central store of the current schema.
-    pub fn new(mut client: Client, server: Option<String>) -> Result<CentralReader, CentralError> {
+    /// A reader, through a connection of `connect`, of a central store of the current schema.
+    pub fn new(connect: Connect, server: Option<String>) -> Result<CentralReader, CentralError> {
+        let mut client = connect()?;
         super::require_current(&mut client)?;
         Ok(CentralReader {
             client: RefCell::new(client),
             server,
+            connect,
         })
     }
 
@@ -258,16 +265,27 @@ impl ReportStore for CentralReader {
         Ok(rows[0].get::<_, i64>(0) as u64)
     }
 
-    fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError> {
-        let rows = self
+    fn users_ever_succeeded(&self, users: &[&[u8]]) -> Result<Vec<bool>, StoreError> {
+        let found: std::collections::HashSet<Vec<u8>> = self
             .client
             .borrow_mut()
             .query(
-                "SELECT 1 FROM mls_source_days WHERE kind = 'user' AND value = $1 LIMIT 1",
-                &[&user],
+                "SELECT v.value FROM unnest($1::bytea[]) AS v (value)
+                 WHERE EXISTS (SELECT 1 FROM mls_source_days d
+                     WHERE d.kind = 'user' AND d.value = v.value)",
+                &[&users],
             )
-            .map_err(central)?;
-        Ok(!rows.is_empty())
+            .map_err(central)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok(users.iter().map(|u| found.contains(*u)).collect())
+    }
+
+    fn parallel_reader(&self) -> Result<Box<dyn ReportStore + Send>, StoreError> {
+        let reader = CentralReader::new(self.connect.clone(), self.server.clone())
+            .map_err(|e| StoreError::Central(e.to_string()))?;
+        Ok(Box::new(reader))
     }
 
     fn fleet_health(&self, since: i64, until: i64) -> Result<Vec<ServerHealth>, StoreError> {

@@ -122,14 +122,17 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::from(super::exit::CONFIG));
         };
-        let client = central::connect(
-            url,
-            c.report_password_file.as_deref(),
+        let (url, password_file, tls, ca_file) = (
+            url.clone(),
+            c.report_password_file.clone(),
             c.tls,
-            c.ca_file.as_deref(),
-        )?;
+            c.ca_file.clone(),
+        );
+        let connect: central::Connect = std::sync::Arc::new(move || {
+            central::connect(&url, password_file.as_deref(), tls, ca_file.as_deref())
+        });
         Some(job::Fleet {
-            store: Box::new(central::CentralReader::new(client, a.server.clone())?),
+            store: Box::new(central::CentralReader::new(connect, a.server.clone())?),
             server: a.server.clone(),
         })
     } else {

@@ -326,14 +326,80 @@ impl Report {
         generated: jiff::Zoned,
         csv: Option<(String, u64, u64)>,
     ) -> Result<Report, StoreError> {
-        let mut events = Vec::new();
-        store.for_each_event_between(window.since, window.until, &mut |e| events.push(e))?;
-        let mut tally = Tally::new(&window);
-        for e in &events {
-            tally.add(e, window.since);
-        }
-        let compromises = compromises(store, &events)?;
-        let sprayed = sprayed(store, tally.user_ips)?;
+        let len = window.until - window.since;
+        let (since, until) = (window.since, window.until);
+        // The figures that do not depend on the window's events are asked on a second handle
+        // while this one reads and tallies them; then the new attackers, while this one looks
+        // for compromises (a fleet store answers each in a query of its own, in parallel).
+        let side = store.parallel_reader()?;
+        let (attackers_tx, attackers_rx) = std::sync::mpsc::channel::<Vec<String>>();
+        std::thread::scope(|scope| {
+            let side = scope.spawn(move || -> Result<_, StoreError> {
+                let previous = side.attempts_between(Outcome::Failure, since - len, since)?;
+                let week = side.attempts_between(Outcome::Failure, since - 7 * len, since)?;
+                let (runs, health) = side.runs_between(since, until)?;
+                let fleet = side.fleet_health(since, until)?;
+                let new_attackers = match attackers_rx.recv() {
+                    Ok(attackers) => {
+                        let attackers: Vec<&str> = attackers.iter().map(String::as_str).collect();
+                        side.count_new(FailureKey::Ip, &attackers, since)? as usize
+                    }
+                    Err(_) => 0, // the events could not be read: that error is reported
+                };
+                Ok(SideFigures {
+                    previous,
+                    week,
+                    runs,
+                    health,
+                    fleet,
+                    new_attackers,
+                })
+            });
+            let main = || -> Result<_, StoreError> {
+                let mut events = Vec::new();
+                store.for_each_event_between(since, until, &mut |e| events.push(e))?;
+                let mut tally = Tally::new(&window);
+                for e in &events {
+                    tally.add(e, since);
+                }
+                let _ = attackers_tx.send(tally.attackers.keys().cloned().collect());
+                let compromises = compromises(store, &events)?;
+                let sprayed = sprayed(store, std::mem::take(&mut tally.user_ips))?;
+                Ok(WindowFigures {
+                    events,
+                    tally,
+                    compromises,
+                    sprayed,
+                })
+            };
+            let main = main();
+            drop(attackers_tx);
+            let side = side.join().expect("the report's second reader panicked");
+            Ok(Self::assemble(window, host, generated, csv, main?, side?))
+        })
+    }
+
+    /// The report of what [`Report::build`] gathered.
+    fn assemble(
+        window: Window,
+        host: HostInfo,
+        generated: jiff::Zoned,
+        csv: Option<(String, u64, u64)>,
+        WindowFigures {
+            events,
+            tally,
+            compromises,
+            sprayed,
+        }: WindowFigures,
+        SideFigures {
+            previous,
+            week,
+            runs,
+            health,
+            fleet,
+            new_attackers,
+        }: SideFigures,
+    ) -> Report {
         let sprayed_across = sprayed
             .iter()
             .filter(|s| s.servers.len() > 1)
@@ -341,16 +407,7 @@ impl Report {
             .cloned()
             .collect();
         let shared_attackers = shared_attackers(&tally.attackers);
-        let attackers: Vec<&str> = tally.attackers.keys().map(String::as_str).collect();
-        let new_attackers = store.count_new(FailureKey::Ip, &attackers, window.since)? as usize;
-        let len = window.until - window.since;
-        let previous =
-            store.attempts_between(Outcome::Failure, window.since - len, window.since)?;
-        let week =
-            store.attempts_between(Outcome::Failure, window.since - 7 * len, window.since)?;
-        let (runs, health) = store.runs_between(window.since, window.until)?;
-        let fleet = store.fleet_health(window.since, window.until)?;
-        Ok(Report {
+        Report {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             host,
             generated,
@@ -379,8 +436,26 @@ impl Report {
             hours: tally.hours,
             fleet,
             events,
-        })
+        }
     }
+}
+
+/// What a report gathers from the window's events.
+struct WindowFigures {
+    events: Vec<StoredEvent>,
+    tally: Tally,
+    compromises: Vec<Compromise>,
+    sprayed: Vec<Sprayed>,
+}
+
+/// What a report asks beside the window's events (on a second reader).
+struct SideFigures {
+    previous: u64,
+    week: u64,
+    runs: u64,
+    health: RunCounts,
+    fleet: Vec<ServerHealth>,
+    new_attackers: usize,
 }
 
 /// Users tried from [`SPRAY_MIN_IPS`] addresses or more, the most addresses first (all of
@@ -389,18 +464,23 @@ fn sprayed(
     store: &dyn ReportStore,
     user_ips: HashMap<String, Tried>,
 ) -> Result<Vec<Sprayed>, StoreError> {
-    let mut sprayed = Vec::new();
-    for (user, tried) in user_ips {
-        if tried.ips.len() >= SPRAY_MIN_IPS {
-            sprayed.push(Sprayed {
-                exists: store.user_ever_succeeded(user.as_bytes())?,
-                user,
-                addresses: tried.ips.len(),
-                attempts: tried.attempts,
-                servers: tried.servers.into_iter().collect(),
-            });
-        }
-    }
+    let candidates: Vec<(String, Tried)> = user_ips
+        .into_iter()
+        .filter(|(_, tried)| tried.ips.len() >= SPRAY_MIN_IPS)
+        .collect();
+    let users: Vec<&[u8]> = candidates.iter().map(|(u, _)| u.as_bytes()).collect();
+    let exists = store.users_ever_succeeded(&users)?;
+    let mut sprayed: Vec<Sprayed> = candidates
+        .into_iter()
+        .zip(exists)
+        .map(|((user, tried), exists)| Sprayed {
+            exists,
+            user,
+            addresses: tried.ips.len(),
+            attempts: tried.attempts,
+            servers: tried.servers.into_iter().collect(),
+        })
+        .collect();
     sprayed.sort_by(|a, b| {
         (b.addresses, b.attempts, &a.user).cmp(&(a.addresses, a.attempts, &b.user))
     });

@@ -60,14 +60,18 @@ pub trait ReportStore {
     ) -> Result<Vec<Option<EarlierFailures>>, StoreError>;
     /// How many of `values` had no failure with this `key` before `before`.
     fn count_new(&self, key: FailureKey, values: &[&str], before: i64) -> Result<u64, StoreError>;
-    /// Whether `user` ever logged in successfully.
-    fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError>;
+    /// For each of `users`, in order: whether it ever logged in successfully (one call for
+    /// all of a report's sprayed users).
+    fn users_ever_succeeded(&self, users: &[&[u8]]) -> Result<Vec<bool>, StoreError>;
     /// Runs finished in `[since, until)` and the sum of their counts.
     fn runs_between(&self, since: i64, until: i64) -> Result<(u64, RunCounts), StoreError>;
     /// Each server of a fleet in `[since, until)`; empty for one server's own store.
     fn fleet_health(&self, _since: i64, _until: i64) -> Result<Vec<ServerHealth>, StoreError> {
         Ok(Vec::new())
     }
+    /// A second handle on the same store, so that a report asks its independent figures on a
+    /// thread of its own while this one reads the window's events.
+    fn parallel_reader(&self) -> Result<Box<dyn ReportStore + Send>, StoreError>;
 }
 
 /// The failures from one source before an instant.
@@ -363,15 +367,25 @@ impl ReportStore for Store {
         Ok(new)
     }
 
-    /// Whether `user` ever logged in successfully (at a known time).
-    fn user_ever_succeeded(&self, user: &[u8]) -> Result<bool, StoreError> {
-        self.conn
+    /// Whether each user ever logged in successfully (at a known time).
+    fn users_ever_succeeded(&self, users: &[&[u8]]) -> Result<Vec<bool>, StoreError> {
+        let mut stmt = self
+            .conn
             .prepare_cached("SELECT 1 FROM source_days WHERE kind = ?1 AND value = ?2 LIMIT 1")
-            .doing("looking up a user")?
-            .query_row(params![SourceKind::LoginUser as i64, user], |_| Ok(()))
-            .optional()
-            .doing("looking up a user")
-            .map(|r| r.is_some())
+            .doing("looking up a user")?;
+        users
+            .iter()
+            .map(|user| {
+                stmt.query_row(params![SourceKind::LoginUser as i64, user], |_| Ok(()))
+                    .optional()
+                    .doing("looking up a user")
+                    .map(|found| found.is_some())
+            })
+            .collect()
+    }
+
+    fn parallel_reader(&self) -> Result<Box<dyn ReportStore + Send>, StoreError> {
+        Ok(Box::new(Store::open_read_only(self.path())?))
     }
 
     /// The runs that finished in `[since, until)`, summed (`finished_unix` is `until`).

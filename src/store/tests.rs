@@ -590,8 +590,10 @@ fn failures_before_match_a_scan_of_the_events() {
             }
         }
     }
-    assert!(s.user_ever_succeeded(b"u0").unwrap());
-    assert!(!s.user_ever_succeeded(b"nobody").unwrap());
+    assert_eq!(
+        s.users_ever_succeeded(&[b"u0", b"nobody"]).unwrap(),
+        [true, false]
+    );
     let summary = s.ip_summary("192.0.2.3".parse().unwrap()).unwrap();
     let of_ip: Vec<&AuthEvent> = all
         .iter()
