@@ -385,21 +385,10 @@ impl Report {
         host: HostInfo,
         generated: jiff::Zoned,
         csv: Option<(String, u64, u64)>,
-        WindowFigures {
-            events,
-            tally,
-            compromises,
-            sprayed,
-        }: WindowFigures,
-        SideFigures {
-            previous,
-            week,
-            runs,
-            health,
-            fleet,
-            new_attackers,
-        }: SideFigures,
+        w: WindowFigures,
+        side: SideFigures,
     ) -> Report {
+        let (tally, sprayed) = (w.tally, w.sprayed);
         let sprayed_across = sprayed
             .iter()
             .filter(|s| s.servers.len() > 1)
@@ -414,7 +403,7 @@ impl Report {
             window,
             failures: tally.failures,
             successes: tally.successes,
-            compromises,
+            compromises: w.compromises,
             top_triples: top(tally.triples, TOP),
             top_users: top(tally.users, TOP),
             top_countries: top(tally.countries, TOP),
@@ -425,17 +414,17 @@ impl Report {
             sprayed_across,
             shared_attackers,
             attackers: tally.attackers.len(),
-            new_attackers,
-            previous,
-            week_average: week as f64 / 7.0,
+            new_attackers: side.new_attackers,
+            previous: side.previous,
+            week_average: side.week as f64 / 7.0,
             rdns_failures: tally.rdns.values().sum(),
             rdns_breakdown: top(tally.rdns, usize::MAX),
             csv,
-            runs,
-            health,
+            runs: side.runs,
+            health: side.health,
             hours: tally.hours,
-            fleet,
-            events,
+            fleet: side.fleet,
+            events: w.events,
         }
     }
 }
