@@ -27,7 +27,7 @@ use crate::envelope::timestamp::{Clock, YearRule};
 use crate::event::AuthEvent;
 use crate::pipeline::scan::{self, Scanned};
 use crate::pipeline::{Pipeline, Stats};
-use crate::sink::{CsvEnrichment, CsvLayout, CsvRows, JsonlExport, LegacyCsv};
+use crate::sink::{CsvEnrichment, JsonlExport, LegacyCsv};
 use crate::source::files::{InputProblem, LogFile, OpenedLog, check_live, discover};
 use crate::source::journal::{JournalError, JournalQuery};
 use crate::store::{Checkpoint, Commit, Enrichment, IngestStore, StoreError};
@@ -136,8 +136,8 @@ struct Job {
     events: Vec<(AuthEvent, String)>,
     /// Filled by the preparing thread (no enrichment without an enricher).
     enriched: EnrichedBatch,
-    /// The CSV rows, rendered by the preparing thread.
-    csv: CsvRows,
+    /// The exports' lengths once the preparing thread appended and synced the job's rows.
+    exported: Exported,
     checkpoint: Option<Checkpoint>,
     cursor: Option<String>,
     state: Vec<u8>,
@@ -187,7 +187,7 @@ impl Committer {
         let job = Job {
             events: std::mem::take(&mut self.events),
             enriched: EnrichedBatch::default(),
-            csv: CsvRows::default(),
+            exported: Exported::default(),
             checkpoint: checkpoint.cloned(),
             cursor: cursor.map(str::to_owned),
             state: pipeline.correlator_state(),
@@ -208,15 +208,24 @@ impl Committer {
     }
 }
 
-/// The preparing thread: enriches each job (with an active enricher) and renders its CSV
-/// rows, then passes it on, in order, so that the writer thread only writes. Its store
-/// connection only reads the DNS cache; the answers it gets go with the job, to be stored in
-/// the same transaction as the events.
+/// The lengths of the CSV and (when written) JSONL exports.
+#[derive(Debug, Clone, Copy, Default)]
+struct Exported {
+    csv: u64,
+    jsonl: Option<u64>,
+}
+
+/// The preparing thread: enriches each job (with an active enricher), appends its rows to
+/// the exports and syncs them, then passes it on, in order, so that the store thread only
+/// runs transactions. Its store connection only reads the DNS cache; the answers it gets go
+/// with the job, to be stored in the same transaction as the events. Rows appended here are
+/// committed only by the store's transaction: after a failure, [`with_writer`] cuts them.
 fn prepare_commits(
     rx: Receiver<Message>,
     tx: SyncSender<Message>,
     mut enricher: Option<(&mut Enricher, Box<dyn IngestStore>)>,
-    csv: CsvLayout,
+    csv: &mut LegacyCsv,
+    mut jsonl: Option<&mut JsonlExport>,
 ) -> Result<(), IngestError> {
     for message in rx {
         let message = match message {
@@ -228,11 +237,7 @@ fn prepare_commits(
                         unix_now(),
                     )?;
                 }
-                let none = Enrichment::default();
-                job.csv = csv.render(job.events.iter().enumerate().map(|(i, (e, _))| {
-                    let en = job.enriched.enrichments.get(i).unwrap_or(&none);
-                    (e, CsvEnrichment::from(en))
-                }));
+                job.exported = export(&job, csv, jsonl.as_deref_mut())?;
                 Message::Commit(job)
             }
             barrier => barrier,
@@ -244,54 +249,21 @@ fn prepare_commits(
     Ok(())
 }
 
-/// The writer thread: exports first (appended and synced), then the store transaction that
-/// records their new lengths with the events and the checkpoint.
-fn write_commits(
-    rx: Receiver<Message>,
-    store: &mut dyn IngestStore,
-    csv: &mut LegacyCsv,
-    mut jsonl: Option<&mut JsonlExport>,
-) -> Result<u64, IngestError> {
-    let mut stored = 0;
-    for message in rx {
-        let job = match message {
-            Message::Commit(job) => job,
-            Message::Barrier(done) => {
-                let _ = done.send(());
-                continue;
-            }
-        };
-        let committed = (csv.len(), jsonl.as_deref().map(JsonlExport::len));
-        if let Err(e) = write_job(&job, store, csv, jsonl.as_deref_mut()) {
-            // Nothing of a failed commit may stay in the exports (a full disk, a store error).
-            let cut = csv.cut_back(committed.0).and_then(|()| {
-                match (jsonl.as_deref_mut(), committed.1) {
-                    (Some(j), Some(len)) => j.cut_back(len),
-                    _ => Ok(()),
-                }
-            });
-            if let Err(c) = cut {
-                warn!(
-                    "cannot cut the exports back to their committed length ({c}): the next run does"
-                );
-            }
-            return Err(e);
-        }
-        stored += job.events.len() as u64;
-    }
-    Ok(stored)
-}
-
-/// One commit: the exports appended and synced, then the store transaction.
-fn write_job(
+/// Appends a job's rows to the exports and syncs them; returns their new lengths.
+fn export(
     job: &Job,
-    store: &mut dyn IngestStore,
     csv: &mut LegacyCsv,
     jsonl: Option<&mut JsonlExport>,
-) -> Result<(), IngestError> {
+) -> Result<Exported, IngestError> {
     let none = Enrichment::default();
+    let enrichment = |i: usize| job.enriched.enrichments.get(i).unwrap_or(&none);
+    let rows = job
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, (e, _))| (e, CsvEnrichment::from(enrichment(i))));
     let csv_len = csv
-        .append_rows(&job.csv)
+        .append_enriched(rows)
         .map_err(|source| IngestError::Export {
             path: csv.path().to_path_buf(),
             source,
@@ -302,7 +274,7 @@ fn write_job(
                 .events
                 .iter()
                 .enumerate()
-                .map(|(i, (e, _))| (e, job.enriched.enrichments.get(i).unwrap_or(&none)));
+                .map(|(i, (e, _))| (e, enrichment(i)));
             Some(j.append(all).map_err(|source| IngestError::Export {
                 path: j.path().to_path_buf(),
                 source,
@@ -310,22 +282,47 @@ fn write_job(
         }
         None => None,
     };
-    store.commit(&Commit {
-        events: &job.events,
-        enrichments: &job.enriched.enrichments,
-        ptrs: &job.enriched.ptrs,
-        checkpoints: job.checkpoint.as_slice(),
-        cursor: job.cursor.as_deref().map(|c| (JOURNAL_SOURCE, c)),
-        correlator_state: Some(&job.state),
-        csv_len: Some(csv_len),
-        jsonl_len,
-    })?;
-    Ok(())
+    Ok(Exported {
+        csv: csv_len,
+        jsonl: jsonl_len,
+    })
+}
+
+/// The store thread: one transaction per job, recording the exports' lengths with the events
+/// and the checkpoint. `committed` follows the lengths of the last commit.
+fn write_commits(
+    rx: Receiver<Message>,
+    store: &mut dyn IngestStore,
+    committed: &mut Exported,
+) -> Result<u64, IngestError> {
+    let mut stored = 0;
+    for message in rx {
+        let job = match message {
+            Message::Commit(job) => job,
+            Message::Barrier(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
+        store.commit(&Commit {
+            events: &job.events,
+            enrichments: &job.enriched.enrichments,
+            ptrs: &job.enriched.ptrs,
+            checkpoints: job.checkpoint.as_slice(),
+            cursor: job.cursor.as_deref().map(|c| (JOURNAL_SOURCE, c)),
+            correlator_state: Some(&job.state),
+            csv_len: Some(job.exported.csv),
+            jsonl_len: job.exported.jsonl,
+        })?;
+        *committed = job.exported;
+        stored += job.events.len() as u64;
+    }
+    Ok(stored)
 }
 
 /// Runs `body` with a [`Committer`] (batches of at most `max_events`) whose commits scoped
-/// threads prepare (enrich when `out`
-/// has an active enricher, render the CSV rows) and write to `out`; returns `body`'s result
+/// threads prepare (enrich when `out` has an active enricher, append the exports) and write
+/// to `out`; returns `body`'s result
 /// and the number of events stored. A preparing or writer error wins over the
 /// `WriterStopped` it causes upstream.
 fn with_writer<T>(
@@ -334,7 +331,6 @@ fn with_writer<T>(
     body: impl FnOnce(&mut Committer) -> Result<T, IngestError>,
 ) -> Result<(T, u64), IngestError> {
     let (tx, rx) = sync_channel(1);
-    let layout = out.csv.layout();
     // The enricher reads the DNS cache through a store handle of its own.
     let enricher = match out.enricher.as_deref_mut().filter(|e| e.is_active()) {
         Some(e) => Some((e, out.store.another()?)),
@@ -343,17 +339,24 @@ fn with_writer<T>(
     let Outputs {
         store, csv, jsonl, ..
     } = out;
-    let jsonl = jsonl.as_deref_mut();
-    std::thread::scope(|scope| {
+    let mut committed = Exported {
+        csv: csv.len(),
+        jsonl: jsonl.as_deref().map(JsonlExport::len),
+    };
+    let (result, prepared, written) = std::thread::scope(|scope| {
         let (ptx, writer_rx) = sync_channel(1);
+        let (csv, jsonl) = (&mut **csv, jsonl.as_deref_mut());
         let prepare = std::thread::Builder::new()
             .name("mls-prepare".into())
-            .spawn_scoped(scope, move || prepare_commits(rx, ptx, enricher, layout))
+            .spawn_scoped(scope, move || {
+                prepare_commits(rx, ptx, enricher, csv, jsonl)
+            })
             .expect("spawning the preparing thread");
+        let committed = &mut committed;
         let writer = std::thread::Builder::new()
             .name("mls-store".into())
             .spawn_scoped(scope, move || {
-                write_commits(writer_rx, &mut **store, csv, jsonl)
+                write_commits(writer_rx, &mut **store, committed)
             })
             .expect("spawning the store thread");
         let mut committer = Committer::new(tx, max_events);
@@ -365,12 +368,26 @@ fn with_writer<T>(
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(IngestError::WriterStopped));
-        match (result, prepared, written) {
-            (_, Err(e), _) | (_, _, Err(e)) => Err(e),
-            (Err(e), Ok(()), Ok(_)) => Err(e),
-            (Ok(v), Ok(()), Ok(n)) => Ok((v, n)),
+        (result, prepared, written)
+    });
+    if prepared.is_err() || written.is_err() {
+        // Nothing of a failed commit may stay in the exports (a full disk, a store error):
+        // rows appended ahead of the last commit are cut.
+        let cut = csv.cut_back(committed.csv).and_then(|()| {
+            match (jsonl.as_deref_mut(), committed.jsonl) {
+                (Some(j), Some(len)) => j.cut_back(len),
+                _ => Ok(()),
+            }
+        });
+        if let Err(c) = cut {
+            warn!("cannot cut the exports back to their committed length ({c}): the next run does");
         }
-    })
+    }
+    match (result, prepared, written) {
+        (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+        (Err(e), Ok(()), Ok(_)) => Err(e),
+        (Ok(v), Ok(()), Ok(n)) => Ok((v, n)),
+    }
 }
 
 /// One run over the rotation set of `opts.mail_log`.

@@ -212,11 +212,6 @@ impl LegacyCsv {
         self.layout.columns
     }
 
-    /// How this file's rows are written, for rendering them away from the writer.
-    pub fn layout(&self) -> CsvLayout {
-        self.layout
-    }
-
     /// Appends one row per failed attempt of `events` (successes are skipped), with `null`
     /// enrichment cells, syncs, and returns the new length to commit. Takes `&[AuthEvent]`
     /// or `&[&AuthEvent]`.
@@ -240,7 +235,7 @@ impl LegacyCsv {
     /// Appends rows rendered by this file's [`CsvLayout`] (one line per attempt), syncs, and
     /// returns the new length to commit. Rows the file already had (see
     /// [`LegacyCsv::reconcile`]) are not written again.
-    pub fn append_rows(&mut self, rows: &CsvRows) -> io::Result<u64> {
+    fn append_rows(&mut self, rows: &CsvRows) -> io::Result<u64> {
         let mut out = String::new();
         for row in rows.iter() {
             for _ in 0..row.attempts {
@@ -268,7 +263,7 @@ impl LegacyCsv {
 
 /// How a file's rows are written: 9 columns (6 for an old file) and the date format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CsvLayout {
+struct CsvLayout {
     columns: usize,
     format: CsvDateFormat,
 }
@@ -276,20 +271,20 @@ pub struct CsvLayout {
 /// The rows of a batch's failures, each once with the number of attempts (lines) it stands
 /// for: an event of very many attempts is repeated only as it is written, in chunks.
 #[derive(Debug, Clone, Default)]
-pub struct CsvRows {
+struct CsvRows {
     text: String,
     /// Per row: where it ends in `text`, and its attempts.
     ends: Vec<(usize, u32)>,
 }
 
 /// One rendered row (with its newline) and the attempts it stands for.
-pub struct CsvRow<'a> {
-    pub text: &'a str,
-    pub attempts: u32,
+struct CsvRow<'a> {
+    text: &'a str,
+    attempts: u32,
 }
 
 impl CsvRows {
-    pub fn iter(&self) -> impl Iterator<Item = CsvRow<'_>> {
+    fn iter(&self) -> impl Iterator<Item = CsvRow<'_>> {
         let mut start = 0;
         self.ends.iter().map(move |&(end, attempts)| {
             let text = &self.text[start..end];
@@ -301,7 +296,7 @@ impl CsvRows {
 
 impl CsvLayout {
     /// The rows of the failures among `rows` (successes are skipped).
-    pub fn render<'e>(
+    fn render<'e>(
         &self,
         rows: impl IntoIterator<Item = (&'e AuthEvent, CsvEnrichment<'e>)>,
     ) -> CsvRows {

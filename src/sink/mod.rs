@@ -19,9 +19,7 @@ use crate::event::AuthEvent;
 pub use append::{AppendFile, Repair, end_of_last_line};
 pub use csv::{CsvSink, neutralise_cell};
 pub use jsonl::{JsonlExport, JsonlSink};
-pub use legacy_csv::{
-    CsvDateFormat, CsvEnrichment, CsvLayout, CsvRows, LegacyCsv, to_string as legacy_csv_text,
-};
+pub use legacy_csv::{CsvDateFormat, CsvEnrichment, LegacyCsv, to_string as legacy_csv_text};
 pub use table::TableSink;
 pub use threaded::ThreadedSink;
 

@@ -138,6 +138,8 @@ impl Store {
     /// blocks them), `synchronous = FULL` (a returned commit survives a power loss), a busy
     /// timeout of 10 s.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        /// Bytes per page of a new store.
+        const PAGE_SIZE: i64 = 16 << 10;
         let open_err = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -162,6 +164,13 @@ impl Store {
         let not_a_store = |e| not_a_store(path, e);
         conn.busy_timeout(BUSY_TIMEOUT)
             .doing("setting the busy timeout")?;
+        if created {
+            // Before the first table and the WAL mode: 16 KiB pages make the appends of a
+            // run's events cost a tenth less than SQLite's 4 KiB (fewer page splits and WAL
+            // frames). An existing store keeps its page size.
+            conn.pragma_update(None, "page_size", PAGE_SIZE)
+                .doing("setting the page size")?;
+        }
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .doing("enabling the WAL journal")
