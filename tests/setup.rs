@@ -114,7 +114,7 @@ fn non_interactive_setup_writes_a_config_and_units_that_systemd_accepts() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(&config).unwrap().mode() & 0o777, 0o640);
     let unit_files = units(&t.join("units"));
-    assert_eq!(unit_files.len(), 8, "{unit_files:?}");
+    assert_eq!(unit_files.len(), 9, "{unit_files:?}");
     let timer = fs::read_to_string(t.join("units/maillogsentinel-extract.timer")).unwrap();
     assert!(
         timer.contains("OnCalendar=*:0/15\nPersistent=true"),

@@ -12,6 +12,7 @@ mod conformance;
 mod crash;
 mod enrich;
 mod failure_paths;
+mod follow;
 mod journal;
 mod properties;
 mod report;

@@ -22,6 +22,9 @@ _maillogsentinel() {
             maillogsentinel,check-config)
                 cmd="maillogsentinel__subcmd__check__subcmd__config"
                 ;;
+            maillogsentinel,follow)
+                cmd="maillogsentinel__subcmd__follow"
+                ;;
             maillogsentinel,generate)
                 cmd="maillogsentinel__subcmd__generate"
                 ;;
@@ -85,6 +88,9 @@ _maillogsentinel() {
             maillogsentinel__subcmd__help,check-config)
                 cmd="maillogsentinel__subcmd__help__subcmd__check__subcmd__config"
                 ;;
+            maillogsentinel__subcmd__help,follow)
+                cmd="maillogsentinel__subcmd__help__subcmd__follow"
+                ;;
             maillogsentinel__subcmd__help,generate)
                 cmd="maillogsentinel__subcmd__help__subcmd__generate"
                 ;;
@@ -134,7 +140,7 @@ _maillogsentinel() {
 
     case "${cmd}" in
         maillogsentinel)
-            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run parse report setup check-config generate reset purge ipinfo ship central update-geo help"
+            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run follow parse report setup check-config generate reset purge ipinfo ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -391,6 +397,28 @@ _maillogsentinel() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        maillogsentinel__subcmd__follow)
+            opts="-h --from-end --jsonl --no-progress --no-dns --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --jsonl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         maillogsentinel__subcmd__generate)
             opts="-h --config --allow-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -410,7 +438,7 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help)
-            opts="run parse report setup check-config generate reset purge ipinfo ship central update-geo help"
+            opts="run follow parse report setup check-config generate reset purge ipinfo ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,6 +508,20 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help__subcmd__check__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__follow)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

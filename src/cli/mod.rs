@@ -3,6 +3,7 @@
 
 mod central;
 mod check;
+mod follow;
 pub(crate) mod generate;
 mod ipinfo;
 mod parse;
@@ -61,6 +62,12 @@ pub enum Command {
         after_help = "Examples:\n  maillogsentinel run\n  maillogsentinel run --from-end --no-dns --jsonl /var/log/maillogsentinel/events.jsonl"
     )]
     Run(run::RunArgs),
+    /// Follow mode: read the mail log as it is written and store its events within a second,
+    /// until stopped (SIGTERM); a default run meanwhile exits 0
+    #[command(
+        after_help = "Examples:\n  maillogsentinel follow\n  maillogsentinel follow --from-end --no-dns\n  systemctl enable --now maillogsentinel-follow.service   # instead of maillogsentinel-extract.timer"
+    )]
+    Follow(follow::FollowArgs),
     /// Print the authentication events of log files (stateless: no config, no store, no network)
     #[command(
         after_help = "Examples:\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat /var/log/mail.log.2.gz | maillogsentinel parse - --format jsonl"
@@ -116,6 +123,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Parse(args)) => parse::run(args),
         Some(Command::Run(args)) => run::run(&common, &args),
+        Some(Command::Follow(args)) => follow::run(&common, &args),
         Some(Command::CheckConfig) => check::run(&common),
         Some(Command::Generate(args)) => generate::run(&args),
         Some(Command::Reset) => run::reset(&common, false),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use log::warn;
 
-use super::run::{Common, Exit, RunArgs, prepare};
+use super::run::{Common, Exit, Holder, RunArgs, prepare};
 use crate::central;
 use crate::ingest;
 use crate::report::job::{self, Done, Request, WindowChoice};
@@ -106,10 +106,12 @@ fn window(args: &ReportArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<Window> 
 }
 
 pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
-    let (config, _lock) = match prepare(common) {
+    let (config, holder) = match prepare(common) {
         Ok(p) => p,
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };
+    // With follow mode holding the store, the store is current: no scan.
+    let follow = matches!(holder, Holder::Follow(_));
     let a = &args.report;
     // A scheduled window ends where this scan starts: every line written before is read by it.
     let scan_started = jiff::Timestamp::now();
@@ -138,7 +140,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    if !a.no_scan && fleet.is_none() {
+    if !a.no_scan && !follow && fleet.is_none() {
         ingest::job::run(&config, &args.run.job())?;
     }
     let request = Request {

@@ -129,8 +129,31 @@ fn create_dir(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
+/// Who holds the store while a command runs.
+pub(super) enum Holder {
+    /// This command: the lock is held until this is dropped.
+    Us(guard::RunLock),
+    /// Follow mode (the error that names it): it reads the logs and writes the store.
+    Follow(LockError),
+}
+
+impl Holder {
+    /// The lock, or (follow mode holds it) the exit of a command that must have it alone.
+    pub(super) fn alone(self) -> Result<guard::RunLock, Exit> {
+        match self {
+            Holder::Us(lock) => Ok(lock),
+            Holder::Follow(e) => {
+                eprintln!(
+                    "maillogsentinel: {e}; stop it first (systemctl stop maillogsentinel-follow)"
+                );
+                Err(Exit(exit::LOCKED))
+            }
+        }
+    }
+}
+
 /// Config, root check, directories, logger, lock: what every writing command needs first.
-pub(super) fn prepare(common: &Common) -> Result<(Config, guard::RunLock), Exit> {
+pub(super) fn prepare(common: &Common) -> Result<(Config, Holder), Exit> {
     let config = load_config(common)?;
     refuse_root(common)?;
     // Everything this run creates (SQLite's -wal/-shm files too) is 0640, directories 0750.
@@ -150,7 +173,8 @@ pub(super) fn prepare(common: &Common) -> Result<(Config, guard::RunLock), Exit>
         }
     }
     match guard::acquire(&dir.lock()) {
-        Ok(lock) => Ok((config, lock)),
+        Ok(lock) => Ok((config, Holder::Us(lock))),
+        Err(e @ LockError::Follow { .. }) => Ok((config, Holder::Follow(e))),
         Err(e @ LockError::Busy(_)) => {
             eprintln!("maillogsentinel: {e}");
             Err(Exit(exit::LOCKED))
@@ -164,13 +188,25 @@ pub(super) fn prepare(common: &Common) -> Result<(Config, guard::RunLock), Exit>
 
 pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (config, _lock) = match prepare(common) {
-        Ok(p) => p,
+        Ok((_, Holder::Follow(e))) => {
+            // Not a failure: the timer's run finds the work done.
+            info!("{e}: nothing for this run to do");
+            eprintln!("maillogsentinel: {e}: nothing for this run to do");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Ok((config, Holder::Us(lock))) => (config, lock),
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };
     ingest::job::run(&config, &args.job())?;
-    // The run is done and committed: a central store that is down only delays shipping.
+    ship_committed(&config);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ships what is committed when a central store is configured: one that is down only delays
+/// shipping (a warning, never a failed run).
+pub(super) fn ship_committed(config: &Config) {
     if config.central.url.is_some() {
-        match super::central::ship_configured(&config) {
+        match super::central::ship_configured(config) {
             Ok(s) => log::info!(
                 "shipped {} events and {} runs to the central store",
                 s.events,
@@ -179,7 +215,6 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
             Err(e) => warn!("not shipped to the central store: {e}; {}", e.way_out()),
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 impl RunArgs {
@@ -202,7 +237,7 @@ fn outputs_of(config: &Config) -> Vec<PathBuf> {
 }
 
 pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
-    let (config, _lock) = match prepare(common) {
+    let (config, _lock) = match prepare(common).and_then(|(c, h)| Ok((c, h.alone()?))) {
         Ok(p) => p,
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };

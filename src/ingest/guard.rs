@@ -2,13 +2,18 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("another maillogsentinel run holds {0}; try again when it has finished")]
     Busy(PathBuf),
+    /// `maillogsentinel follow` holds the store: it reads the logs as they are written.
+    #[error(
+        "maillogsentinel follow (pid {pid}) holds {path}: it reads the logs as they are written"
+    )]
+    Follow { path: PathBuf, pid: u32 },
     #[error("cannot open lock file {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -17,7 +22,22 @@ pub enum LockError {
 /// the lock, so a killed run never blocks the next one).
 #[derive(Debug)]
 pub struct RunLock {
-    _file: File,
+    file: File,
+}
+
+/// What the lock file says while follow mode holds it (the holder's process id follows).
+const FOLLOW_MARK: &str = "follow ";
+
+impl RunLock {
+    /// Says in the lock file that follow mode holds it, so that a default run started
+    /// meanwhile knows that its work is done (a run that takes the lock clears the mark).
+    pub fn mark_follow(&mut self) -> io::Result<()> {
+        self.file.set_len(0)?;
+        self.file.write_all_at(
+            format!("{FOLLOW_MARK}{}\n", std::process::id()).as_bytes(),
+            0,
+        )
+    }
 }
 
 /// Takes the lock file at `path` (`WorkDir::lock`).
@@ -33,10 +53,26 @@ pub fn acquire(path: &Path) -> Result<RunLock, LockError> {
             path: path.clone(),
             source,
         })?;
+    let io = |source| LockError::Io {
+        path: path.clone(),
+        source,
+    };
     match file.try_lock() {
-        Ok(()) => Ok(RunLock { _file: file }),
-        Err(TryLockError::WouldBlock) => Err(LockError::Busy(path)),
-        Err(TryLockError::Error(source)) => Err(LockError::Io { path, source }),
+        Ok(()) => {
+            file.set_len(0).map_err(io)?;
+            Ok(RunLock { file })
+        }
+        Err(TryLockError::WouldBlock) => {
+            let held_by = std::fs::read_to_string(&path).unwrap_or_default();
+            match held_by
+                .strip_prefix(FOLLOW_MARK)
+                .and_then(|pid| pid.trim().parse().ok())
+            {
+                Some(pid) => Err(LockError::Follow { path, pid }),
+                None => Err(LockError::Busy(path)),
+            }
+        }
+        Err(TryLockError::Error(source)) => Err(io(source)),
     }
 }
 
@@ -74,5 +110,22 @@ mod tests {
         ));
         drop(first);
         assert!(acquire(&dir.path().join("lock")).is_ok());
+    }
+
+    #[test]
+    fn follow_mode_is_named_while_it_holds_the_lock_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let mut follow = acquire(&path).unwrap();
+        follow.mark_follow().unwrap();
+        match acquire(&path) {
+            Err(LockError::Follow { pid, .. }) => assert_eq!(pid, std::process::id()),
+            other => panic!("{other:?}"),
+        }
+        drop(follow);
+        // A killed follow leaves its mark; the next holder clears it.
+        let run = acquire(&path).unwrap();
+        assert!(matches!(acquire(&path), Err(LockError::Busy(_))));
+        drop(run);
     }
 }

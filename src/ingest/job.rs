@@ -6,10 +6,12 @@
 //! Not here: the lock and the logger (the caller holds and installs them), the command line.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
-use super::{IngestError, Outputs, RunOptions};
+use super::{IngestError, Outputs, RunOptions, RunReport};
 use crate::config::{Config, MailLog};
 use crate::enrich::Enricher;
 use crate::sink::{JsonlExport, LegacyCsv, Repair};
@@ -119,52 +121,136 @@ fn open_csv(
     Ok((csv, marker))
 }
 
+/// A working directory opened for extraction: its store, exports and enricher, with what a
+/// killed run left repaired.
+struct Extraction {
+    dir: WorkDir,
+    store: Store,
+    csv: LegacyCsv,
+    /// Present while a CSV the store does not account for is being reconciled.
+    reconcile_marker: PathBuf,
+    jsonl: Option<JsonlExport>,
+    enricher: Enricher,
+}
+
+impl Extraction {
+    fn open(config: &Config, opts: &JobOptions) -> Result<Extraction, IngestError> {
+        let dir = WorkDir::of(config);
+        let mut store = Store::open(&dir.store())?;
+        check_store(&dir, &store)?;
+        let (csv, reconcile_marker) = open_csv(&dir, config, &store)?;
+        let jsonl = open_jsonl(config, opts, &store)?;
+        adopt_lengths(&mut store, &csv, jsonl.as_ref())?;
+        let (enricher, warnings) = Enricher::from_config(config, opts.no_dns);
+        for w in &warnings {
+            warn!("{w}");
+        }
+        Ok(Extraction {
+            dir,
+            store,
+            csv,
+            reconcile_marker,
+            jsonl,
+            enricher,
+        })
+    }
+
+    /// One incremental pass over the configured source.
+    fn pass(&mut self, config: &Config, opts: &JobOptions) -> Result<RunReport, IngestError> {
+        let mut outputs = Outputs {
+            store: &mut self.store,
+            csv: &mut self.csv,
+            jsonl: self.jsonl.as_mut(),
+            enricher: Some(&mut self.enricher),
+        };
+        ingest(config, opts, &mut outputs)
+    }
+
+    /// Records what `report` (one pass, or a follow's passes since the last record) did.
+    fn record(&mut self, report: &RunReport, took: std::time::Duration) -> Result<(), IngestError> {
+        let s = &report.stats;
+        self.store.record_run(&RunCounts {
+            finished_unix: jiff::Timestamp::now().as_second(),
+            lines: s.lines,
+            events: report.events_stored,
+            unmatched: s.unmatched,
+            tempfails: s.ambiguous,
+            aborted: s.aborted,
+        })?;
+        log_summary(report, took, &self.enricher);
+        if self.reconcile_marker.exists() {
+            if self.csv.already_there > 0 {
+                info!(
+                    "{}: {} rows were already there and were not written again",
+                    self.dir.csv().display(),
+                    self.csv.already_there
+                );
+            }
+            std::fs::remove_file(&self.reconcile_marker)
+                .map_err(export_error(&self.reconcile_marker))?;
+        }
+        for d in &report.damaged {
+            warn!("{d}: could not be read whole; the lines before the damage are stored");
+        }
+        Ok(())
+    }
+}
+
 /// The incremental extraction into `config`'s working directory, for a locked run.
 pub fn run(config: &Config, opts: &JobOptions) -> Result<(), IngestError> {
-    let dir = WorkDir::of(config);
-    let mut store = Store::open(&dir.store())?;
-    check_store(&dir, &store)?;
-    let (mut csv, marker) = open_csv(&dir, config, &store)?;
-    let mut jsonl = open_jsonl(config, opts, &store)?;
-    adopt_lengths(&mut store, &csv, jsonl.as_ref())?;
-    let (mut enricher, warnings) = Enricher::from_config(config, opts.no_dns);
-    for w in &warnings {
-        warn!("{w}");
-    }
-    let started = std::time::Instant::now();
-    let report = {
-        let mut outputs = Outputs {
-            store: &mut store,
-            csv: &mut csv,
-            jsonl: jsonl.as_mut(),
-            enricher: Some(&mut enricher),
-        };
-        ingest(config, opts, &mut outputs)?
+    let mut x = Extraction::open(config, opts)?;
+    let started = Instant::now();
+    let report = x.pass(config, opts)?;
+    x.record(&report, started.elapsed())
+}
+
+/// How often follow mode looks for new lines (each look commits what it read).
+pub const FOLLOW_POLL: Duration = Duration::from_millis(250);
+/// How often follow mode records a run (the report's parser health): its passes summed.
+const FOLLOW_RECORD_EVERY: Duration = Duration::from_secs(60);
+
+/// Follow mode, for a locked run: passes over the configured source every [`FOLLOW_POLL`],
+/// each committing what it read (the checkpoint protocol of the default run, so a kill loses
+/// and doubles nothing), until `stop` is set. `alive` is called once the store is open and
+/// after every pass (the service manager's readiness and watchdog); runs are recorded every minute and at the end, each time
+/// followed by `recorded` (shipping).
+pub fn follow(
+    config: &Config,
+    opts: &JobOptions,
+    stop: &AtomicBool,
+    mut alive: impl FnMut(),
+    mut recorded: impl FnMut(),
+) -> Result<(), IngestError> {
+    let mut x = Extraction::open(config, opts)?;
+    let mut opts = JobOptions {
+        progress: false,
+        ..opts.clone()
     };
-    let s = &report.stats;
-    store.record_run(&RunCounts {
-        finished_unix: jiff::Timestamp::now().as_second(),
-        lines: s.lines,
-        events: report.events_stored,
-        unmatched: s.unmatched,
-        tempfails: s.ambiguous,
-        aborted: s.aborted,
-    })?;
-    log_summary(&report, started.elapsed(), &enricher);
-    if marker.exists() {
-        if csv.already_there > 0 {
-            info!(
-                "{}: {} rows were already there and were not written again",
-                dir.csv().display(),
-                csv.already_there
-            );
+    let mut since = Instant::now();
+    let mut summed = RunReport::default();
+    // Ready once the store is open: the first pass may be a long backlog.
+    alive();
+    loop {
+        let pass = x.pass(config, &opts)?;
+        // --from-end is for the first pass only: later passes read what is written.
+        opts.from_end = false;
+        summed.add(pass);
+        alive();
+        let stopping = stop.load(Ordering::SeqCst);
+        if stopping || since.elapsed() >= FOLLOW_RECORD_EVERY {
+            x.record(&summed, since.elapsed())?;
+            recorded();
+            summed = RunReport::default();
+            since = Instant::now();
         }
-        std::fs::remove_file(&marker).map_err(export_error(&marker))?;
+        if stopping {
+            return Ok(());
+        }
+        let slept = Instant::now();
+        while slept.elapsed() < FOLLOW_POLL && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
-    for d in &report.damaged {
-        warn!("{d}: could not be read whole; the lines before the damage are stored");
-    }
-    Ok(())
 }
 
 /// The JSON Lines export, when one is asked for (`--jsonl`, or `[paths] jsonl_export`).
@@ -207,7 +293,7 @@ fn adopt_lengths(
 }
 
 /// What the run did, in the own log (and on a terminal).
-fn log_summary(report: &super::RunReport, took: std::time::Duration, enricher: &Enricher) {
+fn log_summary(report: &RunReport, took: std::time::Duration, enricher: &Enricher) {
     let s = &report.stats;
     info!(
         "read {} lines ({} MiB, {} files) in {:.2} s: stored {} events ({} failed attempts, {} successful logins); {} tempfails and {} aborted exchanges not counted; {} suspicious unmatched lines",
@@ -238,7 +324,7 @@ fn ingest(
     config: &Config,
     opts: &JobOptions,
     outputs: &mut Outputs,
-) -> Result<super::RunReport, IngestError> {
+) -> Result<RunReport, IngestError> {
     let tz = config.time_zone();
     match &config.paths.mail_log {
         MailLog::File(path) => {

@@ -99,6 +99,18 @@ pub struct RunReport {
     pub clock_lag: Option<i64>,
 }
 
+impl RunReport {
+    /// Adds a later pass (follow mode); the clock lag is the latest.
+    pub fn add(&mut self, pass: RunReport) {
+        self.files_read += pass.files_read;
+        self.bytes_read += pass.bytes_read;
+        self.stats.add(&pass.stats);
+        self.events_stored += pass.events_stored;
+        self.damaged.extend(pass.damaged);
+        self.clock_lag = pass.clock_lag.or(self.clock_lag);
+    }
+}
+
 /// A lag of the log's clock behind the wall clock past this is warned about (seconds).
 const LAG_WARNING: i64 = 120;
 /// The largest lag taken for clock skew (26 h: UTC-12 to UTC+14); beyond, none is assumed.

@@ -36,6 +36,20 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Adds the counts of `other` (the passes of a long-running follow).
+    pub fn add(&mut self, other: &Stats) {
+        self.lines += other.lines;
+        self.candidates += other.candidates;
+        self.skipped_long += other.skipped_long;
+        self.unmatched += other.unmatched;
+        for (s, o) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            self.events[s][o] += other.events[s][o];
+            self.attempts[s][o] += other.attempts[s][o];
+        }
+        self.ambiguous += other.ambiguous;
+        self.aborted += other.aborted;
+    }
+
     pub fn count(&mut self, e: &AuthEvent) {
         let s = match e.service {
             Service::Postfix => 0,

@@ -254,6 +254,9 @@ pub fn apply(a: &Answers, t: &Targets, log: &mut Transcript) -> anyhow::Result<(
     }
     log.say("  sudo systemctl daemon-reload");
     log.say("  sudo systemctl enable --now maillogsentinel-extract.timer maillogsentinel-report.timer maillogsentinel-geo-update.timer");
+    log.say("  # or follow mode instead of the extraction timer (attacks stored within a second):");
+    log.say("  #   sudo systemctl disable --now maillogsentinel-extract.timer");
+    log.say("  #   sudo systemctl enable --now maillogsentinel-follow.service");
     log.say("  # on the one host that mails the fleet report ([central] report_url set):");
     log.say("  sudo systemctl enable --now maillogsentinel-fleet-report.timer");
     log.say(&format!(

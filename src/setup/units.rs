@@ -1,5 +1,5 @@
 //! The systemd units setup writes: extraction (`maillogsentinel.service` +
-//! `maillogsentinel-extract.timer`), the report (`maillogsentinel-report.service` + `.timer`),
+//! `maillogsentinel-extract.timer`, or `maillogsentinel-follow.service` for follow mode), the report (`maillogsentinel-report.service` + `.timer`),
 //! the geo update (`maillogsentinel-geo-update.service` + `.timer`) and the fleet report
 //! (`maillogsentinel-fleet-report.service` + `.timer`, enabled on the one host that mails
 //! it). Services run as the operational user, hardened, allowed to write only the working and
@@ -66,6 +66,16 @@ fn mailing(service: String) -> String {
     )
 }
 
+/// Follow mode's service, instead of the extraction timer: long-running, `Type=notify` with a
+/// watchdog fed after every pass (a pass that hangs is restarted; five minutes cover a first
+/// pass over hundreds of GB of backlog), restarted on failure.
+fn follow_service(service: String) -> String {
+    service.replace(
+        "Type=oneshot\n",
+        "Type=notify\nWatchdogSec=300\nRestart=on-failure\nRestartSec=5\n",
+    ) + "\n[Install]\nWantedBy=multi-user.target\n"
+}
+
 /// When the fleet report is made: after midnight, once the servers' runs of the hour (hourly
 /// extraction) have shipped the end of the day.
 const FLEET_REPORT_SCHEDULE: &str = "*-*-* 00:30:00";
@@ -86,7 +96,7 @@ WantedBy=timers.target
     )
 }
 
-/// The eight units, for the binary at `exe` and the config at `config`.
+/// The nine units, for the binary at `exe` and the config at `config`.
 pub fn render(a: &Answers, exe: &Path, config: &Path) -> Vec<Unit> {
     let exe = exe.display().to_string();
     let geo_dirs: Vec<&Path> = [&a.country_db_path, &a.asn_db_path]
@@ -112,6 +122,16 @@ pub fn render(a: &Answers, exe: &Path, config: &Path) -> Vec<Unit> {
                 &a.extract_schedule,
                 "maillogsentinel.service",
             ),
+        },
+        Unit {
+            name: "maillogsentinel-follow.service",
+            text: follow_service(service(
+                "MailLogSentinel: follow the mail log, store attacks as they happen",
+                &format!("{exe} follow"),
+                a,
+                config,
+                &[],
+            )),
         },
         Unit {
             name: "maillogsentinel-report.service",
@@ -187,7 +207,7 @@ mod tests {
             Path::new("/usr/bin/maillogsentinel"),
             Path::new("/etc/maillogsentinel.conf"),
         );
-        assert_eq!(units.len(), 8);
+        assert_eq!(units.len(), 9);
         let extract = &units[0].text;
         assert!(extract.contains("User=mls\n"));
         assert!(
@@ -206,15 +226,25 @@ mod tests {
                 .text
                 .contains("OnCalendar=hourly\nPersistent=true\n")
         );
-        assert!(units[2].text.contains("--report --scheduled --config"));
-        assert!(units[3].text.contains("OnCalendar=*-*-* 23:50:00\n"));
-        assert!(units[4].text.contains("update-geo --config"));
+        assert!(units[3].text.contains("--report --scheduled --config"));
+        assert!(units[4].text.contains("OnCalendar=*-*-* 23:50:00\n"));
+        assert!(units[5].text.contains("update-geo --config"));
         assert!(
-            units[6]
+            units[7]
                 .text
                 .contains("ExecStart=/usr/bin/maillogsentinel report --fleet --yesterday --config")
-                && units[6].text.contains("/var/spool/postfix/maildrop")
+                && units[7].text.contains("/var/spool/postfix/maildrop")
         );
-        assert!(units[7].text.contains("OnCalendar=*-*-* 00:30:00\n"));
+        assert!(units[8].text.contains("OnCalendar=*-*-* 00:30:00\n"));
+        let follow = &units[2].text;
+        assert!(
+            follow.contains("Type=notify\nWatchdogSec=300\nRestart=on-failure\n")
+                && follow.contains(
+                    "ExecStart=/usr/bin/maillogsentinel follow --config /etc/maillogsentinel.conf\n"
+                )
+                && follow.contains("ProtectSystem=strict\n")
+                && follow.ends_with("[Install]\nWantedBy=multi-user.target\n"),
+            "{follow}"
+        );
     }
 }

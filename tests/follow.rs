@@ -1,0 +1,148 @@
+//! `maillogsentinel follow`: lines appended, cut mid-line and rotated both ways while follow
+//! runs, follow killed with `kill -9` and restarted, default runs started meanwhile; at the
+//! end every complete line's event is in the store and the CSV exactly once.
+//!
+//! Seed: `MLS_FOLLOW_SEED` (default: time based, printed).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Rng, Writer, exactly_once, setup, users_in_db};
+
+fn spawn_follow(config: &Path, stderr: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
+        .args(["--allow-root", "--config"])
+        .arg(config)
+        .arg("follow")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(stderr).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the store holds `n` failed attempts (follow read them), or panics.
+fn wait_for_events(work: &Path, n: u64, what: &str) {
+    let started = Instant::now();
+    loop {
+        let stored: u64 = users_in_db(work).values().sum();
+        if stored == n {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what}: follow stored {stored} of {n} attempts in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn follow_killed_and_restarted_loses_and_doubles_nothing() {
+    let mut rng = Rng::from_env("MLS_FOLLOW_SEED");
+    let seed = rng.0;
+    let s = setup();
+    let stderr = s.logs.join("follow.stderr");
+    let mut writer = Writer::new(&s.logs);
+    let mut follow = spawn_follow(&s.config, &stderr);
+    let (mut kills, mut default_runs) = (0, 0);
+    for round in 0..24 {
+        for _ in 0..rng.below(4) {
+            writer.append(&mut rng, 150, true);
+        }
+        match rng.below(6) {
+            0 => {
+                // Syslog daemons finish a line before the log is rotated.
+                writer.finish_line();
+                writer.rotate_create();
+            }
+            1 => {
+                writer.finish_line();
+                writer.rotate_copytruncate();
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(50 + rng.below(600)));
+        if round % 3 == 1 {
+            // A timer's run while follow holds the store: it finds the work done.
+            let out = Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
+                .args(["--allow-root", "--no-progress", "--config"])
+                .arg(&s.config)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "round {round}: {text}");
+            assert!(text.contains("follow"), "round {round}: {text}");
+            default_runs += 1;
+        }
+        follow.kill().unwrap(); // SIGKILL
+        follow.wait().unwrap();
+        kills += 1;
+        follow = spawn_follow(&s.config, &stderr);
+    }
+    writer.finish_line();
+    wait_for_events(&s.work, writer.next_user, &format!("seed {seed}"));
+    // SIGTERM: the last pass commits, a run is recorded, exit 0.
+    nix_kill(&follow, "TERM");
+    let status = follow.wait().unwrap();
+    assert!(
+        status.success(),
+        "follow after SIGTERM: {status}: {}",
+        std::fs::read_to_string(&stderr).unwrap()
+    );
+    eprintln!(
+        "follow test: seed {seed}: {kills} kills, {default_runs} default runs refused, {} lines",
+        writer.next_user
+    );
+    let problems = exactly_once(&s.work, writer.next_user);
+    assert!(
+        problems.is_empty(),
+        "seed {seed}: {} problems, first: {:?}",
+        problems.len(),
+        &problems[..problems.len().min(20)]
+    );
+    let runs: i64 = rusqlite::Connection::open(s.work.join("maillogsentinel.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert!(runs >= 1, "the stopped follow recorded its run");
+}
+
+#[test]
+fn follow_stores_a_line_as_it_is_written_and_refuses_a_second_follow() {
+    let s = setup();
+    let stderr = s.logs.join("follow.stderr");
+    let mut writer = Writer::new(&s.logs);
+    writer.append(&mut Rng(5), 20, false);
+    let mut follow = spawn_follow(&s.config, &stderr);
+    wait_for_events(&s.work, writer.next_user, "backlog");
+    writer.append(&mut Rng(6), 1, false);
+    wait_for_events(&s.work, writer.next_user, "one line");
+    let second = Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
+        .args(["--allow-root", "--config"])
+        .arg(&s.config)
+        .arg("follow")
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(75), "a second follow");
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("follow (pid"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    nix_kill(&follow, "INT");
+    assert!(follow.wait().unwrap().success());
+    assert!(exactly_once(&s.work, writer.next_user).is_empty());
+}
+
+fn nix_kill(child: &Child, signal: &str) {
+    assert!(
+        Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+}
