@@ -8,7 +8,7 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Rng, Writer, exactly_once, run_ok, setup, spawn_run};
+use crate::support::{Rng, Writer, assert_exactly_once, exactly_once, run_ok, setup, spawn_run};
 
 #[test]
 fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
@@ -59,13 +59,7 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         "kill -9 test: seed {seed}: {killed} runs killed, {completed} finished on their own, {} lines",
         writer.next_user
     );
-    let problems = exactly_once(&s.work, writer.next_user);
-    assert!(
-        problems.is_empty(),
-        "seed {seed}: {} problems, first: {:?}",
-        problems.len(),
-        &problems[..problems.len().min(20)]
-    );
+    assert_exactly_once(&s.work, writer.next_user, seed);
 }
 
 #[test]

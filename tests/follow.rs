@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Rng, Writer, exactly_once, setup, users_in_db};
+use crate::support::{Rng, Writer, assert_exactly_once, exactly_once, setup, users_in_db};
 
 fn spawn_follow(config: &Path, stderr: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
@@ -95,13 +95,7 @@ fn follow_killed_and_restarted_loses_and_doubles_nothing() {
         "follow test: seed {seed}: {kills} kills, {default_runs} default runs refused, {} lines",
         writer.next_user
     );
-    let problems = exactly_once(&s.work, writer.next_user);
-    assert!(
-        problems.is_empty(),
-        "seed {seed}: {} problems, first: {:?}",
-        problems.len(),
-        &problems[..problems.len().min(20)]
-    );
+    assert_exactly_once(&s.work, writer.next_user, seed);
     let runs: i64 = rusqlite::Connection::open(s.work.join("maillogsentinel.db"))
         .unwrap()
         .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))

@@ -308,6 +308,17 @@ pub fn exactly_once(work: &Path, n: u64) -> Vec<String> {
     problems
 }
 
+/// [`exactly_once`], or a panic naming the randomised test's `seed` and the first problems.
+pub fn assert_exactly_once(work: &Path, n: u64, seed: u64) {
+    let problems = exactly_once(work, n);
+    assert!(
+        problems.is_empty(),
+        "seed {seed}: {} problems, first: {:?}",
+        problems.len(),
+        &problems[..problems.len().min(20)]
+    );
+}
+
 /// Whether tests can run the binary as `user` (root, the user exists, `setpriv` is there);
 /// says SKIPPED otherwise (a failure with `MLS_REQUIRE_SERVERS`, when running as root).
 pub fn can_drop_to(user: &str) -> bool {
