@@ -204,13 +204,20 @@ pub fn run(config: &Config, opts: &JobOptions) -> Result<(), IngestError> {
     x.record(&report, started.elapsed())
 }
 
-/// How often follow mode looks for new lines (each look commits what it read).
+/// How often follow mode looks for new lines without inotify (each look commits what it
+/// read); with inotify, it looks when the log's directory changes and at least this often.
 pub const FOLLOW_POLL: Duration = Duration::from_millis(250);
+/// With inotify: the least time between two looks (a busy log changes all the time, and a
+/// look costs its setup, some milliseconds, however little it reads).
+const FOLLOW_MIN_GAP: Duration = Duration::from_millis(200);
+/// With inotify: the most time between two looks (a change it missed, a file system it does
+/// not see).
+const FOLLOW_IDLE: Duration = Duration::from_secs(5);
 /// How often follow mode records a run (the report's parser health): its passes summed.
 const FOLLOW_RECORD_EVERY: Duration = Duration::from_secs(60);
 
-/// Follow mode, for a locked run: passes over the configured source every [`FOLLOW_POLL`],
-/// each committing what it read (the checkpoint protocol of the default run, so a kill loses
+/// Follow mode, for a locked run: passes over the configured source when its files change
+/// (inotify; every [`FOLLOW_POLL`] without), each committing what it read (the checkpoint protocol of the default run, so a kill loses
 /// and doubles nothing), until `stop` is set. `alive` is called once the store is open and
 /// after every pass (the service manager's readiness and watchdog); runs are recorded every minute and at the end, each time
 /// followed by `recorded` (shipping).
@@ -228,9 +235,11 @@ pub fn follow(
     };
     let mut since = Instant::now();
     let mut summed = RunReport::default();
+    let changes = watch(&config.paths.mail_log);
     // Ready once the store is open: the first pass may be a long backlog.
     alive();
     loop {
+        let passed = Instant::now();
         let pass = x.pass(config, &opts)?;
         // --from-end is for the first pass only: later passes read what is written.
         opts.from_end = false;
@@ -246,9 +255,77 @@ pub fn follow(
         if stopping {
             return Ok(());
         }
-        let slept = Instant::now();
-        while slept.elapsed() < FOLLOW_POLL && !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(25));
+        wait_for_change(changes.as_ref().map(|w| &w.1), passed, stop);
+    }
+}
+
+/// Changes of the directory of a log file, through inotify (`notify`); `None` (polling)
+/// for the journal, or when inotify cannot watch it (its instances or watches exhausted).
+type Changes = (
+    notify::RecommendedWatcher,
+    std::sync::mpsc::Receiver<notify::Result<notify::Event>>,
+);
+
+fn watch(source: &MailLog) -> Option<Changes> {
+    use notify::Watcher;
+    let MailLog::File(log) = source else {
+        return None;
+    };
+    let dir = match log.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watched = notify::recommended_watcher(tx).and_then(|mut w| {
+        w.watch(dir, notify::RecursiveMode::NonRecursive)?;
+        Ok(w)
+    });
+    match watched {
+        Ok(w) => Some((w, rx)),
+        Err(e) => {
+            warn!(
+                "follow mode: cannot watch {} ({e}): looking for new lines every {} ms",
+                dir.display(),
+                FOLLOW_POLL.as_millis()
+            );
+            None
+        }
+    }
+}
+
+/// Returns when the next pass is due: a change seen (but not before [`FOLLOW_MIN_GAP`] since
+/// the last pass started), [`FOLLOW_IDLE`] without one, every [`FOLLOW_POLL`] without
+/// inotify, or a stop.
+fn wait_for_change(
+    changes: Option<&std::sync::mpsc::Receiver<notify::Result<notify::Event>>>,
+    passed: Instant,
+    stop: &AtomicBool,
+) {
+    let step = Duration::from_millis(25);
+    loop {
+        let waited = passed.elapsed();
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match changes {
+            None if waited >= FOLLOW_POLL => return,
+            None => std::thread::sleep(step),
+            Some(_) if waited >= FOLLOW_IDLE => return,
+            Some(rx) => match rx.recv_timeout(step) {
+                Ok(_) if waited >= FOLLOW_MIN_GAP => {
+                    // One pass reads everything written so far: the rest of the burst is seen.
+                    while rx.try_recv().is_ok() {}
+                    return;
+                }
+                Ok(_) => {
+                    std::thread::sleep(FOLLOW_MIN_GAP - waited);
+                    while rx.try_recv().is_ok() {}
+                    return;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                // The watcher is gone: poll.
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(step),
+            },
         }
     }
 }
