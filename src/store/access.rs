@@ -33,8 +33,8 @@ pub trait IngestStore: Send {
     fn record_run(&mut self, run: &RunCounts) -> Result<(), StoreError>;
     /// The reverse DNS cache.
     fn cached_ptr(&self, ip: IpAddr) -> Result<Option<PtrRecord>, StoreError>;
-    /// A second handle on the same store, for a thread of its own (lookups while the first
-    /// one writes).
+    /// A second, read-only handle on the same store, for a thread of its own (lookups while
+    /// the first one writes).
     fn another(&self) -> Result<Box<dyn IngestStore>, StoreError>;
 }
 
@@ -217,7 +217,9 @@ impl IngestStore for Store {
     }
 
     fn another(&self) -> Result<Box<dyn IngestStore>, StoreError> {
-        Ok(Box::new(Store::open(self.path())?))
+        // Read-only: a second handle only looks up (checkpoints, the DNS cache), and opening
+        // one costs no schema transaction (follow mode opens one per pass).
+        Ok(Box::new(Store::open_read_only(self.path())?))
     }
 }
 
