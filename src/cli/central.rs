@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::run::{Common, Exit, exit, prepare};
+use super::run::{Common, Exit, exit, prepare_alone};
 use crate::central::{self, CentralError};
 use crate::config::{CentralTls, Config};
 use crate::store::Store;
@@ -139,7 +139,7 @@ pub(super) fn ship_configured(config: &Config) -> Result<central::Shipped, Centr
 /// `maillogsentinel ship`: exit 0 once everything is shipped, 69 when the central store
 /// cannot be reached (the events stay local for the next ship).
 pub fn run_ship(common: &Common) -> anyhow::Result<ExitCode> {
-    let (config, _lock) = match prepare(common).and_then(|(c, h)| Ok((c, h.alone()?))) {
+    let (config, _lock) = match prepare_alone(common) {
         Ok(p) => p,
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use clap::Args;
 use log::info;
 
-use super::run::{Common, Exit, RunArgs, prepare, ship_committed};
+use super::run::{Common, Exit, RunArgs, prepare_alone, ship_committed};
 use crate::config::MailLog;
 use crate::ingest::job;
 
@@ -24,7 +24,7 @@ pub struct FollowArgs {
 }
 
 pub fn run(common: &Common, args: &FollowArgs) -> anyhow::Result<ExitCode> {
-    let (config, mut lock) = match prepare(common).and_then(|(c, h)| Ok((c, h.alone()?))) {
+    let (config, mut lock) = match prepare_alone(common) {
         Ok(p) => p,
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };

@@ -139,7 +139,7 @@ pub(super) enum Holder {
 
 impl Holder {
     /// The lock, or (follow mode holds it) the exit of a command that must have it alone.
-    pub(super) fn alone(self) -> Result<guard::RunLock, Exit> {
+    fn alone(self) -> Result<guard::RunLock, Exit> {
         match self {
             Holder::Us(lock) => Ok(lock),
             Holder::Follow(e) => {
@@ -150,6 +150,12 @@ impl Holder {
             }
         }
     }
+}
+
+/// [`prepare`] for a command that must hold the store alone (not beside follow mode).
+pub(super) fn prepare_alone(common: &Common) -> Result<(Config, guard::RunLock), Exit> {
+    let (config, holder) = prepare(common)?;
+    Ok((config, holder.alone()?))
 }
 
 /// Config, root check, directories, logger, lock: what every writing command needs first.
@@ -237,7 +243,7 @@ fn outputs_of(config: &Config) -> Vec<PathBuf> {
 }
 
 pub fn reset(common: &Common, purge: bool) -> anyhow::Result<ExitCode> {
-    let (config, _lock) = match prepare(common).and_then(|(c, h)| Ok((c, h.alone()?))) {
+    let (config, _lock) = match prepare_alone(common) {
         Ok(p) => p,
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };

@@ -205,8 +205,8 @@ pub fn run(config: &Config, opts: &JobOptions) -> Result<(), IngestError> {
 }
 
 /// How often follow mode looks for new lines without inotify (each look commits what it
-/// read); with inotify, it looks when the log's directory changes and at least this often.
-pub const FOLLOW_POLL: Duration = Duration::from_millis(250);
+/// read); with inotify, it looks when the log's directory changes.
+const FOLLOW_POLL: Duration = Duration::from_millis(250);
 /// With inotify: the least time between two looks (a busy log changes all the time, and a
 /// look costs its setup, some milliseconds, however little it reads).
 const FOLLOW_MIN_GAP: Duration = Duration::from_millis(200);
@@ -217,9 +217,10 @@ const FOLLOW_IDLE: Duration = Duration::from_secs(5);
 const FOLLOW_RECORD_EVERY: Duration = Duration::from_secs(60);
 
 /// Follow mode, for a locked run: passes over the configured source when its files change
-/// (inotify; every [`FOLLOW_POLL`] without), each committing what it read (the checkpoint protocol of the default run, so a kill loses
-/// and doubles nothing), until `stop` is set. `alive` is called once the store is open and
-/// after every pass (the service manager's readiness and watchdog); runs are recorded every minute and at the end, each time
+/// (inotify; every [`FOLLOW_POLL`] without), each committing what it read (the checkpoint
+/// protocol of the default run, so a kill loses and doubles nothing), until `stop` is set.
+/// `alive` is called once the store is open and after every pass (the service manager's
+/// readiness and watchdog); runs are recorded every minute and at the end, each time
 /// followed by `recorded` (shipping).
 pub fn follow(
     config: &Config,
@@ -312,18 +313,14 @@ fn wait_for_change(
             None => std::thread::sleep(step),
             Some(_) if waited >= FOLLOW_IDLE => return,
             Some(rx) => match rx.recv_timeout(step) {
-                Ok(_) if waited >= FOLLOW_MIN_GAP => {
+                Ok(_) => {
+                    std::thread::sleep(FOLLOW_MIN_GAP.saturating_sub(passed.elapsed()));
                     // One pass reads everything written so far: the rest of the burst is seen.
                     while rx.try_recv().is_ok() {}
                     return;
                 }
-                Ok(_) => {
-                    std::thread::sleep(FOLLOW_MIN_GAP - waited);
-                    while rx.try_recv().is_ok() {}
-                    return;
-                }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                // The watcher is gone: poll.
+                // The watcher lives as long as the receiver: not expected; wait out the step.
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(step),
             },
         }

@@ -338,9 +338,8 @@ fn write_commits(
 
 /// Runs `body` with a [`Committer`] (batches of at most `max_events`) whose commits scoped
 /// threads prepare (enrich when `out` has an active enricher, append the exports) and write
-/// to `out`; returns `body`'s result
-/// and the number of events stored. A preparing or writer error wins over the
-/// `WriterStopped` it causes upstream.
+/// to `out`; returns `body`'s result and the number of events stored. A preparing or writer
+/// error wins over the `WriterStopped` it causes upstream.
 fn with_writer<T>(
     out: &mut Outputs,
     max_events: usize,

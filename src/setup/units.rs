@@ -1,6 +1,6 @@
 //! The systemd units setup writes: extraction (`maillogsentinel.service` +
-//! `maillogsentinel-extract.timer`, or `maillogsentinel-follow.service` for follow mode), the report (`maillogsentinel-report.service` + `.timer`),
-//! the geo update (`maillogsentinel-geo-update.service` + `.timer`) and the fleet report
+//! `maillogsentinel-extract.timer`, or `maillogsentinel-follow.service` for follow mode), the
+//! report (`maillogsentinel-report.service` + `.timer`), the geo update (`maillogsentinel-geo-update.service` + `.timer`) and the fleet report
 //! (`maillogsentinel-fleet-report.service` + `.timer`, enabled on the one host that mails
 //! it). Services run as the operational user, hardened, allowed to write only the working and
 //! state directories;

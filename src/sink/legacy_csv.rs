@@ -12,7 +12,6 @@
 
 use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -63,7 +62,8 @@ impl<'a> From<&'a crate::store::Enrichment> for CsvEnrichment<'a> {
 
 pub struct LegacyCsv {
     file: AppendFile,
-    layout: CsvLayout,
+    format: CsvDateFormat,
+    columns: usize,
     /// While reconciling (see [`LegacyCsv::reconcile`]): rows already in the file that no
     /// stored event accounts for yet, by their first four cells, with their counts.
     known: Option<HashMap<Vec<u8>, u64>>,
@@ -149,7 +149,8 @@ impl LegacyCsv {
         Ok((
             LegacyCsv {
                 file,
-                layout: CsvLayout { columns, format },
+                format,
+                columns,
                 known: None,
                 already_there: 0,
             },
@@ -185,8 +186,7 @@ impl LegacyCsv {
                 continue;
             }
             row.clear();
-            self.layout
-                .write_row(&mut row, e, &CsvEnrichment::default());
+            self.write_row(&mut row, e, &CsvEnrichment::default());
             if let Some(n) = known.get_mut(row_key(row.as_bytes())) {
                 *n = n.saturating_sub(u64::from(e.attempts));
             }
@@ -209,7 +209,7 @@ impl LegacyCsv {
 
     /// The file's layout: 9 columns, or 6 for a file with the old tool's first header.
     pub fn columns(&self) -> usize {
-        self.layout.columns
+        self.columns
     }
 
     /// Appends one row per failed attempt of `events` (successes are skipped), with `null`
@@ -228,28 +228,26 @@ impl LegacyCsv {
         &mut self,
         rows: impl IntoIterator<Item = (&'e AuthEvent, CsvEnrichment<'e>)>,
     ) -> io::Result<u64> {
-        let rows = self.layout.render(rows);
-        self.append_rows(&rows)
-    }
-
-    /// Appends rows rendered by this file's [`CsvLayout`] (one line per attempt), syncs, and
-    /// returns the new length to commit. Rows the file already had (see
-    /// [`LegacyCsv::reconcile`]) are not written again.
-    fn append_rows(&mut self, rows: &CsvRows) -> io::Result<u64> {
         let mut out = String::new();
-        for row in rows.iter() {
-            for _ in 0..row.attempts {
+        let mut row = String::with_capacity(160);
+        for (e, enrichment) in rows {
+            if e.outcome != Outcome::Failure {
+                continue;
+            }
+            row.clear();
+            self.write_row(&mut row, e, &enrichment);
+            for _ in 0..e.attempts {
                 if let Some(n) = self
                     .known
                     .as_mut()
-                    .and_then(|k| k.get_mut(row_key(row.text.as_bytes())))
+                    .and_then(|k| k.get_mut(row_key(row.as_bytes())))
                     .filter(|n| **n > 0)
                 {
                     *n -= 1;
                     self.already_there += 1;
                     continue;
                 }
-                out.push_str(row.text);
+                out.push_str(&row);
                 if out.len() >= WRITE_CHUNK {
                     self.file.append(out.as_bytes())?;
                     out.clear();
@@ -258,57 +256,6 @@ impl LegacyCsv {
         }
         // Always returns the synced length, even for a batch without failures.
         self.file.append(out.as_bytes())
-    }
-}
-
-/// How a file's rows are written: 9 columns (6 for an old file) and the date format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct CsvLayout {
-    columns: usize,
-    format: CsvDateFormat,
-}
-
-/// The rows of a batch's failures, each once with the number of attempts (lines) it stands
-/// for: an event of very many attempts is repeated only as it is written, in chunks.
-#[derive(Debug, Clone, Default)]
-struct CsvRows {
-    text: String,
-    /// Per row: where it ends in `text`, and its attempts.
-    ends: Vec<(usize, u32)>,
-}
-
-/// One rendered row (with its newline) and the attempts it stands for.
-struct CsvRow<'a> {
-    text: &'a str,
-    attempts: u32,
-}
-
-impl CsvRows {
-    fn iter(&self) -> impl Iterator<Item = CsvRow<'_>> {
-        let mut start = 0;
-        self.ends.iter().map(move |&(end, attempts)| {
-            let text = &self.text[start..end];
-            start = end;
-            CsvRow { text, attempts }
-        })
-    }
-}
-
-impl CsvLayout {
-    /// The rows of the failures among `rows` (successes are skipped).
-    fn render<'e>(
-        &self,
-        rows: impl IntoIterator<Item = (&'e AuthEvent, CsvEnrichment<'e>)>,
-    ) -> CsvRows {
-        let mut out = CsvRows::default();
-        for (e, enrichment) in rows {
-            if e.outcome != Outcome::Failure {
-                continue;
-            }
-            self.write_row(&mut out.text, e, &enrichment);
-            out.ends.push((out.text.len(), e.attempts));
-        }
-        out
     }
 
     fn write_row(&self, row: &mut String, e: &AuthEvent, enrichment: &CsvEnrichment) {
@@ -355,10 +302,7 @@ fn write_row(
     columns: usize,
     format: CsvDateFormat,
 ) {
-    let mut date = String::new();
-    if let Some(t) = &e.time {
-        push_date(&mut date, t, format);
-    }
+    let date = e.time.map(|t| format_date(&t, format)).unwrap_or_default();
     let user = e
         .user
         .as_deref()
@@ -390,18 +334,15 @@ fn write_row(
     row.push('\n');
 }
 
-/// Appends the `date` cell to `out`: the wall-clock time the line was written in (UTC
-/// instant + its offset).
-fn push_date(out: &mut String, t: &EventTime, format: CsvDateFormat) {
+/// The `date` cell: the wall-clock time the line was written in (UTC instant + its offset).
+pub fn format_date(t: &EventTime, format: CsvDateFormat) -> String {
     let c = t.local_civil();
-    let _ = match format {
-        CsvDateFormat::Legacy => write!(
-            out,
+    match format {
+        CsvDateFormat::Legacy => format!(
             "{:02}/{:02}/{:04} {:02}:{:02}",
             c.day, c.month, c.year, c.hour, c.minute
         ),
-        CsvDateFormat::Iso => write!(
-            out,
+        CsvDateFormat::Iso => format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}",
             c.year,
             c.month,
@@ -411,7 +352,7 @@ fn push_date(out: &mut String, t: &EventTime, format: CsvDateFormat) {
             c.second,
             t.offset_string()
         ),
-    };
+    }
 }
 
 /// Makes the creation of `path` durable: fsync of its directory.
@@ -525,9 +466,7 @@ mod tests {
         ];
         for (i, (offset, format, want)) in cases.into_iter().enumerate() {
             e.time.as_mut().unwrap().offset_secs = offset;
-            let mut date = String::new();
-            push_date(&mut date, &e.time.unwrap(), format);
-            assert_eq!(date, want);
+            assert_eq!(format_date(&e.time.unwrap(), format), want);
             let p = dir.path().join(format!("{i}.csv"));
             let (mut csv, _) = LegacyCsv::open(&p, None, format).unwrap();
             csv.append(&[&e]).unwrap();
