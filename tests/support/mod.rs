@@ -259,23 +259,25 @@ pub fn run_ok(config: &Path) {
 
 /// Failure attempts per user in the store.
 pub fn users_in_db(work: &Path) -> HashMap<String, u64> {
+    try_users_in_db(work).unwrap()
+}
+
+/// Failure attempts per user in the store, or the error of a store still being created
+/// (a process running meanwhile may not have created its tables yet).
+pub fn try_users_in_db(work: &Path) -> rusqlite::Result<HashMap<String, u64>> {
     let mut map = HashMap::new();
     let db = work.join("maillogsentinel.db");
     if !db.exists() {
-        return map;
+        return Ok(map);
     }
-    let db = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = db
-        .prepare("SELECT user, attempts FROM events WHERE outcome = 'failure'")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))
-        .unwrap();
+    let db = rusqlite::Connection::open(db)?;
+    let mut stmt = db.prepare("SELECT user, attempts FROM events WHERE outcome = 'failure'")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))?;
     for row in rows {
-        let (user, attempts) = row.unwrap();
+        let (user, attempts) = row?;
         *map.entry(String::from_utf8(user).unwrap()).or_default() += attempts;
     }
-    map
+    Ok(map)
 }
 
 /// Rows per user in the CSV.
