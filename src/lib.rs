@@ -2,8 +2,11 @@
 //!
 //! The pipeline, one module per stage: `source` (reading files, gzip, stdin) -> `envelope`
 //! (syslog header) -> `detect` (per-daemon line shapes) -> `correlate` (one attempt counts
-//! once) -> `sink` (JSON Lines, CSV, table). See `docs/ARCHITECTURE.md`.
+//! once) -> `sink` (JSON Lines, CSV, table) and `store`; after the commits, `realtime`:
+//! `policy` (detections) -> `alert`, `blocklist`, `metrics`. See `docs/ARCHITECTURE.md`.
 
+pub mod alert;
+pub mod blocklist;
 pub mod central;
 pub(crate) mod check;
 pub mod cli;
@@ -15,8 +18,11 @@ pub mod envelope;
 pub mod event;
 pub(crate) mod ingest;
 pub(crate) mod logging;
+pub mod metrics;
 pub mod pipeline;
+pub mod policy;
 pub(crate) mod random;
+pub mod realtime;
 pub mod report;
 pub(crate) mod setup;
 pub mod sink;

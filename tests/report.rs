@@ -120,6 +120,7 @@ fn fixed_store(dir: &Path) -> Store {
             unmatched: 2,
             tempfails: 1,
             aborted: 0,
+            ..RunCounts::default()
         })
         .unwrap();
     store

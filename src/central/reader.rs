@@ -349,6 +349,7 @@ impl ReportStore for CentralReader {
                 unmatched: n(3),
                 tempfails: n(4),
                 aborted: n(5),
+                ..RunCounts::default()
             },
         ))
     }

@@ -5,6 +5,7 @@ mod central;
 mod check;
 mod follow;
 pub(crate) mod generate;
+mod blocklist;
 mod ipinfo;
 mod parse;
 mod report;
@@ -100,6 +101,12 @@ pub enum Command {
         after_help = "Examples:\n  maillogsentinel ipinfo 192.0.2.7\n  maillogsentinel ipinfo --json --no-dns 192.0.2.7 2001:db8::1"
     )]
     Ipinfo(ipinfo::IpinfoArgs),
+    /// Print the blocklist as it stands: addresses and networks of brute force and possible
+    /// compromises, for nftables, Postfix or plain
+    #[command(
+        after_help = "Examples:\n  maillogsentinel blocklist --format nftables > /run/mls.nft && nft -f /run/mls.nft\n  maillogsentinel blocklist --format postfix > /etc/postfix/mls_blocklist.cidr"
+    )]
+    Blocklist(blocklist::BlocklistArgs),
     /// Ship the events not shipped yet to the central PostgreSQL store ([central]); also done
     /// at the end of every run
     #[command(after_help = "Example:\n  maillogsentinel ship")]
@@ -131,6 +138,7 @@ pub fn main() -> ExitCode {
         Some(Command::Ipinfo(args)) => ipinfo::run(&common, &args),
         Some(Command::UpdateGeo(args)) => update_geo::run(&common, &args),
         Some(Command::Ship) => central::run_ship(&common),
+        Some(Command::Blocklist(args)) => blocklist::run(&common, &args),
         Some(Command::Central(args)) => central::run_central(&args),
         Some(Command::Report(args)) => report::run(&common, &args),
         Some(Command::Setup(args)) => setup::run(cli.config.as_deref(), &args),
@@ -207,7 +215,12 @@ fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
             Some(_) => (1, None),
             None => match e.downcast_ref::<crate::central::CentralError>() {
                 Some(c) => central(c, store),
-                None => e.downcast_ref::<StoreError>().map_or((1, None), store),
+                None => match e.downcast_ref::<crate::realtime::RealtimeError>() {
+                    Some(crate::realtime::RealtimeError::Store(s)) => store(s),
+                    Some(crate::realtime::RealtimeError::Write { .. }) => (exit::CANT_CREATE, None),
+                    Some(crate::realtime::RealtimeError::Reload { .. }) => (1, None),
+                    None => e.downcast_ref::<StoreError>().map_or((1, None), store),
+                },
             },
         },
     }

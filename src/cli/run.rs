@@ -203,7 +203,8 @@ pub fn run(common: &Common, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Ok((config, Holder::Us(lock))) => (config, lock),
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };
-    ingest::job::run(&config, &args.job())?;
+    let mut store = ingest::job::run(&config, &args.job())?;
+    crate::realtime::after_run(&mut store, &config)?;
     ship_committed(&config);
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,12 @@
 //! files), command-line options, the validators of value types (`values`).
 
 mod ini;
+mod realtime;
 pub(crate) mod values;
+
+pub use realtime::{
+    AlertsConfig, BlocklistConfig, BlocklistFormat, MetricsConfig, PolicyConfig, WebhookFormat,
+};
 
 use std::io;
 use std::net::SocketAddr;
@@ -294,6 +299,10 @@ pub struct Config {
     pub asn_db: GeoDbConfig,
     pub journal: JournalConfig,
     pub central: CentralConfig,
+    pub policy: PolicyConfig,
+    pub alerts: AlertsConfig,
+    pub blocklist: BlocklistConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// A loaded config and its warnings (unknown sections and keys), one line each, in file order.
@@ -624,6 +633,10 @@ const SECTIONS: &[(&str, &[&str])] = &[
     (AsnDb::NAME, AsnDb::KEYS),
     (JournalConfig::NAME, JournalConfig::KEYS),
     (CentralConfig::NAME, CentralConfig::KEYS),
+    (PolicyConfig::NAME, PolicyConfig::KEYS),
+    (AlertsConfig::NAME, AlertsConfig::KEYS),
+    (BlocklistConfig::NAME, BlocklistConfig::KEYS),
+    (MetricsConfig::NAME, MetricsConfig::KEYS),
 ];
 
 /// Keys of the old tool and of the file its setup script wrote, accepted without a warning and
@@ -854,6 +867,10 @@ impl Config {
             asn_db: section::<AsnDb>(&ini, path)?.0,
             journal,
             central: section(&ini, path)?,
+            policy: section(&ini, path)?,
+            alerts: section(&ini, path)?,
+            blocklist: section(&ini, path)?,
+            metrics: section(&ini, path)?,
         };
         Ok(Loaded { config, warnings })
     }

@@ -37,6 +37,8 @@ pub struct EnrichStats {
     pub cached: u64,
     /// Lookups sent to the network.
     pub looked_up: u64,
+    /// Of those, the ones without an answer in time.
+    pub timeouts: u64,
 }
 
 /// Reverse DNS (optional, with its cache) and geo databases, for a run.
@@ -119,6 +121,7 @@ impl Enricher {
             missing.sort_unstable();
             self.stats.looked_up += missing.len() as u64;
             for (&ip, answer) in missing.iter().zip(resolver.lookup_many(&missing)) {
+                self.stats.timeouts += u64::from(answer.status == dns::DnsStatus::Timeout);
                 let record = cache::record(ip, answer, now);
                 if let Some(en) = by_ip.get_mut(&ip) {
                     fill_ptr(en, &record);

@@ -13,7 +13,7 @@ use log::{info, warn};
 
 use super::{IngestError, Outputs, RunOptions, RunReport};
 use crate::config::{Config, MailLog};
-use crate::enrich::Enricher;
+use crate::enrich::{EnrichStats, Enricher};
 use crate::sink::{JsonlExport, LegacyCsv, Repair};
 use crate::source::journal::JournalQuery;
 use crate::store::{Commit, IngestStore, RunCounts, Store};
@@ -131,6 +131,8 @@ struct Extraction {
     reconcile_marker: PathBuf,
     jsonl: Option<JsonlExport>,
     enricher: Enricher,
+    /// The enricher's counters at the last record (follow records every minute).
+    recorded_dns: EnrichStats,
 }
 
 impl Extraction {
@@ -152,6 +154,7 @@ impl Extraction {
             reconcile_marker,
             jsonl,
             enricher,
+            recorded_dns: EnrichStats::default(),
         })
     }
 
@@ -169,7 +172,10 @@ impl Extraction {
     /// Records what `report` (one pass, or a follow's passes since the last record) did.
     fn record(&mut self, report: &RunReport, took: std::time::Duration) -> Result<(), IngestError> {
         let s = &report.stats;
+        let dns = &self.enricher.stats;
         self.store.record_run(&RunCounts {
+            dns_lookups: dns.looked_up - self.recorded_dns.looked_up,
+            dns_timeouts: dns.timeouts - self.recorded_dns.timeouts,
             finished_unix: jiff::Timestamp::now().as_second(),
             lines: s.lines,
             events: report.events_stored,
@@ -177,6 +183,7 @@ impl Extraction {
             tempfails: s.ambiguous,
             aborted: s.aborted,
         })?;
+        self.recorded_dns = *dns;
         log_summary(report, took, &self.enricher);
         if self.reconcile_marker.exists() {
             if self.csv.already_there > 0 {
@@ -197,11 +204,13 @@ impl Extraction {
 }
 
 /// The incremental extraction into `config`'s working directory, for a locked run.
-pub fn run(config: &Config, opts: &JobOptions) -> Result<(), IngestError> {
+/// Returns the store, for what follows the commits (`realtime::after_run`).
+pub fn run(config: &Config, opts: &JobOptions) -> Result<Store, IngestError> {
     let mut x = Extraction::open(config, opts)?;
     let started = Instant::now();
     let report = x.pass(config, opts)?;
-    x.record(&report, started.elapsed())
+    x.record(&report, started.elapsed())?;
+    Ok(x.store)
 }
 
 /// How often follow mode looks for new lines without inotify (each look commits what it
@@ -220,14 +229,16 @@ const FOLLOW_RECORD_EVERY: Duration = Duration::from_secs(60);
 /// (inotify; every [`FOLLOW_POLL`] without), each committing what it read (the checkpoint
 /// protocol of the default run, so a kill loses and doubles nothing), until `stop` is set.
 /// `alive` is called once the store is open and after every pass (the service manager's
-/// readiness and watchdog); runs are recorded every minute and at the end, each time
-/// followed by `recorded` (shipping).
+/// readiness and watchdog); `after_pass` gets the store and what the passes did since the
+/// last record (the real-time side); runs are recorded every minute and at the end, each
+/// time followed by `recorded` (shipping).
 pub fn follow(
     config: &Config,
     opts: &JobOptions,
     stop: &AtomicBool,
     mut alive: impl FnMut(),
-    mut recorded: impl FnMut(),
+    mut after_pass: impl FnMut(&mut Store, &RunReport),
+    mut recorded: impl FnMut(&Store),
 ) -> Result<(), IngestError> {
     let mut x = Extraction::open(config, opts)?;
     let mut opts = JobOptions {
@@ -245,11 +256,12 @@ pub fn follow(
         // --from-end is for the first pass only: later passes read what is written.
         opts.from_end = false;
         summed.add(pass);
+        after_pass(&mut x.store, &summed);
         alive();
         let stopping = stop.load(Ordering::SeqCst);
         if stopping || since.elapsed() >= FOLLOW_RECORD_EVERY {
             x.record(&summed, since.elapsed())?;
-            recorded();
+            recorded(&x.store);
             summed = RunReport::default();
             since = Instant::now();
         }

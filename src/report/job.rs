@@ -243,7 +243,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportJobError> {
     })
 }
 
-fn delivery(config: &Config) -> Result<Delivery, ReportJobError> {
+pub(crate) fn delivery(config: &Config) -> Result<Delivery, ReportJobError> {
     Ok(match &config.report.transport {
         ReportTransport::Sendmail(path) => Delivery::Sendmail(path.clone()),
         ReportTransport::Smtp {

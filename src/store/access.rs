@@ -181,15 +181,18 @@ impl IngestStore for Store {
     fn record_run(&mut self, run: &RunCounts) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT INTO runs (finished_unix, lines, events, unmatched, tempfails, aborted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO runs (finished_unix, lines, events, unmatched, tempfails, aborted,
+                     dns_lookups, dns_timeouts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     run.finished_unix,
                     to_i64(run.lines, "a line count")?,
                     to_i64(run.events, "an event count")?,
                     to_i64(run.unmatched, "a line count")?,
                     to_i64(run.tempfails, "a line count")?,
-                    to_i64(run.aborted, "a line count")?
+                    to_i64(run.aborted, "a line count")?,
+                    to_i64(run.dns_lookups, "a lookup count")?,
+                    to_i64(run.dns_timeouts, "a lookup count")?
                 ],
             )
             .doing("recording the run")?;
@@ -409,6 +412,7 @@ impl ReportStore for Store {
                             unmatched: r.get(3)?,
                             tempfails: r.get(4)?,
                             aborted: r.get(5)?,
+                            ..RunCounts::default()
                         },
                     ))
                 },
@@ -439,7 +443,11 @@ fn write_events(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
     let mut ip = String::with_capacity(48);
     let mut net = String::with_capacity(48);
     let mut days = SourceDays::new();
+    let mut totals: HashMap<(&str, &str, &str), i64> = HashMap::new();
     for (i, (e, source)) in c.events.iter().enumerate() {
+        *totals
+            .entry((e.service.as_str(), e.protocol.as_str(), e.outcome.as_str()))
+            .or_default() += i64::from(e.attempts);
         let en = c.enrichments.get(i).unwrap_or(&none);
         ip.clear();
         crate::event::push_ip(&mut ip, e.ip);
@@ -506,7 +514,21 @@ fn write_events(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
             }
         }
     }
-    write_source_days(tx, days)
+    write_source_days(tx, days)?;
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO attempt_totals (service, protocol, outcome, attempts)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (service, protocol, outcome) DO UPDATE SET
+                 attempts = attempts + excluded.attempts",
+        )
+        .doing("preparing the attempt totals")?;
+    for ((service, protocol, outcome), attempts) in totals {
+        upsert
+            .execute(params![service, protocol, outcome, attempts])
+            .doing("storing the attempt totals")?;
+    }
+    Ok(())
 }
 
 /// A commit's sums: (kind, day) -> value -> (first time, last time, attempts).

@@ -9,6 +9,7 @@
 
 mod access;
 mod error;
+mod realtime;
 mod schema;
 
 use std::fs::{File, OpenOptions};
@@ -25,6 +26,7 @@ use crate::event::{AuthEvent, Outcome};
 pub use access::{EarlierFailures, IngestStore, ReportStore, ServerHealth};
 use error::Doing;
 pub use error::StoreError;
+pub use realtime::{NewDetection, QueuedAlert, Totals};
 pub use schema::SCHEMA_VERSION;
 
 /// How long a statement waits for another process's write lock before failing with
@@ -323,6 +325,7 @@ impl Store {
                         unmatched: r.get(4)?,
                         tempfails: r.get(5)?,
                         aborted: r.get(6)?,
+                        ..RunCounts::default()
                     },
                 ))
             })
@@ -586,6 +589,9 @@ pub struct RunCounts {
     pub unmatched: u64,
     pub tempfails: u64,
     pub aborted: u64,
+    /// Reverse DNS lookups sent, and those that timed out.
+    pub dns_lookups: u64,
+    pub dns_timeouts: u64,
 }
 
 fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {

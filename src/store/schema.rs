@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::error::{Doing, StoreError};
 
 /// The version this program writes. Bump it and append to [`MIGRATIONS`] together.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `MIGRATIONS[i]` upgrades schema `i + 1` to `i + 2` (run inside the opening transaction).
 /// A new store is schema 1 with every migration applied: a new store and a migrated one
@@ -75,6 +75,47 @@ DROP INDEX IF EXISTS events_failed_net;
 DROP INDEX IF EXISTS events_failed_asn;
 DROP INDEX IF EXISTS events_success_user;
 DROP INDEX IF EXISTS events_outcome_time;
+",
+    // 3 -> 4: the real-time side. Detections (one row per alert, the alert's JSON kept as
+    // sent), the queue of their deliveries per channel (retried from here, so an alert
+    // survives a restart), deliveries sent and failed per channel, attempts per service,
+    // protocol and outcome (for metrics without a scan), reverse DNS lookups and timeouts per
+    // run, and the detector's cursor: the last
+    // event id looked at, the events already stored counting as looked at.
+    "CREATE TABLE detections (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    block TEXT,
+    time_unix INTEGER NOT NULL,
+    alert TEXT NOT NULL
+);
+CREATE INDEX detections_time ON detections(time_unix);
+CREATE TABLE alert_queue (
+    detection INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_unix INTEGER NOT NULL,
+    last_error TEXT,
+    PRIMARY KEY (detection, channel)
+);
+CREATE TABLE alert_counts (
+    channel TEXT PRIMARY KEY,
+    sent INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE attempt_totals (
+    service TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (service, protocol, outcome)
+);
+INSERT INTO attempt_totals SELECT service, protocol, outcome, sum(attempts) FROM events
+    GROUP BY service, protocol, outcome;
+INSERT INTO meta(key, value) SELECT 'detected_up_to', coalesce(max(id), 0) FROM events;
+ALTER TABLE runs ADD COLUMN dns_lookups INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN dns_timeouts INTEGER NOT NULL DEFAULT 0;
 ",
 ];
 
@@ -211,8 +252,12 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "alert_counts",
+                "alert_queue",
+                "attempt_totals",
                 "checkpoints",
                 "cursors",
+                "detections",
                 "dns_cache",
                 "events",
                 "meta",
@@ -270,6 +315,15 @@ mod tests {
                 (1, "192.0.2.0/24".into(), 3, 2)
             ]
         );
+        // Schema 4: the totals count both events; the detector starts after them.
+        let totals: i64 = conn
+            .query_row("SELECT sum(attempts) FROM attempt_totals", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(totals, 3);
+        let cursor: i64 = conn
+            .query_row("SELECT value FROM meta WHERE key = 'detected_up_to'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(cursor, 2);
     }
 
     #[test]

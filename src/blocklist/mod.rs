@@ -1,0 +1,200 @@
+//! Blocklists from the stored detections: the addresses (and networks) of brute force and of
+//! possible compromises, each until `ban_time` after its last detection; `network_threshold`
+//! addresses of one /24 or /64 listed as the network; `[policy] allow` never listed; an
+//! address with recent successful logins listed only for a compromise (customers behind a
+//! NAT fail too). Rendered for nftables (`nft -f`, sets with timeouts), Postfix
+//! (`check_client_access cidr:`) or as plain lines, and written atomically.
+//!
+//! Not here: the detections (`policy`), when the file is written (`realtime`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::Path;
+
+use crate::alert::Kind;
+use crate::config::{BlocklistFormat, Config};
+use crate::policy::Cidr;
+use crate::store::{Store, StoreError};
+
+/// The mail ports the nftables chain closes to listed clients.
+const MAIL_PORTS: &str = "25, 110, 143, 465, 587, 993, 995, 4190";
+
+/// One listed address or network, until `expires_unix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub net: Cidr,
+    pub expires_unix: i64,
+    /// Listed for a possible compromise (not only brute force).
+    pub compromise: bool,
+}
+
+/// The list at `now`, sorted by address.
+pub fn entries(store: &Store, config: &Config, now: i64) -> Result<Vec<Entry>, StoreError> {
+    let ban = i64::try_from(config.blocklist.ban_time).unwrap_or(i64::MAX / 4);
+    let mut listed: BTreeMap<Cidr, Entry> = BTreeMap::new();
+    for (kind, block, t) in store.blockable_detections(now - ban)? {
+        let Ok(net) = block.parse::<Cidr>() else {
+            continue;
+        };
+        let compromise = kind == Kind::Compromise.as_str();
+        let e = listed.entry(net).or_insert(Entry {
+            net,
+            expires_unix: t + ban,
+            compromise,
+        });
+        e.expires_unix = e.expires_unix.max(t + ban);
+        e.compromise |= compromise;
+    }
+    let lookback = i64::try_from(config.policy.compromise_lookback).unwrap_or(i64::MAX / 4);
+    let logins: Vec<IpAddr> = store
+        .login_addresses_since(now - lookback)?
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let policy = &config.policy;
+    let keep = |e: &Entry| {
+        !policy.allows(&e.net) && (e.compromise || !logins.iter().any(|&ip| e.net.contains(ip)))
+    };
+    let mut kept: Vec<Entry> = listed.into_values().filter(|e| keep(e)).collect();
+    // Enough addresses of one network: the network instead (when it may be listed itself).
+    let mut by_net: BTreeMap<Cidr, Vec<usize>> = BTreeMap::new();
+    for (i, e) in kept.iter().enumerate() {
+        if e.net.is_host() {
+            by_net.entry(Cidr::network_of(e.net.addr())).or_default().push(i);
+        }
+    }
+    let mut merged: HashSet<usize> = HashSet::new();
+    let mut nets = Vec::new();
+    for (net, hosts) in by_net {
+        if hosts.len() < config.blocklist.network_threshold.max(1) {
+            continue;
+        }
+        let joined = Entry {
+            net,
+            expires_unix: hosts.iter().map(|&i| kept[i].expires_unix).max().unwrap_or(now),
+            compromise: hosts.iter().any(|&i| kept[i].compromise),
+        };
+        if keep(&joined) {
+            merged.extend(hosts);
+            nets.push(joined);
+        }
+    }
+    let mut out: Vec<Entry> = kept
+        .drain(..)
+        .enumerate()
+        .filter(|(i, _)| !merged.contains(i))
+        .map(|(_, e)| e)
+        .collect();
+    // A network listed by a detection and by merging: once, the later expiry.
+    for n in nets {
+        match out.iter_mut().find(|e| e.net == n.net) {
+            Some(e) => e.expires_unix = e.expires_unix.max(n.expires_unix),
+            None => out.push(n),
+        }
+    }
+    out.retain(|e| e.expires_unix > now);
+    out.sort_by_key(|e| e.net);
+    Ok(out)
+}
+
+/// The list as `format` writes it; timeouts (nftables) count from `now`.
+pub fn render(entries: &[Entry], format: BlocklistFormat, now: i64) -> String {
+    let mut out = format!(
+        "# MailLogSentinel blocklist: {} entries at {}\n",
+        entries.len(),
+        crate::policy::rfc3339(now)
+    );
+    match format {
+        BlocklistFormat::Plain => {
+            for e in entries {
+                out.push_str(&format!("{}\n", e.net));
+            }
+        }
+        BlocklistFormat::Postfix => {
+            out.push_str("# check_client_access cidr:/PATH (see the README)\n");
+            for e in entries {
+                let why = if e.compromise {
+                    "possible account compromise"
+                } else {
+                    "authentication attacks"
+                };
+                out.push_str(&format!(
+                    "{} REJECT 554 5.7.1 Blocked by MailLogSentinel for {why}\n",
+                    e.net
+                ));
+            }
+        }
+        BlocklistFormat::Nftables => {
+            out.push_str("# Load with `nft -f PATH`: replaces table inet maillogsentinel as a whole.\n");
+            out.push_str("table inet maillogsentinel {}\ndelete table inet maillogsentinel\n");
+            out.push_str("table inet maillogsentinel {\n");
+            for (name, ty, v4) in [("blocked4", "ipv4_addr", true), ("blocked6", "ipv6_addr", false)] {
+                out.push_str(&format!(
+                    "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval, timeout\n"
+                ));
+                let elements: Vec<String> = entries
+                    .iter()
+                    .filter(|e| e.net.addr().is_ipv4() == v4)
+                    .map(|e| format!("{} timeout {}s", e.net, (e.expires_unix - now).max(1)))
+                    .collect();
+                if !elements.is_empty() {
+                    out.push_str(&format!("\t\telements = {{ {} }}\n", elements.join(", ")));
+                }
+                out.push_str("\t}\n");
+            }
+            out.push_str(&format!(
+                "\tchain input {{\n\t\ttype filter hook input priority filter - 10; policy accept;\n\
+                 \t\tip saddr @blocked4 tcp dport {{ {MAIL_PORTS} }} drop\n\
+                 \t\tip6 saddr @blocked6 tcp dport {{ {MAIL_PORTS} }} drop\n\t}}\n}}\n"
+            ));
+        }
+    }
+    out
+}
+
+/// Writes `text` to `path` atomically (a temporary file beside it, fsync, rename), mode 0644.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(net: &str, expires_unix: i64) -> Entry {
+        Entry {
+            net: net.parse().unwrap(),
+            expires_unix,
+            compromise: false,
+        }
+    }
+
+    #[test]
+    fn renders_each_format() {
+        let list = [entry("192.0.2.1", 1100), entry("2001:db8::/64", 1010)];
+        let plain = render(&list, BlocklistFormat::Plain, 1000);
+        assert!(plain.ends_with("192.0.2.1\n2001:db8::/64\n"), "{plain}");
+        let postfix = render(&list, BlocklistFormat::Postfix, 1000);
+        assert!(postfix.contains("\n2001:db8::/64 REJECT 554 5.7.1 "), "{postfix}");
+        let nft = render(&list, BlocklistFormat::Nftables, 1000);
+        assert!(nft.contains("elements = { 192.0.2.1 timeout 100s }"), "{nft}");
+        assert!(nft.contains("elements = { 2001:db8::/64 timeout 10s }"), "{nft}");
+        let empty = render(&[], BlocklistFormat::Nftables, 1000);
+        assert!(!empty.contains("elements"), "{empty}");
+    }
+}

@@ -1,0 +1,183 @@
+//! The real-time side, after the ingestion's commits: detections over the newly stored
+//! events (the detections, their queued alerts and the detector's cursor in one transaction:
+//! exactly once across kills), the blocklist file, the metrics file. Follow mode keeps one
+//! [`Realtime`] across its passes; a default run makes one at its end.
+//!
+//! Not here: the rules (`policy`), sending (`alert::deliver`), formats (`blocklist`,
+//! `metrics`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use log::{error, info, warn};
+
+use crate::alert::{Kind, deliver};
+use crate::blocklist::{self, Entry};
+use crate::config::Config;
+use crate::metrics::{self, Live};
+use crate::policy::Detector;
+use crate::store::{NewDetection, Store, StoreError};
+
+/// Events read from the store at a time.
+const BATCH: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RealtimeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the blocklist's reload_command `{command}` failed: {message}")]
+    Reload { command: String, message: String },
+}
+
+pub struct Realtime {
+    detector: Detector,
+    cursor: i64,
+    channels: Vec<&'static str>,
+    /// The blocklist entries last written (`None`: not written by this process yet).
+    written: Option<Vec<Entry>>,
+}
+
+fn secs(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX / 4)
+}
+
+impl Realtime {
+    /// Rebuilds the windows from the events the detector had seen (those of the longest
+    /// window before `now`) and the hold-offs from the stored detections.
+    pub fn open(store: &Store, config: &Config, now: i64) -> Result<Realtime, StoreError> {
+        let mut detector = Detector::new(&config.policy, config.alerts.hold_off);
+        let cursor = store.detected_up_to()?;
+        store.events_seen_since(now - secs(config.policy.longest_window()), cursor, |e| {
+            detector.observe(&e, false);
+        })?;
+        for (kind, source, t) in store.recent_detections(now - secs(config.alerts.hold_off))? {
+            let kind = match kind.as_str() {
+                "compromise" => Kind::Compromise,
+                "bruteforce" => Kind::Bruteforce,
+                _ => Kind::Spraying,
+            };
+            detector.hold(kind, source, t);
+        }
+        Ok(Realtime {
+            detector,
+            cursor,
+            channels: deliver::channels(config),
+            written: None,
+        })
+    }
+
+    /// Detections over the events stored since the last call; how many were found.
+    pub fn detect(&mut self, store: &mut Store, config: &Config, now: i64) -> Result<usize, StoreError> {
+        let send_from = now - secs(config.alerts.max_age);
+        let mut total = 0;
+        loop {
+            let events = store.events_after(self.cursor, BATCH)?;
+            let Some(last) = events.last().map(|e| e.id) else {
+                return Ok(total);
+            };
+            let mut found = Vec::new();
+            for e in &events {
+                for d in self.detector.observe(e, true) {
+                    let stale = if d.time_unix < send_from { " (in old lines: not sent)" } else { "" };
+                    warn!("{}: {}{stale}", d.alert.title(), d.alert.text());
+                    found.push(NewDetection {
+                        kind: d.alert.kind.as_str(),
+                        source: d.source,
+                        block: d.block.map(|b| b.to_string()),
+                        time_unix: d.time_unix,
+                        alert: serde_json::to_string(&d.alert)
+                            .map_err(|e| StoreError::corrupt(format!("an alert as JSON: {e}")))?,
+                    });
+                }
+            }
+            store.save_detections(&found, &self.channels, send_from, now, last)?;
+            self.cursor = last;
+            total += found.len();
+        }
+    }
+
+    /// Rewrites `[blocklist] path` when its entries changed (and then runs `reload_command`);
+    /// returns the number of entries.
+    pub fn refresh_blocklist(
+        &mut self,
+        store: &Store,
+        config: &Config,
+        now: i64,
+    ) -> Result<Option<u64>, RealtimeError> {
+        let Some(path) = &config.blocklist.path else {
+            return Ok(None);
+        };
+        let entries = blocklist::entries(store, config, now)?;
+        let n = entries.len() as u64;
+        if self.written.as_ref() == Some(&entries) {
+            return Ok(Some(n));
+        }
+        let text = blocklist::render(&entries, config.blocklist.format, now);
+        blocklist::write_atomically(path, &text).map_err(|source| RealtimeError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        info!("blocklist {}: {n} entries", path.display());
+        self.written = Some(entries);
+        if let Some(cmd) = &config.blocklist.reload_command {
+            run_reload(cmd)?;
+        }
+        Ok(Some(n))
+    }
+}
+
+fn run_reload(cmd: &str) -> Result<(), RealtimeError> {
+    let out = Command::new("/bin/sh")
+        .args(["-c", cmd])
+        .output()
+        .map_err(|e| RealtimeError::Reload {
+            command: cmd.to_owned(),
+            message: e.to_string(),
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(RealtimeError::Reload {
+        command: cmd.to_owned(),
+        message: format!(
+            "{}: {}",
+            out.status,
+            crate::sink::printable(String::from_utf8_lossy(&out.stderr).trim().as_bytes())
+        ),
+    })
+}
+
+/// Writes `[metrics] textfile`, if configured.
+pub fn write_metrics_file(store: &Store, config: &Config, live: &Live) -> Result<(), RealtimeError> {
+    let Some(path) = &config.metrics.textfile else {
+        return Ok(());
+    };
+    let text = metrics::render(&store.totals()?, live);
+    blocklist::write_atomically(path, &text).map_err(|source| RealtimeError::Write {
+        path: path.clone(),
+        source,
+    })
+}
+
+/// The end of a default run: detections, the blocklist, the alerts due (one try each; what
+/// fails waits for the next run) and the metrics file.
+pub fn after_run(store: &mut Store, config: &Config) -> Result<(), RealtimeError> {
+    let now = jiff::Timestamp::now().as_second();
+    let mut rt = Realtime::open(store, config, now)?;
+    rt.detect(store, config, now)?;
+    let entries = rt.refresh_blocklist(store, config, now)?;
+    let sent = deliver::deliver_due(store, config, now, usize::MAX)?;
+    if sent.failed > 0 {
+        error!("{} alert deliveries failed: retried at the next run", sent.failed);
+    }
+    let live = Live {
+        blocklist_entries: entries,
+        ..Live::default()
+    };
+    write_metrics_file(store, config, &live)
+}
