@@ -72,7 +72,12 @@ impl Realtime {
     }
 
     /// Detections over the events stored since the last call; how many were found.
-    pub fn detect(&mut self, store: &mut Store, config: &Config, now: i64) -> Result<usize, StoreError> {
+    pub fn detect(
+        &mut self,
+        store: &mut Store,
+        config: &Config,
+        now: i64,
+    ) -> Result<usize, StoreError> {
         let send_from = now - secs(config.alerts.max_age);
         let mut total = 0;
         loop {
@@ -83,7 +88,11 @@ impl Realtime {
             let mut found = Vec::new();
             for e in &events {
                 for d in self.detector.observe(e, true) {
-                    let stale = if d.time_unix < send_from { " (in old lines: not sent)" } else { "" };
+                    let stale = if d.time_unix < send_from {
+                        " (in old lines: not sent)"
+                    } else {
+                        ""
+                    };
                     warn!("{}: {}{stale}", d.alert.title(), d.alert.text());
                     found.push(NewDetection {
                         kind: d.alert.kind.as_str(),
@@ -153,7 +162,11 @@ fn run_reload(cmd: &str) -> Result<(), RealtimeError> {
 }
 
 /// Writes `[metrics] textfile`, if configured.
-pub fn write_metrics_file(store: &Store, config: &Config, live: &Live) -> Result<(), RealtimeError> {
+pub fn write_metrics_file(
+    store: &Store,
+    config: &Config,
+    live: &Live,
+) -> Result<(), RealtimeError> {
     let Some(path) = &config.metrics.textfile else {
         return Ok(());
     };
@@ -173,7 +186,10 @@ pub fn after_run(store: &mut Store, config: &Config) -> Result<(), RealtimeError
     let entries = rt.refresh_blocklist(store, config, now)?;
     let sent = deliver::deliver_due(store, config, now, usize::MAX)?;
     if sent.failed > 0 {
-        error!("{} alert deliveries failed: retried at the next run", sent.failed);
+        error!(
+            "{} alert deliveries failed: retried at the next run",
+            sent.failed
+        );
     }
     let live = Live {
         blocklist_entries: entries,

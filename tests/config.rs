@@ -106,6 +106,10 @@ fn old_tool_config(path: &Path) -> Config {
             journalctl: "journalctl".into(),
         },
         central: CentralConfig::default(),
+        policy: Default::default(),
+        alerts: Default::default(),
+        blocklist: Default::default(),
+        metrics: Default::default(),
     }
 }
 

@@ -90,7 +90,8 @@ fn backoff(attempts: u32) -> i64 {
 }
 
 fn send(config: &Config, q: &QueuedAlert) -> Result<(), String> {
-    let alert: Alert = serde_json::from_str(&q.alert).map_err(|e| format!("a damaged alert: {e}"))?;
+    let alert: Alert =
+        serde_json::from_str(&q.alert).map_err(|e| format!("a damaged alert: {e}"))?;
     let a = &config.alerts;
     match q.channel.as_str() {
         "webhook" => match &a.webhook_url {
@@ -121,7 +122,8 @@ fn webhook(url: &str, format: WebhookFormat, alert: &Alert, json: &str) -> Resul
             .header("Content-Type", "application/json")
             .send(json),
         WebhookFormat::Slack => {
-            let body = serde_json::json!({ "text": format!("*{}*: {}", alert.title(), alert.text()) });
+            let body =
+                serde_json::json!({ "text": format!("*{}*: {}", alert.title(), alert.text()) });
             agent
                 .post(url)
                 .header("Content-Type", "application/json")
@@ -154,7 +156,9 @@ fn command(cmd: &str, json: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot start `{cmd}`: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A command that does not read its input is its business: not an error.
-        let _ = stdin.write_all(json.as_bytes()).and_then(|_| stdin.write_all(b"\n"));
+        let _ = stdin
+            .write_all(json.as_bytes())
+            .and_then(|_| stdin.write_all(b"\n"));
     }
     let started = Instant::now();
     loop {
@@ -171,7 +175,10 @@ fn command(cmd: &str, json: &str) -> Result<(), String> {
             Ok(None) if started.elapsed() > SEND_TIMEOUT => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("`{cmd}` did not finish in {} s", SEND_TIMEOUT.as_secs()));
+                return Err(format!(
+                    "`{cmd}` did not finish in {} s",
+                    SEND_TIMEOUT.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(format!("`{cmd}`: {e}")),
@@ -186,7 +193,10 @@ fn mail(config: &Config, to: &str, alert: &Alert, json: &str) -> Result<(), Stri
         .from
         .clone()
         .unwrap_or_else(|| format!("maillogsentinel@{}", crate::report::job::fqdn()));
-    let mailbox = |s: &str| s.parse::<Mailbox>().map_err(|_| format!("invalid mail address `{s}`"));
+    let mailbox = |s: &str| {
+        s.parse::<Mailbox>()
+            .map_err(|_| format!("invalid mail address `{s}`"))
+    };
     let subject = format!("{} {}", config.report.subject_prefix, alert.title());
     let m = lettre::Message::builder()
         .from(mailbox(&from)?)
@@ -217,8 +227,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mls-cmd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("got.json");
-        command(&format!("cat > '{}'", out.display()), "{\"kind\":\"spraying\"}").unwrap();
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{\"kind\":\"spraying\"}\n");
+        command(
+            &format!("cat > '{}'", out.display()),
+            "{\"kind\":\"spraying\"}",
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "{\"kind\":\"spraying\"}\n"
+        );
         let err = command("echo 'no route' >&2; exit 3", "{}").unwrap_err();
         assert!(err.contains("no route") && err.contains('3'), "{err}");
         std::fs::remove_dir_all(dir).unwrap();

@@ -103,8 +103,15 @@ impl Alert {
         let line = match self.kind {
             Kind::Compromise => format!(
                 "{} logged in ({} {}) from {}{from} at {} after {} failed attempts from {} {} since {}",
-                user, self.service, self.protocol, self.ip, self.time, ev.failures, ev.by,
-                ev.value, self.first_seen
+                user,
+                self.service,
+                self.protocol,
+                self.ip,
+                self.time,
+                ev.failures,
+                ev.by,
+                ev.value,
+                self.first_seen
             ),
             Kind::Bruteforce => format!(
                 "{} failed attempts from {} {}{from} in {} s (since {}), last user {}",
@@ -160,8 +167,19 @@ mod tests {
         let a = sample();
         let v: serde_json::Value = serde_json::to_value(&a).unwrap();
         for key in [
-            "kind", "time", "server", "ip", "network", "user", "count", "first_seen",
-            "evidence", "country_code", "asn", "aso", "hostname",
+            "kind",
+            "time",
+            "server",
+            "ip",
+            "network",
+            "user",
+            "count",
+            "first_seen",
+            "evidence",
+            "country_code",
+            "asn",
+            "aso",
+            "hostname",
         ] {
             assert!(v.get(key).is_some(), "{key} missing");
         }

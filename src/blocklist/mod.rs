@@ -61,7 +61,10 @@ pub fn entries(store: &Store, config: &Config, now: i64) -> Result<Vec<Entry>, S
     let mut by_net: BTreeMap<Cidr, Vec<usize>> = BTreeMap::new();
     for (i, e) in kept.iter().enumerate() {
         if e.net.is_host() {
-            by_net.entry(Cidr::network_of(e.net.addr())).or_default().push(i);
+            by_net
+                .entry(Cidr::network_of(e.net.addr()))
+                .or_default()
+                .push(i);
         }
     }
     let mut merged: HashSet<usize> = HashSet::new();
@@ -72,7 +75,11 @@ pub fn entries(store: &Store, config: &Config, now: i64) -> Result<Vec<Entry>, S
         }
         let joined = Entry {
             net,
-            expires_unix: hosts.iter().map(|&i| kept[i].expires_unix).max().unwrap_or(now),
+            expires_unix: hosts
+                .iter()
+                .map(|&i| kept[i].expires_unix)
+                .max()
+                .unwrap_or(now),
             compromise: hosts.iter().any(|&i| kept[i].compromise),
         };
         if keep(&joined) {
@@ -126,10 +133,15 @@ pub fn render(entries: &[Entry], format: BlocklistFormat, now: i64) -> String {
             }
         }
         BlocklistFormat::Nftables => {
-            out.push_str("# Load with `nft -f PATH`: replaces table inet maillogsentinel as a whole.\n");
+            out.push_str(
+                "# Load with `nft -f PATH`: replaces table inet maillogsentinel as a whole.\n",
+            );
             out.push_str("table inet maillogsentinel {}\ndelete table inet maillogsentinel\n");
             out.push_str("table inet maillogsentinel {\n");
-            for (name, ty, v4) in [("blocked4", "ipv4_addr", true), ("blocked6", "ipv6_addr", false)] {
+            for (name, ty, v4) in [
+                ("blocked4", "ipv4_addr", true),
+                ("blocked6", "ipv6_addr", false),
+            ] {
                 out.push_str(&format!(
                     "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval, timeout\n"
                 ));
@@ -156,7 +168,10 @@ pub fn render(entries: &[Entry], format: BlocklistFormat, now: i64) -> String {
 /// Writes `text` to `path` atomically (a temporary file beside it, fsync, rename), mode 0644.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -190,10 +205,19 @@ mod tests {
         let plain = render(&list, BlocklistFormat::Plain, 1000);
         assert!(plain.ends_with("192.0.2.1\n2001:db8::/64\n"), "{plain}");
         let postfix = render(&list, BlocklistFormat::Postfix, 1000);
-        assert!(postfix.contains("\n2001:db8::/64 REJECT 554 5.7.1 "), "{postfix}");
+        assert!(
+            postfix.contains("\n2001:db8::/64 REJECT 554 5.7.1 "),
+            "{postfix}"
+        );
         let nft = render(&list, BlocklistFormat::Nftables, 1000);
-        assert!(nft.contains("elements = { 192.0.2.1 timeout 100s }"), "{nft}");
-        assert!(nft.contains("elements = { 2001:db8::/64 timeout 10s }"), "{nft}");
+        assert!(
+            nft.contains("elements = { 192.0.2.1 timeout 100s }"),
+            "{nft}"
+        );
+        assert!(
+            nft.contains("elements = { 2001:db8::/64 timeout 10s }"),
+            "{nft}"
+        );
         let empty = render(&[], BlocklistFormat::Nftables, 1000);
         assert!(!empty.contains("elements"), "{empty}");
     }

@@ -1,11 +1,11 @@
 //! The command line: argument definitions and dispatch. The edge of the program, where errors
 //! become messages and exit codes (see `run::exit`).
 
+mod blocklist;
 mod central;
 mod check;
 mod follow;
 pub(crate) mod generate;
-mod blocklist;
 mod ipinfo;
 mod parse;
 mod report;

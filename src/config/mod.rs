@@ -949,6 +949,10 @@ mod tests {
                 journalctl: "journalctl".into(),
             },
             central: CentralConfig::default(),
+            policy: PolicyConfig::default(),
+            alerts: AlertsConfig::default(),
+            blocklist: BlocklistConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 
@@ -1044,6 +1048,10 @@ mod tests {
                     journalctl: "/usr/bin/journalctl".into(),
                 },
                 central: CentralConfig::default(),
+                policy: PolicyConfig::default(),
+                alerts: AlertsConfig::default(),
+                blocklist: BlocklistConfig::default(),
+                metrics: MetricsConfig::default(),
             }
         );
     }
@@ -1467,6 +1475,41 @@ mod tests {
     }
 
     #[test]
+    fn real_time_sections_are_read_and_checked() {
+        let c = load(
+            "[policy]\ncompromise_lookback = 12h\nbruteforce_threshold = 5\nbruteforce_window = 300\n\
+             spraying_addresses = 4\nallow = 192.0.2.0/24, 2001:db8::/32 198.51.100.7\n\
+             [alerts]\nwebhook_url = http://127.0.0.1:9/hook\nwebhook_format = ntfy\ncommand = logger -t mls\nhold_off = 30m\n\
+             [blocklist]\npath = /w/block.nft\nformat = nftables\nban_time = 1d\nnetwork_threshold = 4\n\
+             [metrics]\nlisten = 127.0.0.1:9817\ntextfile = /t/mls.prom\n",
+        )
+        .unwrap()
+        .config;
+        assert_eq!(c.policy.compromise_lookback, 43_200);
+        assert_eq!(
+            (c.policy.bruteforce_threshold, c.policy.bruteforce_window),
+            (5, 300)
+        );
+        assert_eq!(c.policy.slow_bruteforce_threshold, 30);
+        assert_eq!(c.policy.allow.len(), 3);
+        assert!(c.policy.allows(&"192.0.2.9".parse().unwrap()));
+        assert!(!c.policy.allows(&"203.0.113.9".parse().unwrap()));
+        assert_eq!(c.alerts.webhook_format, WebhookFormat::Ntfy);
+        assert_eq!(c.alerts.hold_off, 1800);
+        assert_eq!(c.alerts.command.as_deref(), Some("logger -t mls"));
+        assert_eq!(c.blocklist.format, BlocklistFormat::Nftables);
+        assert_eq!(
+            (c.blocklist.ban_time, c.blocklist.network_threshold),
+            (86_400, 4)
+        );
+        assert_eq!(c.metrics.listen, Some("127.0.0.1:9817".parse().unwrap()));
+        assert!(error("[policy]\nallow = 192.0.2.0/40\n").contains("[policy] allow"));
+        assert!(error("[alerts]\nwebhook_format = teams\n").contains("json or ntfy or slack"));
+        assert!(error("[blocklist]\nban_time = 1w\n").contains("duration"));
+        assert!(error("[metrics]\nlisten = 9817\n").contains("127.0.0.1:9817"));
+    }
+
+    #[test]
     fn the_example_config_documents_every_key() {
         let text = include_str!("../../config/maillogsentinel.conf");
         // Keys are given or commented out (`# key = ...`) under their section's header.
@@ -1502,7 +1545,11 @@ mod tests {
                 "[geolocation]",
                 "[ASN_ASO]",
                 "[journal]",
-                "[central]"
+                "[central]",
+                "[policy]",
+                "[alerts]",
+                "[blocklist]",
+                "[metrics]"
             ]
         );
     }

@@ -6,7 +6,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::values::{parse_choice, parse_email, parse_list, parse_one_line, parse_positive, parse_url};
+use super::values::{
+    parse_choice, parse_email, parse_list, parse_one_line, parse_positive, parse_url,
+};
 use super::{ConfigError, Reader, Section, ini};
 use crate::policy::Cidr;
 
@@ -174,9 +176,9 @@ impl Section for AlertsConfig {
         Ok(AlertsConfig {
             email: r.read("email", parse_email)?.flatten(),
             webhook_url: r.read("webhook_url", parse_url)?.flatten(),
-            webhook_format: match r
-                .read("webhook_format", |v| parse_choice(v, &["json", "ntfy", "slack"]))?
-            {
+            webhook_format: match r.read("webhook_format", |v| {
+                parse_choice(v, &["json", "ntfy", "slack"])
+            })? {
                 Some(1) => WebhookFormat::Ntfy,
                 Some(2) => WebhookFormat::Slack,
                 Some(_) => WebhookFormat::Json,
@@ -292,7 +294,10 @@ impl Section for MetricsConfig {
                         return Ok(None);
                     }
                     v.parse::<SocketAddr>().map(Some).map_err(|_| {
-                        format!("expected an address and port, e.g. 127.0.0.1:9817, got `{}`", ini::shown(v))
+                        format!(
+                            "expected an address and port, e.g. 127.0.0.1:9817, got `{}`",
+                            ini::shown(v)
+                        )
                     })
                 })?
                 .flatten(),

@@ -54,7 +54,12 @@ pub fn render(t: &Totals, live: &Live) -> String {
             })
             .collect::<Vec<_>>(),
     );
-    family("lines_read_total", "counter", "Log lines read.", &one(t.lines + live.lines));
+    family(
+        "lines_read_total",
+        "counter",
+        "Log lines read.",
+        &one(t.lines + live.lines),
+    );
     family(
         "unmatched_lines_total",
         "counter",
@@ -67,14 +72,24 @@ pub fn render(t: &Totals, live: &Live) -> String {
         "Postfix tempfails (authentication server unreachable), not counted as failures.",
         &one(t.tempfails + live.tempfails),
     );
-    family("dns_lookups_total", "counter", "Reverse DNS lookups sent.", &one(t.dns_lookups));
+    family(
+        "dns_lookups_total",
+        "counter",
+        "Reverse DNS lookups sent.",
+        &one(t.dns_lookups),
+    );
     family(
         "dns_timeouts_total",
         "counter",
         "Reverse DNS lookups without an answer in time.",
         &one(t.dns_timeouts),
     );
-    family("runs_total", "counter", "Runs recorded (follow records one a minute).", &one(t.runs));
+    family(
+        "runs_total",
+        "counter",
+        "Runs recorded (follow records one a minute).",
+        &one(t.runs),
+    );
     let by = |label: &str, rows: Vec<(&String, u64)>| {
         rows.into_iter()
             .map(|(v, n)| (format!("{{{label}=\"{v}\"}}"), n.to_string()))
@@ -90,17 +105,33 @@ pub fn render(t: &Totals, live: &Live) -> String {
         "alerts_sent_total",
         "counter",
         "Alerts delivered, by channel.",
-        &by("channel", t.alerts.iter().map(|(c, s, _)| (c, *s)).collect()),
+        &by(
+            "channel",
+            t.alerts.iter().map(|(c, s, _)| (c, *s)).collect(),
+        ),
     );
     family(
         "alerts_failed_total",
         "counter",
         "Alerts given up after retries, by channel.",
-        &by("channel", t.alerts.iter().map(|(c, _, f)| (c, *f)).collect()),
+        &by(
+            "channel",
+            t.alerts.iter().map(|(c, _, f)| (c, *f)).collect(),
+        ),
     );
-    family("alerts_queued", "gauge", "Alert deliveries waiting (retried).", &one(t.queued));
+    family(
+        "alerts_queued",
+        "gauge",
+        "Alert deliveries waiting (retried).",
+        &one(t.queued),
+    );
     if let Some(n) = live.blocklist_entries {
-        family("blocklist_entries", "gauge", "Addresses and networks on the blocklist.", &one(n));
+        family(
+            "blocklist_entries",
+            "gauge",
+            "Addresses and networks on the blocklist.",
+            &one(n),
+        );
     }
     if let Some(last) = t.last_run_unix {
         family(
@@ -123,11 +154,7 @@ pub fn render(t: &Totals, live: &Live) -> String {
 
 /// Serves `GET /metrics` on `addr` from a thread of its own, reading the store at
 /// `store_path` (read-only) at each scrape. Binding fails loudly (the address is taken).
-pub fn serve(
-    addr: SocketAddr,
-    store_path: PathBuf,
-    live: Arc<Mutex<Live>>,
-) -> std::io::Result<()> {
+pub fn serve(addr: SocketAddr, store_path: PathBuf, live: Arc<Mutex<Live>>) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr)?;
     std::thread::Builder::new()
         .name("mls-metrics".into())
@@ -159,16 +186,17 @@ fn answer(
             Ok(n) => request.extend_from_slice(&buf[..n]),
         }
     }
-    let (status, body) = if request.starts_with(b"GET /metrics ") || request.starts_with(b"GET /metrics?") {
-        let s = match store {
-            Some(s) => s,
-            None => store.insert(Store::open_read_only(store_path)?),
+    let (status, body) =
+        if request.starts_with(b"GET /metrics ") || request.starts_with(b"GET /metrics?") {
+            let s = match store {
+                Some(s) => s,
+                None => store.insert(Store::open_read_only(store_path)?),
+            };
+            let live = *live.lock().unwrap_or_else(|p| p.into_inner());
+            ("200 OK", render(&s.totals()?, &live))
+        } else {
+            ("404 Not Found", "metrics are at /metrics\n".to_owned())
         };
-        let live = *live.lock().unwrap_or_else(|p| p.into_inner());
-        ("200 OK", render(&s.totals()?, &live))
-    } else {
-        ("404 Not Found", "metrics are at /metrics\n".to_owned())
-    };
     let _ = write!(
         stream,
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

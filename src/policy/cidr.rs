@@ -17,9 +17,7 @@ impl Cidr {
     /// `addr/prefix`, the host bits cleared; `None` when the prefix is too long.
     pub fn new(addr: IpAddr, prefix: u8) -> Option<Cidr> {
         let addr = match addr {
-            IpAddr::V4(v4) if prefix <= 32 => {
-                IpAddr::V4((u32::from(v4) & mask_u32(prefix)).into())
-            }
+            IpAddr::V4(v4) if prefix <= 32 => IpAddr::V4((u32::from(v4) & mask_u32(prefix)).into()),
             IpAddr::V6(v6) if prefix <= 128 => {
                 IpAddr::V6((u128::from(v6) & mask_u128(prefix)).into())
             }
@@ -57,7 +55,10 @@ impl Cidr {
     /// Whether the two share an address (one holds the other).
     pub fn overlaps(&self, other: &Cidr) -> bool {
         let shorter = self.prefix.min(other.prefix);
-        match (Cidr::new(self.addr, shorter), Cidr::new(other.addr, shorter)) {
+        match (
+            Cidr::new(self.addr, shorter),
+            Cidr::new(other.addr, shorter),
+        ) {
             (Some(a), Some(b)) => a == b && self.addr.is_ipv4() == other.addr.is_ipv4(),
             _ => false,
         }

@@ -83,7 +83,10 @@ impl Detector {
                 let keep_from = t - secs(p.longest_window());
                 let n = u64::from(e.event.attempts);
                 let asn = e.enrichment.asn.clone().map(Key::Asn);
-                for key in [Some(Key::Ip(ip)), Some(Key::Net(net)), asn].into_iter().flatten() {
+                for key in [Some(Key::Ip(ip)), Some(Key::Net(net)), asn]
+                    .into_iter()
+                    .flatten()
+                {
                     self.failures.add(key, t, n, keep_from);
                 }
                 let user_spread = e.event.user.as_ref().map(|user| {
@@ -115,7 +118,15 @@ impl Detector {
                         window_seconds: window,
                         addresses: Vec::new(),
                     };
-                    found.extend(self.detect(Kind::Bruteforce, value, Some(block), e, count, first, evidence));
+                    found.extend(self.detect(
+                        Kind::Bruteforce,
+                        value,
+                        Some(block),
+                        e,
+                        count,
+                        first,
+                        evidence,
+                    ));
                 }
                 if let Some((user, seen)) = user_spread
                     && seen.len() >= self.policy.spraying_addresses
@@ -130,7 +141,15 @@ impl Detector {
                         addresses: seen.iter().map(|(a, _)| a.to_string()).collect(),
                     };
                     let count = seen.len() as u64;
-                    found.extend(self.detect(Kind::Spraying, user, None, e, count, first, evidence));
+                    found.extend(self.detect(
+                        Kind::Spraying,
+                        user,
+                        None,
+                        e,
+                        count,
+                        first,
+                        evidence,
+                    ));
                 }
             }
             Outcome::Success if detect => {
@@ -138,7 +157,10 @@ impl Detector {
                 let keys = [
                     Some(("ip", ip.to_string(), Key::Ip(ip))),
                     Some(("network", net.to_string(), Key::Net(net))),
-                    e.enrichment.asn.clone().map(|a| ("asn", a.clone(), Key::Asn(a))),
+                    e.enrichment
+                        .asn
+                        .clone()
+                        .map(|a| ("asn", a.clone(), Key::Asn(a))),
                 ];
                 let hit = keys.into_iter().flatten().find_map(|(by, value, key)| {
                     let (count, first) = self.failures.between(&key, t - secs(lookback), t);
@@ -153,7 +175,15 @@ impl Detector {
                         addresses: Vec::new(),
                     };
                     let block = Some(Cidr::host(ip));
-                    found.extend(self.detect(Kind::Compromise, ip.to_string(), block, e, count, first, evidence));
+                    found.extend(self.detect(
+                        Kind::Compromise,
+                        ip.to_string(),
+                        block,
+                        e,
+                        count,
+                        first,
+                        evidence,
+                    ));
                 }
             }
             Outcome::Success => {}
@@ -181,7 +211,8 @@ impl Detector {
         }
         if self.held.len() >= MAX_HELD {
             let hold_off = self.hold_off;
-            self.held.retain(|_, last| t < last.saturating_add(hold_off));
+            self.held
+                .retain(|_, last| t < last.saturating_add(hold_off));
         }
         self.held.insert((kind, source.clone()), t);
         let en = &e.enrichment;

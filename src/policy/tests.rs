@@ -40,7 +40,10 @@ fn detector() -> Detector {
 }
 
 fn kinds(found: &[Detection]) -> Vec<(Kind, String)> {
-    found.iter().map(|d| (d.alert.kind, d.source.clone())).collect()
+    found
+        .iter()
+        .map(|d| (d.alert.kind, d.source.clone()))
+        .collect()
 }
 
 #[test]
@@ -57,12 +60,18 @@ fn ten_failures_in_ten_minutes_are_brute_force_once_per_hold_off() {
     assert_eq!(found[0].alert.first_seen, rfc3339(1000));
     assert_eq!(found[0].block, Some("192.0.2.1".parse().unwrap()));
     // More within the hold-off: nothing; after it: again.
-    assert!(d.observe(&fail(1000 + 10 * 60, "192.0.2.1", "a"), true).is_empty());
+    assert!(
+        d.observe(&fail(1000 + 10 * 60, "192.0.2.1", "a"), true)
+            .is_empty()
+    );
     let later = 1000 + 9 * 60 + 3600;
     for i in 0..9 {
         d.observe(&fail(later - 100 + i, "192.0.2.1", "a"), true);
     }
-    assert_eq!(kinds(&d.observe(&fail(later, "192.0.2.1", "a"), true)).len(), 1);
+    assert_eq!(
+        kinds(&d.observe(&fail(later, "192.0.2.1", "a"), true)).len(),
+        1
+    );
 }
 
 #[test]
@@ -85,7 +94,10 @@ fn several_addresses_of_one_network_list_the_network() {
     let mut d = detector();
     let mut found = Vec::new();
     for i in 0..10 {
-        found.extend(d.observe(&fail(100 + i, &format!("203.0.113.{}", i % 4 + 1), "u"), true));
+        found.extend(d.observe(
+            &fail(100 + i, &format!("203.0.113.{}", i % 4 + 1), "u"),
+            true,
+        ));
     }
     assert_eq!(kinds(&found), [(Kind::Bruteforce, "203.0.113.0/24".into())]);
     assert_eq!(found[0].block, Some("203.0.113.0/24".parse().unwrap()));
@@ -96,29 +108,65 @@ fn several_addresses_of_one_network_list_the_network() {
 fn a_login_after_failures_of_its_address_network_or_asn_is_a_compromise() {
     let mut d = detector();
     d.observe(&fail(100, "192.0.2.9", "root"), true);
-    let found = d.observe(&event(200, "192.0.2.9", Some("bob"), Outcome::Success, None), true);
+    let found = d.observe(
+        &event(200, "192.0.2.9", Some("bob"), Outcome::Success, None),
+        true,
+    );
     assert_eq!(kinds(&found), [(Kind::Compromise, "192.0.2.9".into())]);
     let a = &found[0].alert;
-    assert_eq!((a.user.as_deref(), a.count, a.evidence.by.as_str()), (Some("bob"), 1, "ip"));
+    assert_eq!(
+        (a.user.as_deref(), a.count, a.evidence.by.as_str()),
+        (Some("bob"), 1, "ip")
+    );
     // Same /24.
     d.observe(&fail(100, "192.0.2.200", "root"), true);
-    let found = d.observe(&event(300, "192.0.2.10", Some("eve"), Outcome::Success, None), true);
+    let found = d.observe(
+        &event(300, "192.0.2.10", Some("eve"), Outcome::Success, None),
+        true,
+    );
     assert_eq!(found[0].alert.evidence.by, "network");
     // Same ASN, another network.
-    d.observe(&event(100, "198.51.100.1", Some("x"), Outcome::Failure, Some("AS64500")), true);
+    d.observe(
+        &event(
+            100,
+            "198.51.100.1",
+            Some("x"),
+            Outcome::Failure,
+            Some("AS64500"),
+        ),
+        true,
+    );
     let found = d.observe(
-        &event(400, "203.0.113.1", Some("kim"), Outcome::Success, Some("AS64500")),
+        &event(
+            400,
+            "203.0.113.1",
+            Some("kim"),
+            Outcome::Success,
+            Some("AS64500"),
+        ),
         true,
     );
     assert_eq!(found[0].alert.evidence.by, "asn");
     // Failures older than the lookback: nothing.
     let found = d.observe(
-        &event(100 + 86_400 + 1, "192.0.2.77", Some("bob"), Outcome::Success, None),
+        &event(
+            100 + 86_400 + 1,
+            "192.0.2.77",
+            Some("bob"),
+            Outcome::Success,
+            None,
+        ),
         true,
     );
     assert!(found.is_empty(), "{found:?}");
     // A clean login: nothing.
-    assert!(d.observe(&event(500, "233.252.0.1", Some("z"), Outcome::Success, None), true).is_empty());
+    assert!(
+        d.observe(
+            &event(500, "233.252.0.1", Some("z"), Outcome::Success, None),
+            true
+        )
+        .is_empty()
+    );
 }
 
 #[test]

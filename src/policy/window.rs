@@ -64,7 +64,9 @@ pub struct Sources<K: Hash + Eq>(LruCache<K, Failures>);
 
 impl<K: Hash + Eq> Sources<K> {
     pub fn new() -> Sources<K> {
-        Sources(LruCache::new(NonZeroUsize::new(MAX_SOURCES).expect("non-zero")))
+        Sources(LruCache::new(
+            NonZeroUsize::new(MAX_SOURCES).expect("non-zero"),
+        ))
     }
 
     pub fn add(&mut self, key: K, t: i64, attempts: u64, keep_from: i64) {
@@ -74,9 +76,7 @@ impl<K: Hash + Eq> Sources<K> {
     }
 
     pub fn between(&self, key: &K, from: i64, to: i64) -> (u64, Option<i64>) {
-        self.0
-            .peek(key)
-            .map_or((0, None), |f| f.between(from, to))
+        self.0.peek(key).map_or((0, None), |f| f.between(from, to))
     }
 }
 
@@ -106,7 +106,7 @@ impl Spread {
             Some(entry) => entry.1 = entry.1.max(t),
             None => seen.push((ip, t)),
         }
-        seen.sort_by(|a, b| b.1.cmp(&a.1));
+        seen.sort_by_key(|&(_, t)| std::cmp::Reverse(t));
         seen.truncate(self.keep);
         seen.iter().copied().filter(|&(_, s)| s >= from).collect()
     }

@@ -86,7 +86,10 @@ impl Store {
     }
 
     /// The latest detection time of each (kind, source) from `from_unix` on (the hold-offs).
-    pub fn recent_detections(&self, from_unix: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+    pub fn recent_detections(
+        &self,
+        from_unix: i64,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
         const DOING: &str = "reading recent detections";
         let mut stmt = self
             .conn
@@ -247,7 +250,11 @@ impl Store {
             )
             .doing(DOING)?;
         stmt.query_map(
-            params![super::SourceKind::LoginIp as i64, super::day_of(from_unix), from_unix],
+            params![
+                super::SourceKind::LoginIp as i64,
+                super::day_of(from_unix),
+                from_unix
+            ],
             |r| r.get(0),
         )
         .doing(DOING)?
@@ -280,7 +287,9 @@ impl Store {
             )
             .doing(DOING)?;
         totals.attempts = c
-            .prepare("SELECT service, protocol, outcome, attempts FROM attempt_totals ORDER BY 1, 2, 3")
+            .prepare(
+                "SELECT service, protocol, outcome, attempts FROM attempt_totals ORDER BY 1, 2, 3",
+            )
             .doing(DOING)?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .doing(DOING)?

@@ -321,7 +321,11 @@ mod tests {
             .unwrap();
         assert_eq!(totals, 3);
         let cursor: i64 = conn
-            .query_row("SELECT value FROM meta WHERE key = 'detected_up_to'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'detected_up_to'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(cursor, 2);
     }
