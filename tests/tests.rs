@@ -15,6 +15,7 @@ mod failure_paths;
 mod follow;
 mod journal;
 mod properties;
+mod realtime;
 mod report;
 mod report_mail;
 mod rotation_model;
