@@ -14,10 +14,13 @@ use serde_json::Value;
 
 use crate::support::{run_ok, setup};
 
-/// An HTTP server on loopback that answers 200 to everything and keeps the bodies.
+/// A request received: its body and header lines.
+type Request = (String, Vec<String>);
+
+/// An HTTP server on loopback that answers 200 to everything and keeps the requests.
 struct Hook {
     port: u16,
-    bodies: Arc<Mutex<Vec<(String, Vec<String>)>>>,
+    bodies: Arc<Mutex<Vec<Request>>>,
 }
 
 impl Hook {
@@ -71,7 +74,7 @@ impl Hook {
 }
 
 /// Reads one request (headers and a Content-Length body), answers 200; (body, headers).
-fn read_request(stream: TcpStream) -> Option<(String, Vec<String>)> {
+fn read_request(stream: TcpStream) -> Option<Request> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut headers = Vec::new();
     let mut length = 0;
@@ -521,4 +524,59 @@ fn alerts_wait_in_the_store_while_the_webhook_is_down() {
         detections(&s.work),
         [("bruteforce".into(), "203.0.113.9".into())]
     );
+}
+
+#[test]
+fn ntfy_and_slack_webhooks_get_their_own_shapes() {
+    for format in ["ntfy", "slack"] {
+        let s = setup();
+        let hook = Hook::start();
+        add_config(
+            &s.config,
+            &format!(
+                "\n[alerts]\nwebhook_url = {}\nwebhook_format = {format}\n",
+                hook.url()
+            ),
+        );
+        let log = s.logs.join("mail.log");
+        append(&log, &failure(20, "203.0.113.7", "bob", 1));
+        append(&log, &login(10, "203.0.113.7", "bob\u{7}", "s1"));
+        run_ok(&s.config);
+        let requests = hook.bodies.lock().unwrap().clone();
+        assert_eq!(requests.len(), 1, "{format}: {requests:?}");
+        let (body, headers) = &requests[0];
+        assert!(
+            !body.chars().any(|c| c.is_control() && c != '\n'),
+            "{body:?}"
+        );
+        match format {
+            "ntfy" => {
+                assert!(
+                    body.starts_with("bob\\x07 logged in (dovecot imap) from 203.0.113.7"),
+                    "{body}"
+                );
+                assert!(
+                    headers
+                        .iter()
+                        .any(|h| h == "title: POSSIBLE COMPROMISE on mx1"
+                            || h == "Title: POSSIBLE COMPROMISE on mx1"),
+                    "{headers:?}"
+                );
+                assert!(
+                    headers
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case("priority: urgent")),
+                    "{headers:?}"
+                );
+            }
+            _ => {
+                let v: Value = serde_json::from_str(body).unwrap();
+                let text = v["text"].as_str().unwrap();
+                assert!(
+                    text.starts_with("*POSSIBLE COMPROMISE on mx1*: bob\\x07 logged in"),
+                    "{text}"
+                );
+            }
+        }
+    }
 }
