@@ -209,9 +209,16 @@ fn check_config_and_ipinfo_leave_the_store_byte_identical() {
     for old in [false, true] {
         if old {
             let conn = rusqlite::Connection::open(&db).unwrap();
-            // Back to what schema 2 had (the 2 -> 3 migration undone).
+            // Back to what schema 2 had (the 2 -> 3 and 3 -> 4 migrations undone).
             conn.execute_batch(
-                "DROP TABLE source_days;
+                "DROP TABLE detections;
+                 DROP TABLE alert_queue;
+                 DROP TABLE alert_counts;
+                 DROP TABLE attempt_totals;
+                 DELETE FROM meta WHERE key = 'detected_up_to';
+                 ALTER TABLE runs DROP COLUMN dns_lookups;
+                 ALTER TABLE runs DROP COLUMN dns_timeouts;
+                 DROP TABLE source_days;
                  CREATE INDEX events_ip ON events(ip, outcome, time_unix);
                  CREATE INDEX events_outcome_time ON events(outcome, time_unix);
                  UPDATE meta SET value = 2 WHERE key = 'schema_version';",

@@ -16,6 +16,9 @@ _maillogsentinel() {
             ",$1")
                 cmd="maillogsentinel"
                 ;;
+            maillogsentinel,blocklist)
+                cmd="maillogsentinel__subcmd__blocklist"
+                ;;
             maillogsentinel,central)
                 cmd="maillogsentinel__subcmd__central"
                 ;;
@@ -82,6 +85,9 @@ _maillogsentinel() {
             maillogsentinel__subcmd__central__subcmd__help,init)
                 cmd="maillogsentinel__subcmd__central__subcmd__help__subcmd__init"
                 ;;
+            maillogsentinel__subcmd__help,blocklist)
+                cmd="maillogsentinel__subcmd__help__subcmd__blocklist"
+                ;;
             maillogsentinel__subcmd__help,central)
                 cmd="maillogsentinel__subcmd__help__subcmd__central"
                 ;;
@@ -140,7 +146,7 @@ _maillogsentinel() {
 
     case "${cmd}" in
         maillogsentinel)
-            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run follow parse report setup check-config generate reset purge ipinfo ship central update-geo help"
+            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run follow parse report setup check-config generate reset purge ipinfo blocklist ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,6 +177,28 @@ _maillogsentinel() {
                     return 0
                     ;;
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__blocklist)
+            opts="-h --format --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -438,8 +466,22 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help)
-            opts="run follow parse report setup check-config generate reset purge ipinfo ship central update-geo help"
+            opts="run follow parse report setup check-config generate reset purge ipinfo blocklist ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__blocklist)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
