@@ -177,13 +177,13 @@ pub fn write_metrics_file(
     })
 }
 
-/// The end of a default run: detections, the blocklist, the alerts due (one try each; what
-/// fails waits for the next run) and the metrics file.
+/// The end of a default run: detections, the alerts due (one try each; what fails waits for
+/// the next run), the blocklist and the metrics file. A step that fails does not keep the
+/// others from running; the first failure is returned.
 pub fn after_run(store: &mut Store, config: &Config) -> Result<(), RealtimeError> {
     let now = jiff::Timestamp::now().as_second();
     let mut rt = Realtime::open(store, config, now)?;
     rt.detect(store, config, now)?;
-    let entries = rt.refresh_blocklist(store, config, now)?;
     let sent = deliver::deliver_due(store, config, now, usize::MAX)?;
     if sent.failed > 0 {
         error!(
@@ -191,9 +191,11 @@ pub fn after_run(store: &mut Store, config: &Config) -> Result<(), RealtimeError
             sent.failed
         );
     }
+    let entries = rt.refresh_blocklist(store, config, now);
     let live = Live {
-        blocklist_entries: entries,
+        blocklist_entries: entries.as_ref().ok().copied().flatten(),
         ..Live::default()
     };
-    write_metrics_file(store, config, &live)
+    let metrics = write_metrics_file(store, config, &live);
+    entries.and(metrics)
 }

@@ -243,6 +243,8 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
     p.send("n").unwrap();
     p.flush().unwrap();
     answer(&mut p, "ASN database path", "-");
+    answer(&mut p, "Extraction mode", "cron");
+    answer(&mut p, "expected timer or follow", "follow");
     answer(&mut p, "Extraction schedule", "0 * * * *");
     answer(&mut p, "cron syntax", "*:0/30");
     answer(&mut p, "Report schedule", "");
@@ -251,6 +253,7 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
     p.exp_string("The configuration to write:").unwrap();
     p.exp_string("Mail log:             journal").unwrap();
     p.exp_string("DNS cache:            off").unwrap();
+    p.exp_string("Extraction mode:      follow").unwrap();
     p.exp_string("Write this configuration?").unwrap();
     assert!(
         !config.exists(),
@@ -262,6 +265,8 @@ fn the_wizard_in_a_pseudo_terminal_answers_every_prompt() {
     p.send("n").unwrap();
     p.flush().unwrap();
     p.exp_string("Next steps:").unwrap();
+    p.exp_string("enable --now maillogsentinel-follow.service")
+        .unwrap();
     p.exp_eof().unwrap();
 
     let c = maillogsentinel::config::Config::load(&config)

@@ -880,7 +880,7 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__setup)
-            opts="-h --non-interactive --answers --user --working-dir --state-dir --mail-log --email --log-level --extract-schedule --report-schedule --geo-schedule --country-db --asn-db --install-units --units-dir --exe --config --allow-root --help"
+            opts="-h --non-interactive --answers --user --working-dir --state-dir --mail-log --email --log-level --mode --extract-schedule --report-schedule --geo-schedule --country-db --asn-db --install-units --units-dir --exe --config --allow-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -911,6 +911,10 @@ _maillogsentinel() {
                     return 0
                     ;;
                 --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -111,6 +111,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l mail-log -d 'A log file, or `journal`' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l email -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l log-level -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l mode -d '`timer` (a run every --extract-schedule) or `follow` (reads continuously: alerts, blocklists within seconds) [default: timer]' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l extract-schedule -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l report-schedule -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand setup" -l geo-schedule -r

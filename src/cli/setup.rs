@@ -37,6 +37,10 @@ pub struct SetupArgs {
     pub email: Option<String>,
     #[arg(long)]
     pub log_level: Option<String>,
+    /// `timer` (a run every --extract-schedule) or `follow` (reads continuously: alerts,
+    /// blocklists within seconds) [default: timer]
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
     #[arg(long, value_name = "ONCALENDAR")]
     pub extract_schedule: Option<String>,
     #[arg(long, value_name = "ONCALENDAR")]
@@ -89,6 +93,7 @@ fn gather(args: &SetupArgs) -> anyhow::Result<Answers> {
         ("mail_log", &args.mail_log),
         ("email", &args.email),
         ("log_level", &args.log_level),
+        ("mode", &args.mode),
         ("extract_schedule", &args.extract_schedule),
         ("report_schedule", &args.report_schedule),
         ("geo_schedule", &args.geo_schedule),
@@ -110,6 +115,7 @@ fn gather(args: &SetupArgs) -> anyhow::Result<Answers> {
             "mail_log" => a.mail_log = answers::check_mail_log(&v).map_err(bad)?,
             "email" => a.email = answers::check_email(&v).map_err(bad)?,
             "log_level" => a.log_level = answers::check_log_level(&v).map_err(bad)?,
+            "mode" => a.follow = answers::check_mode(&v).map_err(bad)?,
             "extract_schedule" => {
                 a.extract_schedule = answers::check_on_calendar(&v).map_err(bad)?
             }

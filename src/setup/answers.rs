@@ -21,6 +21,8 @@ pub struct Answers {
     pub dns_cache: DnsCache,
     pub country_db_path: Option<PathBuf>,
     pub asn_db_path: Option<PathBuf>,
+    /// Follow mode (`maillogsentinel-follow.service`) instead of the extraction timer.
+    pub follow: bool,
     pub extract_schedule: String,
     pub report_schedule: String,
     pub geo_schedule: String,
@@ -41,6 +43,7 @@ impl Default for Answers {
             email: None,
             log_level: LogLevel::default(),
             dns_cache: DnsCache::default(),
+            follow: false,
             extract_schedule: "hourly".into(),
             report_schedule: "*-*-* 23:50:00".into(),
             geo_schedule: "weekly".into(),
@@ -77,6 +80,14 @@ impl Answers {
             },
             format!("Country database:     {}", path(&self.country_db_path)),
             format!("ASN database:         {}", path(&self.asn_db_path)),
+            format!(
+                "Extraction mode:      {}",
+                if self.follow {
+                    "follow (reads as the log is written; alerts within seconds)"
+                } else {
+                    "timer"
+                }
+            ),
             format!("Extraction schedule:  {}", self.extract_schedule),
             format!("Report schedule:      {}", self.report_schedule),
             format!("Geo update schedule:  {}", self.geo_schedule),
@@ -165,6 +176,15 @@ pub fn check_user(v: &str) -> Result<String, String> {
         None => Err(format!(
             "no user `{v}`: create it first (`useradd --system --groups adm {v}`)"
         )),
+    }
+}
+
+/// `timer` or `follow`: whether follow mode replaces the extraction timer.
+pub fn check_mode(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "timer" => Ok(false),
+        "follow" => Ok(true),
+        other => Err(format!("expected timer or follow, got `{other}`")),
     }
 }
 

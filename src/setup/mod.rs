@@ -253,10 +253,17 @@ pub fn apply(a: &Answers, t: &Targets, log: &mut Transcript) -> anyhow::Result<(
         ));
     }
     log.say("  sudo systemctl daemon-reload");
-    log.say("  sudo systemctl enable --now maillogsentinel-extract.timer maillogsentinel-report.timer maillogsentinel-geo-update.timer");
-    log.say("  # or follow mode instead of the extraction timer (attacks stored within a second):");
-    log.say("  #   sudo systemctl disable --now maillogsentinel-extract.timer");
-    log.say("  #   sudo systemctl enable --now maillogsentinel-follow.service");
+    if a.follow {
+        log.say("  sudo systemctl enable --now maillogsentinel-follow.service maillogsentinel-report.timer maillogsentinel-geo-update.timer");
+        log.say(
+            "  # (follow mode replaces maillogsentinel-extract.timer: leave that one disabled)",
+        );
+    } else {
+        log.say("  sudo systemctl enable --now maillogsentinel-extract.timer maillogsentinel-report.timer maillogsentinel-geo-update.timer");
+        log.say("  # or follow mode instead of the extraction timer (alerts and blocklists within seconds):");
+        log.say("  #   sudo systemctl disable --now maillogsentinel-extract.timer");
+        log.say("  #   sudo systemctl enable --now maillogsentinel-follow.service");
+    }
     log.say("  # on the one host that mails the fleet report ([central] report_url set):");
     log.say("  sudo systemctl enable --now maillogsentinel-fleet-report.timer");
     log.say(&format!(

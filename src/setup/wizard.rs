@@ -204,6 +204,12 @@ fn ask_all(d: &Answers, log: &mut Transcript) -> std::io::Result<(Answers, bool)
         dns_cache,
         country_db_path,
         asn_db_path,
+        follow: ask(
+            log,
+            "Extraction mode: timer (a run every schedule) or follow (reads as the log is written; alerts within seconds)",
+            if d.follow { "follow" } else { "timer" }.to_owned(),
+            answers::check_mode,
+        )?,
         extract_schedule: schedule(
             log,
             "Extraction schedule (OnCalendar=)",
