@@ -48,14 +48,16 @@ fn secs(s: u64) -> i64 {
 
 impl Realtime {
     /// Rebuilds the windows from the events the detector had seen (those of the longest
-    /// window before `now`) and the hold-offs from the stored detections.
+    /// window before the last of them: the log's time, which after downtime or with a
+    /// lagging clock is not the wall clock's) and the hold-offs from the stored detections.
     pub fn open(store: &Store, config: &Config, now: i64) -> Result<Realtime, StoreError> {
         let mut detector = Detector::new(&config.policy, config.alerts.hold_off);
         let cursor = store.detected_up_to()?;
-        store.events_seen_since(now - secs(config.policy.longest_window()), cursor, |e| {
+        let last = store.last_time_up_to(cursor)?.unwrap_or(now);
+        store.events_seen_since(last - secs(config.policy.longest_window()), cursor, |e| {
             detector.observe(&e, false);
         })?;
-        for (kind, source, t) in store.recent_detections(now - secs(config.alerts.hold_off))? {
+        for (kind, source, t) in store.recent_detections(last - secs(config.alerts.hold_off))? {
             let kind = match kind.as_str() {
                 "compromise" => Kind::Compromise,
                 "bruteforce" => Kind::Bruteforce,

@@ -102,6 +102,38 @@ fn follow_killed_and_restarted_loses_and_doubles_nothing() {
         .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
         .unwrap();
     assert!(runs >= 1, "the stopped follow recorded its run");
+    // The detections too are exactly once: those of one clean default run over the same
+    // stream, in another working directory.
+    let config = std::fs::read_to_string(&s.config).unwrap();
+    let clean_work = s.logs.join("clean");
+    let clean_config = s.logs.join("clean.conf");
+    std::fs::write(
+        &clean_config,
+        config.replace(
+            &s.work.display().to_string(),
+            &clean_work.display().to_string(),
+        ),
+    )
+    .unwrap();
+    crate::support::run_ok(&clean_config);
+    let followed = detections(&s.work);
+    assert!(
+        !followed.is_empty(),
+        "seed {seed}: the stream holds brute force"
+    );
+    assert_eq!(followed, detections(&clean_work), "seed {seed}");
+}
+
+/// (kind, source, line time) of the stored detections, in order.
+fn detections(work: &Path) -> Vec<(String, String, i64)> {
+    let db = rusqlite::Connection::open(work.join("maillogsentinel.db")).unwrap();
+    let mut stmt = db
+        .prepare("SELECT kind, source, time_unix FROM detections ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 #[test]

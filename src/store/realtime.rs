@@ -63,6 +63,19 @@ impl Store {
             .unwrap_or(0))
     }
 
+    /// The time of the last dated event up to id `up_to` (where the detector stopped).
+    pub fn last_time_up_to(&self, up_to: i64) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT time_unix FROM events WHERE id <= ?1 AND time_unix IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                [up_to],
+                |r| r.get(0),
+            )
+            .optional()
+            .doing("reading the detector's last event")
+    }
+
     /// The events with a time from `from_unix` on and an id up to `up_to`, in id order: what
     /// the detector had seen before it stopped.
     pub fn events_seen_since(
