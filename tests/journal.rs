@@ -112,3 +112,92 @@ fn journal_entries_are_stored_once_across_runs() {
         .unwrap();
     assert_eq!((v4, v6), (33, 32));
 }
+
+#[test]
+fn follow_reads_the_journal_as_it_is_written_through_kills() {
+    if tools().is_none() {
+        assert!(
+            std::env::var_os("MLS_REQUIRE_SERVERS").is_none(),
+            "journalctl or {REMOTE} missing, and MLS_REQUIRE_SERVERS is set"
+        );
+        eprintln!("SKIPPED: journalctl or {REMOTE} missing");
+        return;
+    }
+    let s = support::setup();
+    let journal = s.logs.join("journal");
+    fs::create_dir_all(&journal).unwrap();
+    fs::write(
+        &s.config,
+        format!(
+            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = journal\n\n[dns]\nenabled = false\n\n[journal]\ndirectory = {j}\nidentifiers = postfix/smtpd dovecot\n",
+            w = s.work.display(),
+            j = journal.display()
+        ),
+    )
+    .unwrap();
+    let follow = || {
+        Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
+            .args(["--allow-root", "--config"])
+            .arg(&s.config)
+            .arg("follow")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for = |n: u64| {
+        let started = std::time::Instant::now();
+        loop {
+            let stored: u64 = support::try_users_in_db(&s.work).map_or(0, |m| m.values().sum());
+            if stored == n {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed().as_secs() < 30,
+                "follow stored {stored} of {n} journal entries in 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    journal_file(&journal, "one", 0, 20);
+    let mut f = follow();
+    wait_for(20);
+    // New journal files while follow runs (journalctl --follow sees them), a kill -9 and a
+    // restart between: every entry once.
+    let mut next = 20;
+    for round in 0..6 {
+        journal_file(&journal, &format!("r{round}"), next, 5);
+        next += 5;
+        let took = wait_for(next);
+        assert!(took.as_secs() < 5, "round {round}: {took:?}");
+        if round % 2 == 1 {
+            f.kill().unwrap();
+            f.wait().unwrap();
+            f = follow();
+        }
+    }
+    journal_file(&journal, "last", next, 5);
+    wait_for(next + 5);
+    f.kill().unwrap();
+    f.wait().unwrap();
+    // Its journalctl --follow ends with it.
+    let started = std::time::Instant::now();
+    while Command::new("pgrep")
+        .args(["-f", &format!("journalctl.*{}", journal.display())])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "journalctl outlived follow"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        support::exactly_once(&s.work, next + 5),
+        Vec::<String>::new()
+    );
+}

@@ -15,7 +15,7 @@ use super::{IngestError, Outputs, RunOptions, RunReport};
 use crate::config::{Config, MailLog};
 use crate::enrich::{EnrichStats, Enricher};
 use crate::sink::{JsonlExport, LegacyCsv, Repair};
-use crate::source::journal::JournalQuery;
+use crate::source::journal::{JournalFollower, JournalQuery};
 use crate::store::{Commit, IngestStore, RunCounts, Store};
 use crate::workdir::WorkDir;
 
@@ -158,15 +158,24 @@ impl Extraction {
         })
     }
 
-    /// One incremental pass over the configured source.
-    fn pass(&mut self, config: &Config, opts: &JobOptions) -> Result<RunReport, IngestError> {
+    /// One incremental pass over the configured source (in follow mode over the journal:
+    /// over what `journal` has handed over).
+    fn pass(
+        &mut self,
+        config: &Config,
+        opts: &JobOptions,
+        journal: Option<&mut JournalFollower>,
+    ) -> Result<RunReport, IngestError> {
         let mut outputs = Outputs {
             store: &mut self.store,
             csv: &mut self.csv,
             jsonl: self.jsonl.as_mut(),
             enricher: Some(&mut self.enricher),
         };
-        ingest(config, opts, &mut outputs)
+        match journal {
+            Some(f) => super::follow_journal(f, config.time_zone(), &mut outputs),
+            None => ingest(config, opts, &mut outputs),
+        }
     }
 
     /// Records what `report` (one pass, or a follow's passes since the last record) did.
@@ -208,7 +217,7 @@ impl Extraction {
 pub fn run(config: &Config, opts: &JobOptions) -> Result<Store, IngestError> {
     let mut x = Extraction::open(config, opts)?;
     let started = Instant::now();
-    let report = x.pass(config, opts)?;
+    let report = x.pass(config, opts, None)?;
     x.record(&report, started.elapsed())?;
     Ok(x.store)
 }
@@ -247,12 +256,22 @@ pub fn follow(
     };
     let mut since = Instant::now();
     let mut summed = RunReport::default();
-    let changes = watch(&config.paths.mail_log);
+    let mut changes = watch(&config.paths.mail_log);
     // Ready once the store is open: the first pass may be a long backlog.
     alive();
     loop {
         let passed = Instant::now();
-        let pass = x.pass(config, &opts)?;
+        let journal = match &mut changes {
+            Changes::Journal(f) => Some(f),
+            _ => None,
+        };
+        let pass = x.pass(config, &opts, journal)?;
+        // The journal: after the first pass (to the journal's end, or --from-end), entries as
+        // journald writes them, from the committed cursor on.
+        if matches!(changes, Changes::Poll) && config.paths.mail_log == MailLog::Journal {
+            let cursor = x.store.cursor(super::JOURNAL_SOURCE)?;
+            changes = Changes::Journal(journal_query(config).follow_after(cursor.as_deref())?);
+        }
         // --from-end is for the first pass only: later passes read what is written.
         opts.from_end = false;
         summed.add(pass);
@@ -268,21 +287,27 @@ pub fn follow(
         if stopping {
             return Ok(());
         }
-        wait_for_change(changes.as_ref().map(|w| &w.1), passed, stop);
+        wait_for_change(&mut changes, passed, stop);
     }
 }
 
-/// Changes of the directory of a log file, through inotify (`notify`); `None` (polling)
-/// for the journal, or when inotify cannot watch it (its instances or watches exhausted).
-type Changes = (
-    notify::RecommendedWatcher,
-    std::sync::mpsc::Receiver<notify::Result<notify::Event>>,
-);
+/// What tells follow mode that there is something new: inotify on the log's directory
+/// (`notify`), the journal's `journalctl --follow`, or nothing (polling: the journal's first
+/// pass, or inotify out of instances or watches).
+enum Changes {
+    Watch {
+        /// Kept: the watch ends when it is dropped.
+        _watcher: notify::RecommendedWatcher,
+        rx: std::sync::mpsc::Receiver<notify::Result<notify::Event>>,
+    },
+    Journal(JournalFollower),
+    Poll,
+}
 
-fn watch(source: &MailLog) -> Option<Changes> {
+fn watch(source: &MailLog) -> Changes {
     use notify::Watcher;
     let MailLog::File(log) = source else {
-        return None;
+        return Changes::Poll;
     };
     let dir = match log.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -294,47 +319,53 @@ fn watch(source: &MailLog) -> Option<Changes> {
         Ok(w)
     });
     match watched {
-        Ok(w) => Some((w, rx)),
+        Ok(w) => Changes::Watch { _watcher: w, rx },
         Err(e) => {
             warn!(
                 "follow mode: cannot watch {} ({e}): looking for new lines every {} ms",
                 dir.display(),
                 FOLLOW_POLL.as_millis()
             );
-            None
+            Changes::Poll
         }
     }
 }
 
 /// Returns when the next pass is due: a change seen (but not before [`FOLLOW_MIN_GAP`] since
-/// the last pass started), [`FOLLOW_IDLE`] without one, every [`FOLLOW_POLL`] without
-/// inotify, or a stop.
-fn wait_for_change(
-    changes: Option<&std::sync::mpsc::Receiver<notify::Result<notify::Event>>>,
-    passed: Instant,
-    stop: &AtomicBool,
-) {
+/// the last pass started), [`FOLLOW_IDLE`] without one, every [`FOLLOW_POLL`] when polling,
+/// or a stop.
+fn wait_for_change(changes: &mut Changes, passed: Instant, stop: &AtomicBool) {
     let step = Duration::from_millis(25);
     loop {
         let waited = passed.elapsed();
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        match changes {
-            None if waited >= FOLLOW_POLL => return,
-            None => std::thread::sleep(step),
-            Some(_) if waited >= FOLLOW_IDLE => return,
-            Some(rx) => match rx.recv_timeout(step) {
+        let changed = match changes {
+            Changes::Poll if waited >= FOLLOW_POLL => return,
+            Changes::Poll => {
+                std::thread::sleep(step);
+                false
+            }
+            _ if waited >= FOLLOW_IDLE => return,
+            Changes::Journal(f) => f.wait(step),
+            Changes::Watch { rx, .. } => match rx.recv_timeout(step) {
                 Ok(_) => {
-                    std::thread::sleep(FOLLOW_MIN_GAP.saturating_sub(passed.elapsed()));
                     // One pass reads everything written so far: the rest of the burst is seen.
                     while rx.try_recv().is_ok() {}
-                    return;
+                    true
                 }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
                 // The watcher lives as long as the receiver: not expected; wait out the step.
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(step),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(step);
+                    false
+                }
             },
+        };
+        if changed {
+            std::thread::sleep(FOLLOW_MIN_GAP.saturating_sub(passed.elapsed()));
+            return;
         }
     }
 }
@@ -419,15 +450,16 @@ fn ingest(
             run.progress = opts.progress;
             super::run(&run, outputs)
         }
-        MailLog::Journal => {
-            let j = &config.journal;
-            let query = JournalQuery {
-                journalctl: j.journalctl.clone(),
-                directory: j.directory.clone(),
-                identifiers: j.identifiers.clone(),
-                units: j.units.clone(),
-            };
-            super::run_journal(&query, opts.from_end, tz, outputs)
-        }
+        MailLog::Journal => super::run_journal(&journal_query(config), opts.from_end, tz, outputs),
+    }
+}
+
+fn journal_query(config: &Config) -> JournalQuery {
+    let j = &config.journal;
+    JournalQuery {
+        journalctl: j.journalctl.clone(),
+        directory: j.directory.clone(),
+        identifiers: j.identifiers.clone(),
+        units: j.units.clone(),
     }
 }

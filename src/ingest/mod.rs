@@ -29,7 +29,7 @@ use crate::pipeline::scan::{self, Scanned};
 use crate::pipeline::{Pipeline, Stats};
 use crate::sink::{CsvEnrichment, JsonlExport, LegacyCsv};
 use crate::source::files::{InputProblem, LogFile, OpenedLog, check_live, discover};
-use crate::source::journal::{JournalError, JournalQuery};
+use crate::source::journal::{JournalEntry, JournalError, JournalFollower, JournalQuery};
 use crate::store::{Checkpoint, Commit, Enrichment, IngestStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -514,24 +514,57 @@ pub fn run_journal(
     tz: TimeZone,
     out: &mut Outputs,
 ) -> Result<RunReport, IngestError> {
-    let now = unix_now();
-    let mut pipeline = restored_pipeline(tz, now, out.store)?;
     let cursor = out.store.cursor(JOURNAL_SOURCE)?;
-    let mut report = RunReport::default();
     if cursor.is_none() && from_end {
+        let pipeline = restored_pipeline(tz, unix_now(), out.store)?;
         if let Some(last) = query.last_cursor()? {
             with_writer(out, COMMIT_EVENTS, |c| {
                 c.commit(None, Some(&last), &pipeline)
             })?;
         }
-        report.stats = pipeline.stats().clone();
-        return Ok(report);
+        return Ok(RunReport {
+            stats: pipeline.stats().clone(),
+            ..RunReport::default()
+        });
     }
     let mut reader = query.read_after(cursor.as_deref())?;
+    let report = journal_entries(|| reader.next_entry(), tz, out)?;
+    reader.finish()?;
+    Ok(report)
+}
+
+/// One pass of follow mode over the journal: the entries `journalctl --follow` has handed
+/// over since the last pass.
+pub fn follow_journal(
+    follower: &mut JournalFollower,
+    tz: TimeZone,
+    out: &mut Outputs,
+) -> Result<RunReport, IngestError> {
+    journal_entries(|| follower.try_next(), tz, out)
+}
+
+/// Stores the entries `next` gives until it gives none, committing their cursor with them.
+fn journal_entries(
+    mut next: impl FnMut() -> Result<Option<JournalEntry>, JournalError>,
+    tz: TimeZone,
+    out: &mut Outputs,
+) -> Result<RunReport, IngestError> {
+    let now = unix_now();
+    let mut pipeline = restored_pipeline(tz, now, out.store)?;
+    let mut report = RunReport::default();
     let ((), stored) = with_writer(out, COMMIT_EVENTS, |committer| {
         let mut last: Option<String> = None;
         let mut since_commit = 0usize;
-        while let Some(entry) = reader.next_entry()? {
+        let mut failed = None;
+        loop {
+            let entry = match next() {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
             report.bytes_read += entry.line.len() as u64 + 1;
             pipeline.feed_line(
                 &entry.line,
@@ -547,12 +580,14 @@ pub fn run_journal(
         }
         // Commit what was read even if journalctl then reports a failure.
         committer.commit(None, last.as_deref(), &pipeline)?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
         pipeline.expire_at(now, &mut |e| {
             committer.events.push((e, JOURNAL_SOURCE.to_owned()))
         });
         committer.commit(None, None, &pipeline)
     })?;
-    reader.finish()?;
     report.events_stored = stored;
     report.stats = pipeline.stats().clone();
     Ok(report)

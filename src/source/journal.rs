@@ -34,6 +34,8 @@ pub enum JournalError {
     Read(#[from] io::Error),
     #[error("journalctl failed ({status}): {stderr}")]
     Failed { status: String, stderr: String },
+    #[error("journalctl --follow ended")]
+    Ended,
 }
 
 /// One journal entry as a syslog line, and its cursor.
@@ -66,10 +68,26 @@ enum Message {
 }
 
 impl JournalQuery {
-    fn command(&self, after: Option<&str>, tail_only: bool) -> Command {
+    fn command(&self, after: Option<&str>, mode: Mode) -> Command {
         let mut c = Command::new(&self.journalctl);
         // --all: without it journalctl prints fields over 4 KiB as null, and the message is lost.
         c.args(["-o", "json", "--all", "--no-pager", "-q"]);
+        // --no-tail: else --follow without a cursor starts at the last 10 entries.
+        if mode == Mode::Follow {
+            c.args(["--follow", "--no-tail"]);
+            // A follow killed with -9 leaves no journalctl behind (it would wait for the next
+            // entry to find its pipe closed). Follow spawns it from its main thread, whose end
+            // is the process's.
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl only, async-signal-safe, between fork and exec.
+            unsafe {
+                c.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                        .map_err(io::Error::from)
+                });
+            }
+        }
+        let tail_only = mode == Mode::Last;
         if let Some(dir) = &self.directory {
             c.arg("--directory").arg(dir);
         }
@@ -93,8 +111,8 @@ impl JournalQuery {
         c
     }
 
-    fn spawn(&self, after: Option<&str>, tail_only: bool) -> Result<JournalReader, JournalError> {
-        let mut cmd = self.command(after, tail_only);
+    fn spawn(&self, after: Option<&str>, mode: Mode) -> Result<JournalReader, JournalError> {
+        let mut cmd = self.command(after, mode);
         let mut child = cmd.spawn().map_err(|source| JournalError::Spawn {
             command: self.journalctl.display().to_string(),
             source,
@@ -129,18 +147,98 @@ impl JournalQuery {
 
     /// Entries after `cursor` (all of them when `None`), oldest first.
     pub fn read_after(&self, cursor: Option<&str>) -> Result<JournalReader, JournalError> {
-        self.spawn(cursor, false)
+        self.spawn(cursor, Mode::ToEnd)
+    }
+
+    /// Entries after `cursor` as they are written (`journalctl --follow`), read on a thread of
+    /// its own into a bounded queue.
+    pub fn follow_after(&self, cursor: Option<&str>) -> Result<JournalFollower, JournalError> {
+        let mut reader = self.spawn(cursor, Mode::Follow)?;
+        let pid = reader.child.id();
+        let (tx, rx) = std::sync::mpsc::sync_channel(FOLLOW_QUEUE);
+        std::thread::Builder::new()
+            .name("mls-journal".into())
+            .spawn(move || {
+                let end = loop {
+                    match reader.next_entry() {
+                        // The follower is gone (dropped): stop.
+                        Ok(Some(e)) => {
+                            if tx.send(Ok(e)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => break reader.finish().err().unwrap_or(JournalError::Ended),
+                        Err(e) => break e,
+                    }
+                };
+                let _ = tx.send(Err(end));
+            })?;
+        Ok(JournalFollower {
+            rx,
+            pending: None,
+            pid,
+        })
     }
 
     /// The cursor of the newest matching entry (for `--from-end`), `None` for an empty journal.
     pub fn last_cursor(&self) -> Result<Option<String>, JournalError> {
-        let mut r = self.spawn(None, true)?;
+        let mut r = self.spawn(None, Mode::Last)?;
         let mut last = None;
         while let Some(e) = r.next_entry()? {
             last = Some(e.cursor);
         }
         r.finish()?;
         Ok(last)
+    }
+}
+
+/// How journalctl is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// To the end of the journal.
+    ToEnd,
+    /// The newest entry only.
+    Last,
+    /// To the end, then entries as they are written.
+    Follow,
+}
+
+/// Entries read ahead by a follower's thread before it waits for the passes to take them.
+const FOLLOW_QUEUE: usize = 50_000;
+
+/// A running `journalctl --follow`: entries as journald writes them; killed when dropped.
+pub struct JournalFollower {
+    rx: std::sync::mpsc::Receiver<Result<JournalEntry, JournalError>>,
+    pending: Option<Result<JournalEntry, JournalError>>,
+    pid: u32,
+}
+
+impl JournalFollower {
+    /// Waits at most `timeout` for an entry; whether one (or the end) has arrived.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> bool {
+        if self.pending.is_none() {
+            self.pending = self.rx.recv_timeout(timeout).ok();
+        }
+        self.pending.is_some()
+    }
+
+    /// The next entry that has arrived, `Ok(None)` when none has; an error when journalctl
+    /// ended (it never does while the journal is there: a failure).
+    pub fn try_next(&mut self) -> Result<Option<JournalEntry>, JournalError> {
+        match self.pending.take().or_else(|| self.rx.try_recv().ok()) {
+            Some(next) => next.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for JournalFollower {
+    fn drop(&mut self) {
+        // The reading thread then sees the end of the pipe, and its reader reaps the child.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
     }
 }
 
@@ -348,7 +446,7 @@ exit 1
             identifiers: vec!["postfix/smtpd".into(), "dovecot".into()],
             units: vec!["postfix.service".into()],
         };
-        let c = q.command(Some("abc"), false);
+        let c = q.command(Some("abc"), Mode::ToEnd);
         let args: Vec<_> = c
             .get_args()
             .map(|a| a.to_str().unwrap().to_owned())
@@ -371,5 +469,35 @@ exit 1
                 "dovecot"
             ]
         );
+        let follow: Vec<_> = q
+            .command(None, Mode::Follow)
+            .get_args()
+            .map(|a| a.to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(follow[5..7], ["--follow", "--no-tail"]);
+        assert!(!follow.contains(&"--after-cursor".to_owned()));
+    }
+
+    #[test]
+    fn a_follower_hands_out_entries_as_they_come_and_is_killed_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = fake(
+            dir.path(),
+            "echo '{\"__CURSOR\":\"c1\"}'\nsleep 0.3\necho '{\"__CURSOR\":\"c2\"}'\nexec sleep 1000\n",
+        );
+        let mut f = q.follow_after(None).unwrap();
+        assert!(f.wait(std::time::Duration::from_secs(10)));
+        assert_eq!(f.try_next().unwrap().unwrap().cursor, "c1");
+        assert_eq!(f.try_next().unwrap(), None, "c2 is not written yet");
+        assert!(f.wait(std::time::Duration::from_secs(10)));
+        assert_eq!(f.try_next().unwrap().unwrap().cursor, "c2");
+        assert!(!f.wait(std::time::Duration::from_millis(100)));
+        let pid = f.pid;
+        drop(f);
+        let gone = std::time::Instant::now();
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(gone.elapsed().as_secs() < 10, "journalctl {pid} still runs");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
