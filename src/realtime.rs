@@ -46,6 +46,15 @@ fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX / 4)
 }
 
+/// Lines older than this can neither be sent (`max_age`) nor listed (`ban_time`), nor weigh
+/// on a line that can (the longest window): the detector skips them, so a first run over
+/// months of logs costs it nothing.
+fn horizon(config: &Config, now: i64) -> i64 {
+    let reach = config.alerts.max_age.max(config.blocklist.ban_time);
+    now.saturating_sub(secs(config.policy.longest_window()))
+        .saturating_sub(secs(reach))
+}
+
 impl Realtime {
     /// Rebuilds the windows from the events the detector had seen (those of the longest
     /// window before the last of them: the log's time, which after downtime or with a
@@ -54,7 +63,8 @@ impl Realtime {
         let mut detector = Detector::new(&config.policy, config.alerts.hold_off);
         let cursor = store.detected_up_to()?;
         let last = store.last_time_up_to(cursor)?.unwrap_or(now);
-        store.events_seen_since(last - secs(config.policy.longest_window()), cursor, |e| {
+        let from = (last - secs(config.policy.longest_window())).max(horizon(config, now));
+        store.events_seen_since(from, cursor, |e| {
             detector.observe(&e, false);
         })?;
         for (kind, source, t) in store.recent_detections(last - secs(config.alerts.hold_off))? {
@@ -81,21 +91,28 @@ impl Realtime {
         now: i64,
     ) -> Result<usize, StoreError> {
         let send_from = now - secs(config.alerts.max_age);
+        let from = horizon(config, now);
+        let end = store.last_event_id()?;
         let mut total = 0;
-        loop {
-            let events = store.events_after(self.cursor, BATCH)?;
-            let Some(last) = events.last().map(|e| e.id) else {
-                return Ok(total);
+        while self.cursor < end {
+            let events = store.events_to_detect(self.cursor, end, from, BATCH)?;
+            // The rest is older than the horizon: looked at, nothing to find.
+            let last = match events.last() {
+                Some(e) if events.len() == BATCH => e.id,
+                _ => end,
             };
             let mut found = Vec::new();
             for e in &events {
                 for d in self.detector.observe(e, true) {
-                    let stale = if d.time_unix < send_from {
-                        " (in old lines: not sent)"
+                    if d.time_unix < send_from {
+                        info!(
+                            "{}: {} (in old lines: not sent)",
+                            d.alert.title(),
+                            d.alert.text()
+                        );
                     } else {
-                        ""
-                    };
-                    warn!("{}: {}{stale}", d.alert.title(), d.alert.text());
+                        warn!("{}: {}", d.alert.title(), d.alert.text());
+                    }
                     found.push(NewDetection {
                         kind: d.alert.kind.as_str(),
                         source: d.source,
@@ -110,6 +127,7 @@ impl Realtime {
             self.cursor = last;
             total += found.len();
         }
+        Ok(total)
     }
 
     /// Rewrites `[blocklist] path` when its entries changed (and then runs `reload_command`);

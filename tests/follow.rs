@@ -44,6 +44,13 @@ fn follow_killed_and_restarted_loses_and_doubles_nothing() {
     let mut rng = Rng::from_env("MLS_FOLLOW_SEED");
     let seed = rng.0;
     let s = setup();
+    // The writer's lines are of Nov 23: a horizon of ten years makes the detector look at
+    // them (by default lines older than a day and some hours cannot alert and are skipped).
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&s.config)
+        .unwrap();
+    std::io::Write::write_all(&mut config, b"\n[alerts]\nmax_age = 3650d\n").unwrap();
     let stderr = s.logs.join("follow.stderr");
     let mut writer = Writer::new(&s.logs);
     let mut follow = spawn_follow(&s.config, &stderr);
@@ -105,6 +112,10 @@ fn follow_killed_and_restarted_loses_and_doubles_nothing() {
     // The detections too are exactly once: those of one clean default run over the same
     // stream, in another working directory.
     let config = std::fs::read_to_string(&s.config).unwrap();
+    assert!(
+        config.contains("max_age = 3650d"),
+        "detections over old lines"
+    );
     let clean_work = s.logs.join("clean");
     let clean_config = s.logs.join("clean.conf");
     std::fs::write(

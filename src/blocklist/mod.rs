@@ -199,6 +199,110 @@ mod tests {
         }
     }
 
+    /// A store with detections (kind, block, time) and logins (address, time).
+    fn store_with(dir: &Path, found: &[(&str, &str, i64)], logins: &[(&str, i64)]) -> Store {
+        use crate::envelope::timestamp::EventTime;
+        use crate::event::{AuthEvent, Outcome, Protocol, Service};
+        use crate::store::{Commit, IngestStore, NewDetection};
+        let mut store = Store::open(&dir.join("s.db")).unwrap();
+        let events: Vec<(AuthEvent, String)> = logins
+            .iter()
+            .map(|&(ip, t)| {
+                let e = AuthEvent {
+                    time: Some(EventTime {
+                        unix: t,
+                        nanos: 0,
+                        offset_secs: 0,
+                    }),
+                    server: None,
+                    service: Service::Dovecot,
+                    protocol: Protocol::Imap,
+                    outcome: Outcome::Success,
+                    ip: ip.parse().unwrap(),
+                    user: Some(b"carol".to_vec()),
+                    mechanism: None,
+                    reason: None,
+                    attempts: 1,
+                    session: None,
+                };
+                (e, String::new())
+            })
+            .collect();
+        store
+            .commit(&Commit {
+                events: &events,
+                ..Commit::default()
+            })
+            .unwrap();
+        let found: Vec<NewDetection> = found
+            .iter()
+            .map(|&(kind, block, t)| NewDetection {
+                kind: if kind == "compromise" {
+                    "compromise"
+                } else {
+                    "bruteforce"
+                },
+                source: block.into(),
+                block: Some(block.into()),
+                time_unix: t,
+                alert: "{}".into(),
+            })
+            .collect();
+        store.save_detections(&found, &[], 0, 0, 0).unwrap();
+        store
+    }
+
+    #[test]
+    fn entries_expire_merge_and_spare_allowed_and_logged_in_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_000_000;
+        let store = store_with(
+            dir.path(),
+            &[
+                ("bruteforce", "192.0.2.1", now - 100),
+                // Expired: 4 h and 1 s ago.
+                ("bruteforce", "192.0.2.2", now - 4 * 3600 - 1),
+                // Three of one /24: the network, expiring with the latest.
+                ("bruteforce", "198.51.100.1", now - 300),
+                ("bruteforce", "198.51.100.2", now - 200),
+                ("bruteforce", "198.51.100.3", now - 50),
+                // Allowed.
+                ("bruteforce", "203.0.113.9", now - 10),
+                // Logged in this morning: brute force alone does not list it, a compromise does.
+                ("bruteforce", "233.252.0.1", now - 10),
+                ("bruteforce", "233.252.1.1", now - 10),
+                ("compromise", "233.252.1.1", now - 5),
+                ("bruteforce", "2001:db8::/64", now - 10),
+            ],
+            &[("233.252.0.1", now - 3000), ("233.252.1.1", now - 3000)],
+        );
+        let mut config = crate::config::Config::from_str(
+            "[policy]\nallow = 203.0.113.0/24\n",
+            Path::new("/etc/maillogsentinel.conf"),
+        )
+        .unwrap()
+        .config;
+        let listed = |config: &Config| -> Vec<(String, i64, bool)> {
+            entries(&store, config, now)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.net.to_string(), e.expires_unix - now, e.compromise))
+                .collect()
+        };
+        assert_eq!(
+            listed(&config),
+            [
+                ("192.0.2.1".into(), 4 * 3600 - 100, false),
+                ("198.51.100.0/24".into(), 4 * 3600 - 50, false),
+                ("233.252.1.1".into(), 4 * 3600 - 5, true),
+                ("2001:db8::/64".into(), 4 * 3600 - 10, false),
+            ]
+        );
+        // One more address needed: the three stay addresses.
+        config.blocklist.network_threshold = 4;
+        assert!(listed(&config).iter().any(|(n, _, _)| n == "198.51.100.3"));
+    }
+
     #[test]
     fn renders_each_format() {
         let list = [entry("192.0.2.1", 1100), entry("2001:db8::/64", 1010)];

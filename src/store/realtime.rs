@@ -98,6 +98,39 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `limit` events with an id in `after + 1..=up_to` and a time from `from_unix` on, in
+    /// id order (older or undated ones are skipped by SQLite, never read).
+    pub fn events_to_detect(
+        &self,
+        after: i64,
+        up_to: i64,
+        from_unix: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        const DOING: &str = "reading events to look at";
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "{SELECT_EVENTS} WHERE id > ?1 AND id <= ?2 AND time_unix >= ?3 ORDER BY id LIMIT ?4"
+            ))
+            .doing(DOING)?;
+        let mut rows = stmt
+            .query(params![after, up_to, from_unix, limit as i64])
+            .doing(DOING)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().doing(DOING)? {
+            out.push(row_event(r)?);
+        }
+        Ok(out)
+    }
+
+    /// The highest event id (0 for no events).
+    pub fn last_event_id(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))
+            .doing("reading the last event id")
+    }
+
     /// The latest detection time of each (kind, source) from `from_unix` on (the hold-offs).
     pub fn recent_detections(
         &self,
