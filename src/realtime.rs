@@ -94,6 +94,11 @@ impl Realtime {
         let from = horizon(config, now);
         let end = store.last_event_id()?;
         let mut total = 0;
+        // Only old lines (a first run over old logs): nothing to look at.
+        if self.cursor < end && !store.has_events_since(from)? {
+            store.save_detections(&[], &self.channels, send_from, now, end)?;
+            self.cursor = end;
+        }
         while self.cursor < end {
             let events = store.events_to_detect(self.cursor, end, from, BATCH)?;
             // The rest is older than the horizon: looked at, nothing to find.

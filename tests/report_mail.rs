@@ -195,3 +195,55 @@ fn the_report_reaches_a_mailbox_through_smtp() {
     let (token, raw) = run_report("transport = smtp\nsmtp_host = 127.0.0.1\nsmtp_port = 25\n");
     check(&token, &raw);
 }
+
+/// An alert by mail (`[alerts] email`, `[report]`'s sendmail): a takeover in lines stamped now.
+#[test]
+fn an_alert_reaches_a_mailbox_through_sendmail() {
+    if !postfix_ready("an_alert_reaches_a_mailbox_through_sendmail") {
+        return;
+    }
+    let s = support::setup();
+    let now = jiff::Timestamp::now();
+    let stamp = |ago: i64| {
+        (now - jiff::SignedDuration::from_secs(ago))
+            .strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+            .to_string()
+    };
+    fs::write(
+        s.logs.join("mail.log"),
+        format!(
+            "{} mx1 postfix/smtpd[1]: warning: unknown[192.0.2.44]: SASL LOGIN authentication failed: x, sasl_username=dave\n\
+             {} mx1 dovecot: imap-login: Login: user=<dave\\r\\nBcc: victim@example.org>, method=PLAIN, rip=192.0.2.44, lip=192.0.2.254, mpid=1, TLS, session=<m1>\n",
+            stamp(20),
+            stamp(10)
+        ),
+    )
+    .unwrap();
+    let token = format!("[MLS-alert-{}-{}]", std::process::id(), now.as_nanosecond());
+    let config = fs::read_to_string(&s.config).unwrap();
+    fs::write(
+        &s.config,
+        format!(
+            "{config}\n[report]\nfrom = mls-test@localhost\nsubject_prefix = {token}\n\n[alerts]\nemail = {}@localhost\n",
+            user()
+        ),
+    )
+    .unwrap();
+    support::run_ok(&s.config);
+    let raw = delivered(&token);
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(
+        m.subject(),
+        Some(format!("{token} POSSIBLE COMPROMISE on mx1").as_str())
+    );
+    assert!(m.header_raw("Bcc").is_none(), "no header from a log line");
+    let body = m.body_text(0).unwrap();
+    assert!(
+        body.contains("logged in (dovecot imap) from 192.0.2.44"),
+        "{body}"
+    );
+    let json = body.lines().find(|l| l.starts_with('{')).unwrap();
+    let alert: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(alert["kind"], "compromise");
+    assert_eq!(alert["ip"], "192.0.2.44");
+}

@@ -124,6 +124,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether an event has a time from `from_unix` on (the time index: instant).
+    pub fn has_events_since(&self, from_unix: i64) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM events WHERE time_unix >= ?1 LIMIT 1",
+                [from_unix],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .doing("reading recent events")
+    }
+
     /// The highest event id (0 for no events).
     pub fn last_event_id(&self) -> Result<i64, StoreError> {
         self.conn
