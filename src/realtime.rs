@@ -15,7 +15,7 @@ use crate::alert::{Kind, deliver};
 use crate::blocklist::{self, Entry};
 use crate::config::Config;
 use crate::metrics::{self, Live};
-use crate::policy::Detector;
+use crate::policy::{Detector, secs};
 use crate::store::{NewDetection, Store, StoreError};
 
 /// Events read from the store at a time.
@@ -42,10 +42,6 @@ pub struct Realtime {
     written: Option<Vec<Entry>>,
 }
 
-fn secs(s: u64) -> i64 {
-    i64::try_from(s).unwrap_or(i64::MAX / 4)
-}
-
 /// Lines older than this can neither be sent (`max_age`) nor listed (`ban_time`), nor weigh
 /// on a line that can (the longest window): the detector skips them, so a first run over
 /// months of logs costs it nothing.
@@ -68,12 +64,9 @@ impl Realtime {
             detector.observe(&e, false);
         })?;
         for (kind, source, t) in store.recent_detections(last - secs(config.alerts.hold_off))? {
-            let kind = match kind.as_str() {
-                "compromise" => Kind::Compromise,
-                "bruteforce" => Kind::Bruteforce,
-                _ => Kind::Spraying,
-            };
-            detector.hold(kind, source, t);
+            if let Some(kind) = Kind::named(&kind) {
+                detector.hold(kind, source, t);
+            }
         }
         Ok(Realtime {
             detector,

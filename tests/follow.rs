@@ -5,22 +5,12 @@
 //! Seed: `MLS_FOLLOW_SEED` (default: time based, printed).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::support::{Rng, Writer, assert_exactly_once, exactly_once, setup, try_users_in_db};
-
-fn spawn_follow(config: &Path, stderr: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
-        .args(["--allow-root", "--config"])
-        .arg(config)
-        .arg("follow")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr).unwrap())
-        .spawn()
-        .unwrap()
-}
+use crate::support::{
+    Rng, Writer, assert_exactly_once, exactly_once, setup, spawn_follow, try_users_in_db,
+};
 
 /// Waits until the store holds `n` failed attempts (follow read them), or panics.
 fn wait_for_events(work: &Path, n: u64, what: &str) {

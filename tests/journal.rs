@@ -73,14 +73,8 @@ fn journal_file(dir: &Path, name: &str, first: u64, n: u64) {
     fs::remove_file(src).unwrap();
 }
 
-#[test]
-fn journal_entries_are_stored_once_across_runs() {
-    if tools().is_none() {
-        eprintln!(
-            "SKIPPED: journalctl or {REMOTE} missing (scripts/test installs systemd-journal-remote)"
-        );
-        return;
-    }
+/// A working directory whose config reads the journal files of the returned directory.
+fn journal_setup() -> (support::Setup, PathBuf) {
     let s = support::setup();
     let journal = s.logs.join("journal");
     fs::create_dir_all(&journal).unwrap();
@@ -93,6 +87,18 @@ fn journal_entries_are_stored_once_across_runs() {
         ),
     )
     .unwrap();
+    (s, journal)
+}
+
+#[test]
+fn journal_entries_are_stored_once_across_runs() {
+    if tools().is_none() {
+        eprintln!(
+            "SKIPPED: journalctl or {REMOTE} missing (scripts/test installs systemd-journal-remote)"
+        );
+        return;
+    }
+    let (s, journal) = journal_setup();
     journal_file(&journal, "one", 0, 40);
     support::run_ok(&s.config);
     assert_eq!(support::exactly_once(&s.work, 40), Vec::<String>::new());
@@ -123,29 +129,9 @@ fn follow_reads_the_journal_as_it_is_written_through_kills() {
         eprintln!("SKIPPED: journalctl or {REMOTE} missing");
         return;
     }
-    let s = support::setup();
-    let journal = s.logs.join("journal");
-    fs::create_dir_all(&journal).unwrap();
-    fs::write(
-        &s.config,
-        format!(
-            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = journal\n\n[dns]\nenabled = false\n\n[journal]\ndirectory = {j}\nidentifiers = postfix/smtpd dovecot\n",
-            w = s.work.display(),
-            j = journal.display()
-        ),
-    )
-    .unwrap();
-    let follow = || {
-        Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
-            .args(["--allow-root", "--config"])
-            .arg(&s.config)
-            .arg("follow")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let (s, journal) = journal_setup();
+    let stderr = s.logs.join("follow.stderr");
+    let follow = || support::spawn_follow(&s.config, &stderr);
     let wait_for = |n: u64| {
         let started = std::time::Instant::now();
         loop {

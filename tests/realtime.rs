@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{run_ok, setup};
+use crate::support::{run_ok, setup, spawn_follow};
 
 /// A request received: its body and header lines.
 type Request = (String, Vec<String>);
@@ -139,18 +139,6 @@ fn append(log: &Path, text: &str) {
 
 fn add_config(config: &Path, text: &str) {
     append(config, text);
-}
-
-fn spawn_follow(config: &Path, stderr: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
-        .args(["--allow-root", "--config"])
-        .arg(config)
-        .arg("follow")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr).unwrap())
-        .spawn()
-        .unwrap()
 }
 
 fn stop(mut child: Child) {

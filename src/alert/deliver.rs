@@ -59,7 +59,7 @@ pub fn deliver_due(
             Err(error) => {
                 done.failed += 1;
                 let age = now - q.time_unix;
-                let give_up = age >= i64::try_from(config.alerts.give_up_after).unwrap_or(i64::MAX);
+                let give_up = age >= crate::policy::secs(config.alerts.give_up_after);
                 let next = (!give_up).then(|| now + backoff(q.attempts));
                 match next {
                     Some(next) => warn!(

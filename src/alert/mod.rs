@@ -23,6 +23,13 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Compromise, Kind::Bruteforce, Kind::Spraying];
+
+    /// The kind stored as `name` (`as_str`).
+    pub fn named(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Compromise => "compromise",

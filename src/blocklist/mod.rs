@@ -14,7 +14,7 @@ use std::path::Path;
 
 use crate::alert::Kind;
 use crate::config::{BlocklistFormat, Config};
-use crate::policy::Cidr;
+use crate::policy::{Cidr, secs};
 use crate::store::{Store, StoreError};
 
 /// The mail ports the nftables chain closes to listed clients.
@@ -31,7 +31,7 @@ pub struct Entry {
 
 /// The list at `now`, sorted by address.
 pub fn entries(store: &Store, config: &Config, now: i64) -> Result<Vec<Entry>, StoreError> {
-    let ban = i64::try_from(config.blocklist.ban_time).unwrap_or(i64::MAX / 4);
+    let ban = secs(config.blocklist.ban_time);
     let mut listed: BTreeMap<Cidr, Entry> = BTreeMap::new();
     for (kind, block, t) in store.blockable_detections(now - ban)? {
         let Ok(net) = block.parse::<Cidr>() else {
@@ -46,7 +46,7 @@ pub fn entries(store: &Store, config: &Config, now: i64) -> Result<Vec<Entry>, S
         e.expires_unix = e.expires_unix.max(t + ban);
         e.compromise |= compromise;
     }
-    let lookback = i64::try_from(config.policy.compromise_lookback).unwrap_or(i64::MAX / 4);
+    let lookback = secs(config.policy.compromise_lookback);
     let logins: Vec<IpAddr> = store
         .login_addresses_since(now - lookback)?
         .iter()

@@ -243,7 +243,8 @@ impl Detector {
     }
 }
 
-fn secs(s: u64) -> i64 {
+/// A configured number of seconds as a time difference (saturating: a huge value is "ever").
+pub fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX / 4)
 }
 

@@ -246,6 +246,19 @@ pub fn spawn_run(config: &Path) -> Child {
         .unwrap()
 }
 
+/// `maillogsentinel follow` with `config`, its stderr into the file `stderr`.
+pub fn spawn_follow(config: &Path, stderr: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
+        .args(["--allow-root", "--config"])
+        .arg(config)
+        .arg("follow")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(stderr).unwrap())
+        .spawn()
+        .unwrap()
+}
+
 /// Runs to the end; panics with its stderr when it fails.
 pub fn run_ok(config: &Path) {
     let out = spawn_run(config).wait_with_output().unwrap();
