@@ -186,7 +186,7 @@ fn spawn_delivery(
 }
 
 /// An error that repeats at every pass is logged when it first appears and when it changes,
-/// not every 200 ms.
+/// not at every pass.
 #[derive(Default)]
 struct Complaint(Option<String>);
 

@@ -227,7 +227,7 @@ pub fn run(config: &Config, opts: &JobOptions) -> Result<Store, IngestError> {
 const FOLLOW_POLL: Duration = Duration::from_millis(250);
 /// With inotify: the least time between two looks (a busy log changes all the time, and a
 /// look costs its setup, some milliseconds, however little it reads).
-const FOLLOW_MIN_GAP: Duration = Duration::from_millis(200);
+const FOLLOW_MIN_GAP: Duration = Duration::from_millis(300);
 /// With inotify: the most time between two looks (a change it missed, a file system it does
 /// not see).
 const FOLLOW_IDLE: Duration = Duration::from_secs(5);
@@ -335,7 +335,8 @@ fn watch(source: &MailLog) -> Changes {
 /// the last pass started), [`FOLLOW_IDLE`] without one, every [`FOLLOW_POLL`] when polling,
 /// or a stop.
 fn wait_for_change(changes: &mut Changes, passed: Instant, stop: &AtomicBool) {
-    let step = Duration::from_millis(25);
+    // A change ends the wait at once; the step bounds how late a stop is seen.
+    let step = Duration::from_millis(100);
     loop {
         let waited = passed.elapsed();
         if stop.load(Ordering::SeqCst) {
