@@ -92,8 +92,41 @@ pub fn check(config: &Config) -> Vec<Finding> {
     }
     enrichment(config, &mut f);
     delivery(config, &mut f);
+    realtime(config, &mut f);
     central(config, &mut f);
     f.0
+}
+
+/// Alerts, blocklist and metrics: where they go, and whether their files can be written.
+fn realtime(config: &Config, f: &mut Findings) {
+    let channels = crate::alert::deliver::channels(config);
+    if channels.is_empty() {
+        f.note("no [alerts] channel: detections are stored and counted, not sent".into());
+    } else {
+        f.ok(format!("alerts through {}", channels.join(", ")));
+    }
+    let writable = |what: &str, path: &Path, f: &mut Findings| {
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        if may(dir, Access::W_OK | Access::X_OK) {
+            f.ok(format!("{what} {} can be written", path.display()));
+        } else {
+            f.problem(format!(
+                "{what} {}: its directory is not writable by this user",
+                path.display()
+            ));
+        }
+    };
+    if let Some(path) = &config.blocklist.path {
+        writable("blocklist", path, f);
+    }
+    if let Some(path) = &config.metrics.textfile {
+        writable("metrics textfile", path, f);
+    }
+    if let Some(addr) = config.metrics.listen {
+        f.note(format!(
+            "follow mode serves metrics at http://{addr}/metrics"
+        ));
+    }
 }
 
 /// The central store: reachable, and how much is waiting to be shipped.

@@ -334,7 +334,8 @@ fn check_config_reports_problems_and_what_a_run_would_do() {
     fs::write(
         &config,
         format!(
-            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = {m}\n[geolocation]\ncountry_db_path = {t}/missing.csv\n",
+            "[paths]\nworking_dir = {w}\nstate_dir = {w}\nmail_log = {m}\n[geolocation]\ncountry_db_path = {t}/missing.csv\n\
+             [alerts]\ncommand = true\n[blocklist]\npath = {t}/no-such-dir/block.nft\n",
             w = t.join("w").display(),
             m = mail_log.display(),
             t = t.display()
@@ -353,12 +354,18 @@ fn check_config_reports_problems_and_what_a_run_would_do() {
         out.contains("PROBLEM") && out.contains("missing.csv"),
         "{out}"
     );
+    assert!(out.contains("alerts through command"), "{out}");
+    assert!(
+        out.contains("no-such-dir/block.nft: its directory is not writable"),
+        "{out}"
+    );
     assert!(out.contains("the first run reads all 1 files"), "{out}");
     fs::write(
         &config,
         fs::read_to_string(&config)
             .unwrap()
-            .replace("country_db_path", "# country_db_path"),
+            .replace("country_db_path", "# country_db_path")
+            .replace("path = ", "# path = "),
     )
     .unwrap();
     let o = Command::new(BIN)
