@@ -54,7 +54,10 @@ def delivery(n):
 
 
 def config(work, log, extra=""):
-    os.makedirs(work, exist_ok=True)
+    """A config in a new, empty working directory (a store left by an earlier bench would
+    hold its detections: their hold-offs would silence this one's)."""
+    subprocess.run(["rm", "-rf", work], check=True)
+    os.makedirs(work)
     path = os.path.join(work, "mls.conf")
     with open(path, "w") as f:
         f.write(f"[paths]\nworking_dir = {work}\nstate_dir = {work}\nmail_log = {log}\n\n"
@@ -193,8 +196,6 @@ if share >= 2.0:
 backlog = os.path.join(GEN_DIR, "mail.log")
 run_work = os.path.join(WORK, "catchup-run")
 follow_work = os.path.join(WORK, "catchup-follow")
-for d in (run_work, follow_work):
-    subprocess.run(["rm", "-rf", d], check=True)
 t0 = time.monotonic()
 subprocess.run([BIN, *ROOT, "--no-progress", "--config", config(run_work, backlog)], check=True,
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
