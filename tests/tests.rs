@@ -11,6 +11,7 @@ mod config;
 mod conformance;
 mod crash;
 mod enrich;
+mod export;
 mod failure_paths;
 mod follow;
 mod journal;

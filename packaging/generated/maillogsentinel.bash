@@ -25,6 +25,9 @@ _maillogsentinel() {
             maillogsentinel,check-config)
                 cmd="maillogsentinel__subcmd__check__subcmd__config"
                 ;;
+            maillogsentinel,export)
+                cmd="maillogsentinel__subcmd__export"
+                ;;
             maillogsentinel,follow)
                 cmd="maillogsentinel__subcmd__follow"
                 ;;
@@ -94,6 +97,9 @@ _maillogsentinel() {
             maillogsentinel__subcmd__help,check-config)
                 cmd="maillogsentinel__subcmd__help__subcmd__check__subcmd__config"
                 ;;
+            maillogsentinel__subcmd__help,export)
+                cmd="maillogsentinel__subcmd__help__subcmd__export"
+                ;;
             maillogsentinel__subcmd__help,follow)
                 cmd="maillogsentinel__subcmd__help__subcmd__follow"
                 ;;
@@ -146,7 +152,7 @@ _maillogsentinel() {
 
     case "${cmd}" in
         maillogsentinel)
-            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run follow parse report setup check-config generate reset purge ipinfo blocklist ship central update-geo help"
+            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +431,44 @@ _maillogsentinel() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        maillogsentinel__subcmd__export)
+            opts="-o -h --abuse-report --date --yesterday --since --until --output --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --date)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         maillogsentinel__subcmd__follow)
             opts="-h --from-end --jsonl --no-progress --no-dns --config --allow-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -466,7 +510,7 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help)
-            opts="run follow parse report setup check-config generate reset purge ipinfo blocklist ship central update-geo help"
+            opts="run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -550,6 +594,20 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help__subcmd__check__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -4,6 +4,7 @@
 mod blocklist;
 mod central;
 mod check;
+mod export;
 mod follow;
 pub(crate) mod generate;
 mod ipinfo;
@@ -107,6 +108,11 @@ pub enum Command {
         after_help = "Examples:\n  maillogsentinel blocklist --format nftables > /run/mls.nft && nft -f /run/mls.nft\n  maillogsentinel blocklist --format postfix > /etc/postfix/mls_blocklist.cidr"
     )]
     Blocklist(blocklist::BlocklistArgs),
+    /// Export for others: the window's attacking addresses as AbuseIPDB's bulk-report CSV
+    #[command(
+        after_help = "Examples:\n  maillogsentinel export --abuse-report --yesterday > abuse.csv\n  maillogsentinel export --abuse-report --since '2026-12-01 00:00' --until '2026-12-03 00:00' -o abuse.csv"
+    )]
+    Export(export::ExportArgs),
     /// Ship the events not shipped yet to the central PostgreSQL store ([central]); also done
     /// at the end of every run
     #[command(after_help = "Example:\n  maillogsentinel ship")]
@@ -139,6 +145,7 @@ pub fn main() -> ExitCode {
         Some(Command::UpdateGeo(args)) => update_geo::run(&common, &args),
         Some(Command::Ship) => central::run_ship(&common),
         Some(Command::Blocklist(args)) => blocklist::run(&common, &args),
+        Some(Command::Export(args)) => export::run(&common, &args),
         Some(Command::Central(args)) => central::run_central(&args),
         Some(Command::Report(args)) => report::run(&common, &args),
         Some(Command::Setup(args)) => setup::run(cli.config.as_deref(), &args),

@@ -88,21 +88,30 @@ pub struct ReportCommand {
 }
 
 fn window(args: &ReportArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<Window> {
+    window_of(&args.date, args.yesterday, &args.since, &args.until, tz)
+}
+
+/// The window of `--date`, `--yesterday` or `--since`/`--until` (today when none is given).
+pub(super) fn window_of(
+    date: &Option<String>,
+    yesterday: bool,
+    since: &Option<String>,
+    until: &Option<String>,
+    tz: &jiff::tz::TimeZone,
+) -> anyhow::Result<Window> {
     let today = jiff::Zoned::now().with_time_zone(tz.clone()).date();
-    Ok(
-        match (&args.date, args.yesterday, &args.since, &args.until) {
-            (Some(d), ..) => Window::day(
-                d.parse()
-                    .with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
-                tz,
-            )?,
-            (None, true, ..) => Window::day(today.yesterday()?, tz)?,
-            (None, false, Some(s), Some(u)) => {
-                Window::between(&parse_time(s, tz)?, &parse_time(u, tz)?)?
-            }
-            _ => Window::day(today, tz)?,
-        },
-    )
+    Ok(match (date, yesterday, since, until) {
+        (Some(d), ..) => Window::day(
+            d.parse()
+                .with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
+            tz,
+        )?,
+        (None, true, ..) => Window::day(today.yesterday()?, tz)?,
+        (None, false, Some(s), Some(u)) => {
+            Window::between(&parse_time(s, tz)?, &parse_time(u, tz)?)?
+        }
+        _ => Window::day(today, tz)?,
+    })
 }
 
 pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {

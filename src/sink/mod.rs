@@ -1,9 +1,10 @@
-//! Sinks: write events out (JSON Lines, CSV, an aligned table).
+//! Sinks: write events out (JSON Lines, CSV, an aligned table, the abuse-report CSV).
 //!
 //! Every sink treats the user name, reason and server as attacker-controlled: nothing it
 //! writes can inject a CSV formula, break a JSON line or reach a terminal as a control
 //! sequence. Not here: deciding which events to write, or storing them.
 
+mod abuse;
 mod append;
 mod csv;
 mod jsonl;
@@ -16,6 +17,7 @@ use std::io;
 
 use crate::event::AuthEvent;
 
+pub use abuse::abuse_report;
 pub use append::{AppendFile, Repair, end_of_last_line};
 pub use csv::{CsvSink, neutralise_cell};
 pub use jsonl::{JsonlExport, JsonlSink};
