@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
 
@@ -34,12 +35,19 @@ pub enum RealtimeError {
     Reload { command: String, message: String },
 }
 
+/// How often the blocklist is recomputed without a new detection (entries expire, logins
+/// spare addresses).
+const BLOCKLIST_EVERY: Duration = Duration::from_secs(30);
+
 pub struct Realtime {
     detector: Detector,
     cursor: i64,
     channels: Vec<&'static str>,
-    /// The blocklist entries last written (`None`: not written by this process yet).
-    written: Option<Vec<Entry>>,
+    /// The blocklist entries last written (`None`: not written by this process yet), and
+    /// when they were computed.
+    written: Option<(Vec<Entry>, Instant)>,
+    /// A detection since the blocklist was last computed.
+    detected: bool,
 }
 
 /// Lines older than this can neither be sent (`max_age`) nor listed (`ban_time`), nor weigh
@@ -73,6 +81,7 @@ impl Realtime {
             cursor,
             channels: deliver::channels(config),
             written: None,
+            detected: false,
         })
     }
 
@@ -125,6 +134,7 @@ impl Realtime {
             self.cursor = last;
             total += found.len();
         }
+        self.detected |= total > 0;
         Ok(total)
     }
 
@@ -139,9 +149,19 @@ impl Realtime {
         let Some(path) = &config.blocklist.path else {
             return Ok(None);
         };
+        if let Some((entries, at)) = &self.written
+            && !self.detected
+            && at.elapsed() < BLOCKLIST_EVERY
+        {
+            return Ok(Some(entries.len() as u64));
+        }
         let entries = blocklist::entries(store, config, now)?;
         let n = entries.len() as u64;
-        if self.written.as_ref() == Some(&entries) {
+        self.detected = false;
+        if let Some((written, at)) = &mut self.written
+            && *written == entries
+        {
+            *at = Instant::now();
             return Ok(Some(n));
         }
         let text = blocklist::render(&entries, config.blocklist.format, now);
@@ -150,7 +170,7 @@ impl Realtime {
             source,
         })?;
         info!("blocklist {}: {n} entries", path.display());
-        self.written = Some(entries);
+        self.written = Some((entries, Instant::now()));
         if let Some(cmd) = &config.blocklist.reload_command {
             run_reload(cmd)?;
         }
