@@ -465,8 +465,17 @@ fn follow_alerts_blocklists_and_counts_as_lines_are_written() {
     );
     assert_eq!(lines_total, Some(39.0), "every line written was read once");
     let follow = spawn_follow(&s.config, &stderr);
+    let before = store_attempts(&s.work);
     append(&log, &failure(0, "203.0.113.5", "alice", 999));
-    std::thread::sleep(Duration::from_millis(1500));
+    let wait = Instant::now();
+    while store_attempts(&s.work) == before {
+        assert!(
+            wait.elapsed() < Duration::from_secs(30),
+            "the restarted follow read nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A look of follow stores, then detects, before it sees the stop.
     stop(follow);
     assert_eq!(hook.alerts().len(), 5, "{:?}", hook.alerts());
     assert_eq!(detections(&s.work).len(), 5);
