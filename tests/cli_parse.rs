@@ -198,3 +198,109 @@ fn year_option_and_new_year_roll_over() {
         (Some("2025-12-31T22:59:59Z"), Some("+01:00"))
     );
 }
+
+/// `--explain`: each rule's line says its rule, its fields and how it was counted (at once,
+/// waiting, paired with the waiting line's number, alone at the end); a near miss names the
+/// nearest rule; a line without an auth word is skipped; controls are escaped.
+#[test]
+fn explain_tells_the_rule_fields_and_counting_of_each_line() {
+    let lines = [
+        "Nov 23 06:25:04 mx1 postfix/smtpd[1]: warning: unknown[185.220.101.45]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=adm\x1b[2Jin",
+        "Nov 23 06:25:05 mx1 dovecot: auth: passwd-file(alice,192.0.2.5,<sess1>): Password mismatch",
+        "Nov 23 06:25:07 mx1 dovecot: imap-login: Login: user=<alice>, method=PLAIN, rip=192.0.2.5, lip=192.0.2.1, mpid=1, TLS, session=<sess1>",
+        "Nov 23 06:25:08 mx1 dovecot: auth: passwd-file(bob,192.0.2.6): unknown user",
+        "Nov 23 06:25:10 mx1 postfix/smtpd[2]: warning: unknown[192.0.2.6]: SASL PLAIN authentication failed: (reason unavailable), sasl_username=bob",
+        "Nov 23 06:25:11 mx1 postfix/smtpd[2]: warning: SASL authentication failed for a shape no rule knows",
+        "Nov 23 06:25:12 mx1 postfix/smtp[3]: 4F00: to=<x@y>, status=sent",
+        "Nov 23 06:25:13 mx1 postfix/smtpd[4]: warning: unknown[184.74.182.226]: SASL PLAIN authentication failed: Connection lost to authentication server, sasl_username=admin",
+        "Nov 23 06:25:14 mx1 dovecot: managesieve-login: Disconnected: Aborted login by logging out (auth failed, 3 attempts in 10 secs): user=<simon>, method=PLAIN, rip=49.5.222.122, lip=198.51.100.25, session=<dk0m>",
+        "Nov 23 06:25:15 mx1 postfix/smtpd[5]: warning: unknown[203.0.113.8]: SASL LOGIN authentication aborted",
+        "Nov 23 06:25:16 mx1 postfix/smtpd[5]: disconnect from unknown[203.0.113.8] ehlo=1 auth=0/1 quit=1 commands=2/3",
+        "2026-11-23T06:25:17.5+01:00 mx1 postfix/smtpd[6]: 4F00AA: client=unknown[192.0.2.9], sasl_method=PLAIN, sasl_username=dave",
+        "Nov 23 06:25:18 mx1 dovecot: auth: passwd-file(carol,192.0.2.7,<s9>): Password mismatch",
+    ];
+    let input = lines.join("\n") + "\n";
+    let o = parse(
+        &["--explain", "--year", "2026", "-"],
+        Some(input.as_bytes()),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains('\x1b'), "controls are escaped");
+    // The block of line N.
+    let block = |n: usize| -> &str {
+        let start = out.find(&format!("line {n}: ")).unwrap();
+        let end = out[start + 1..]
+            .find("\nline ")
+            .or_else(|| out[start + 1..].find("\nend of input"))
+            .map_or(out.len(), |i| start + 1 + i);
+        &out[start..end]
+    };
+    let expect = [
+        (1, "postfix SASL authentication failure warning"),
+        (1, "user adm\\x1b[2Jin"),
+        (1, "counted: failure x1 (postfix smtp) from 185.220.101.45"),
+        (1, "classic syslog stamp"),
+        (2, "dovecot auth process passdb result"),
+        (2, "waiting for the login process's line of session <sess1>"),
+        (3, "dovecot login (Login: user=<...>)"),
+        (3, "pairs with waiting line(s) 2"),
+        (
+            3,
+            "counted: failure x1 (dovecot imap) from 192.0.2.5, user alice",
+        ),
+        (
+            3,
+            "counted: success x1 (dovecot imap) from 192.0.2.5, user alice",
+        ),
+        (
+            4,
+            "waiting for Postfix's warning (or Dovecot's line) for 192.0.2.6",
+        ),
+        (5, "(reason unavailable) (Dovecot SASL)"),
+        (5, "pairs with waiting line(s) 4"),
+        (6, "rule: none took it"),
+        (
+            6,
+            "nearest rule: postfix SASL failure: `warning: HOST[IP]: SASL MECH authentication failed",
+        ),
+        (7, "skipped: no authentication word"),
+        (8, "postfix tempfail"),
+        (8, "counted: nothing"),
+        (9, "dovecot login process summary"),
+        (
+            9,
+            "counted: failure x3 (dovecot managesieve) from 49.5.222.122, user simon",
+        ),
+        (10, "SASL exchange aborted by the client"),
+        (11, "not an attempt"),
+        (12, "RFC 3339 stamp; time 2026-11-23T05:25:17Z"),
+        (
+            12,
+            "counted: success x1 (postfix smtp) from 192.0.2.9, user dave",
+        ),
+        (13, "waiting for the login process's line of session <s9>"),
+    ];
+    for (n, text) in expect {
+        assert!(
+            block(n).contains(text),
+            "line {n} lacks `{text}`:\n{}",
+            block(n)
+        );
+    }
+    assert!(
+        out.contains("end of input: the waiting line(s) 13 count alone:\n  counted: failure x1 (dovecot unknown) from 192.0.2.7, user carol"),
+        "{out}"
+    );
+    // Explain counts what parse counts: one `counted:` line per event.
+    let events = parse(
+        &["--format", "jsonl", "--year", "2026", "-"],
+        Some(input.as_bytes()),
+    );
+    let n_events = String::from_utf8(events.stdout).unwrap().lines().count();
+    let n_counted = out
+        .lines()
+        .filter(|l| l.starts_with("  counted: failure") || l.starts_with("  counted: success"))
+        .count();
+    assert_eq!(n_counted, n_events);
+}

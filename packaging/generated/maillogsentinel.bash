@@ -808,7 +808,7 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__parse)
-            opts="-q -h --format --year --timezone --show-unmatched --quiet --config --allow-root --help"
+            opts="-q -h --format --year --timezone --show-unmatched --explain --quiet --config --allow-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

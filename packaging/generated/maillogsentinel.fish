@@ -84,6 +84,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l timezone -d 'Time zone of timestamps without an offset (IANA name). Default: the system\'s' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l show-unmatched -d 'Print the auth-related lines no rule recognised (on stderr)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l explain -d 'Explain each line instead of printing events: its envelope, the rule that took it (or the nearest one), its fields, and how it was counted (at once, waiting, paired)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -s q -l quiet -d 'No summary on stderr'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -s h -l help -d 'Print help'

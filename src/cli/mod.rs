@@ -72,7 +72,7 @@ pub enum Command {
     Follow(follow::FollowArgs),
     /// Print the authentication events of log files (stateless: no config, no store, no network)
     #[command(
-        after_help = "Examples:\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat /var/log/mail.log.2.gz | maillogsentinel parse - --format jsonl"
+        after_help = "Examples:\n  maillogsentinel parse /var/log/mail.log --format table\n  zcat /var/log/mail.log.2.gz | maillogsentinel parse - --format jsonl\n  grep 192.0.2.5 /var/log/mail.log | maillogsentinel parse --explain -   # why is this (not) counted"
     )]
     Parse(parse::ParseArgs),
     /// Same as --report: scan, then report a window

@@ -1,4 +1,5 @@
-//! `maillogsentinel parse`: the events of the given logs on stdout, a summary on stderr.
+//! `maillogsentinel parse`: the events of the given logs on stdout, a summary on stderr; with
+//! `--explain`, what became of each line instead.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use jiff::tz::TimeZone;
 
 use crate::correlate::Windows;
 use crate::envelope::timestamp::{Clock, YearRule};
+use crate::pipeline::explain::Explainer;
 use crate::pipeline::scan::{self, Scanned};
 use crate::pipeline::{Pipeline, Stats};
 use crate::sink::{CsvSink, EventSink, JsonlSink, TableSink, ThreadedSink, printable};
@@ -39,6 +41,10 @@ pub struct ParseArgs {
     /// Print the auth-related lines no rule recognised (on stderr).
     #[arg(long)]
     pub show_unmatched: bool,
+    /// Explain each line instead of printing events: its envelope, the rule that took it (or
+    /// the nearest one), its fields, and how it was counted (at once, waiting, paired)
+    #[arg(long, conflicts_with = "format")]
+    pub explain: bool,
     /// No summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -67,13 +73,15 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let first_rule = args
         .year
         .map_or(YearRule::NotAfter(now), YearRule::StartingIn);
-    let mut pipeline = Pipeline::new(Clock::new(tz, first_rule), Windows::default());
-
     let inputs: Vec<Input> = if args.files.is_empty() {
         vec![Input::Stdin]
     } else {
         args.files.iter().map(|f| Input::from_arg(f)).collect()
     };
+    if args.explain {
+        return explain(&args, &inputs, Clock::new(tz, first_rule), now);
+    }
+    let mut pipeline = Pipeline::new(Clock::new(tz, first_rule), Windows::default());
     let mut output = Output::to_stdout(args.format);
     let stderr = io::stderr();
     let show = args.show_unmatched;
@@ -142,6 +150,68 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--explain`: every line of the inputs, one stream, explained on stdout.
+fn explain(args: &ParseArgs, inputs: &[Input], clock: Clock, now: i64) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    let mut x = Explainer::new(clock, Windows::default());
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut input_errors = 0u32;
+    for input in inputs {
+        let opened = match source::open(input) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("maillogsentinel: {e}");
+                input_errors += 1;
+                continue;
+            }
+        };
+        if args.year.is_none() {
+            x.pipeline()
+                .set_year_rule(YearRule::NotAfter(opened.modified.map_or(now, unix_of)));
+        }
+        let mut reader = io::BufReader::new(opened.reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {
+                    let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                    write_or_stop(&mut out, x.line(text).as_bytes())?;
+                }
+                Err(e) => {
+                    eprintln!(
+                        "maillogsentinel: {}: read error: {e}; keeping the lines before it",
+                        input.name()
+                    );
+                    input_errors += 1;
+                    break;
+                }
+            }
+        }
+    }
+    write_or_stop(&mut out, x.finish().as_bytes())?;
+    out.flush().or_else(|e| {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    if !args.quiet {
+        print_summary(x.stats(), false);
+    }
+    Ok(ExitCode::from(u8::from(input_errors > 0)))
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends quietly.
+fn write_or_stop(out: &mut impl Write, bytes: &[u8]) -> anyhow::Result<()> {
+    match out.write_all(bytes) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other?),
+    }
 }
 
 impl Output {

@@ -5,12 +5,13 @@
 //! candidate lines from a [`scan`] thread, and receive events through a callback (to a `sink`
 //! or a store).
 
+pub mod explain;
 pub mod scan;
 
 use crate::correlate::{Correlator, LineContext, StateError, Windows};
 use crate::detect::{self, Observation, Prefilter};
 use crate::envelope::{
-    self,
+    self, LogLine,
     timestamp::{Clock, YearRule},
 };
 use crate::event::{AuthEvent, Outcome, Service};
@@ -126,7 +127,7 @@ impl Pipeline {
     ) {
         self.lines.stats.lines += batch.line_count;
         for line in batch.iter() {
-            self.lines.feed_candidate(line, emit, unmatched);
+            let _ = self.lines.feed_candidate(line, emit, unmatched);
         }
     }
 
@@ -137,10 +138,25 @@ impl Pipeline {
         emit: &mut impl FnMut(AuthEvent),
         unmatched: &mut impl FnMut(&[u8]),
     ) {
+        let _ = self.feed_line_as(line, emit, unmatched);
+    }
+
+    /// [`Pipeline::feed_line`], saying what became of the line (`None`: not a candidate).
+    pub(crate) fn feed_line_as<'a>(
+        &mut self,
+        line: &'a [u8],
+        emit: &mut impl FnMut(AuthEvent),
+        unmatched: &mut impl FnMut(&[u8]),
+    ) -> Option<Fed<'a>> {
         self.lines.stats.lines += 1;
-        if self.prefilter.is_candidate(line) {
-            self.lines.feed_candidate(line, emit, unmatched);
-        }
+        self.prefilter
+            .is_candidate(line)
+            .then(|| self.lines.feed_candidate(line, emit, unmatched))
+    }
+
+    /// Lines waiting in the correlator for a partner.
+    pub(crate) fn waiting(&self) -> usize {
+        self.lines.correlator.pending()
     }
 
     /// Lines the reader dropped for being longer than its buffer: read, and skipped.
@@ -191,27 +207,42 @@ impl Pipeline {
     }
 }
 
+/// What became of a candidate line (what `parse --explain` tells), borrowed from it.
+pub(crate) enum Fed<'a> {
+    TooLong,
+    /// No rule took it; `suspicious` when it still looks like authentication activity.
+    NoRule {
+        parsed: LogLine<'a>,
+        suspicious: bool,
+    },
+    Observed {
+        parsed: LogLine<'a>,
+        obs: Observation<'a>,
+    },
+}
+
 impl LineProcessor {
-    fn feed_candidate(
+    fn feed_candidate<'a>(
         &mut self,
-        line: &[u8],
+        line: &'a [u8],
         emit: &mut impl FnMut(AuthEvent),
         unmatched: &mut impl FnMut(&[u8]),
-    ) {
+    ) -> Fed<'a> {
         // NUL padding left by a crash before a line is not part of it (nor of its length).
         let padded = line.iter().take_while(|&&b| b == 0).count();
         if line.len() - padded > MAX_LINE {
             self.stats.skipped_long += 1;
-            return;
+            return Fed::TooLong;
         }
         self.stats.candidates += 1;
         let parsed = envelope::parse_line(line, &mut self.clock);
         let Some(obs) = detect::detect(&parsed) else {
-            if detect::is_suspicious(&parsed) {
+            let suspicious = detect::is_suspicious(&parsed);
+            if suspicious {
                 self.stats.unmatched += 1;
                 unmatched(line);
             }
-            return;
+            return Fed::NoRule { parsed, suspicious };
         };
         match obs {
             Observation::Ambiguous(_) => self.stats.ambiguous += 1,
@@ -227,5 +258,6 @@ impl LineProcessor {
             stats.count(&e);
             emit(e);
         });
+        Fed::Observed { parsed, obs }
     }
 }
