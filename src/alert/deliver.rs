@@ -48,7 +48,13 @@ pub fn deliver_due(
     limit: usize,
 ) -> Result<Delivered, StoreError> {
     let mut done = Delivered::default();
+    // A channel that failed waits for the next round: a webhook that times out is not tried
+    // again for each of a backlog's alerts.
+    let mut down: Vec<String> = Vec::new();
     for q in store.due_alerts(now, limit)? {
+        if down.contains(&q.channel) {
+            continue;
+        }
         let outcome = send(config, &q);
         match outcome {
             Ok(()) => {
@@ -58,6 +64,7 @@ pub fn deliver_due(
             }
             Err(error) => {
                 done.failed += 1;
+                down.push(q.channel.clone());
                 let age = now - q.time_unix;
                 let give_up = age >= crate::policy::secs(config.alerts.give_up_after);
                 let next = (!give_up).then(|| now + backoff(q.attempts));
@@ -220,6 +227,43 @@ mod tests {
             [5, 10, 20, 40, 80, 160, 320, 600, 600]
         );
         assert_eq!(backoff(u32::MAX), 600);
+    }
+
+    #[test]
+    fn a_channel_that_failed_is_not_tried_again_in_the_same_round() {
+        use crate::store::NewDetection;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let alert = serde_json::to_string(&super::super::tests::sample()).unwrap();
+        let found: Vec<NewDetection> = ["192.0.2.1", "192.0.2.2"]
+            .iter()
+            .map(|ip| NewDetection {
+                kind: "compromise",
+                source: (*ip).into(),
+                block: None,
+                time_unix: 1000,
+                alert: alert.clone(),
+            })
+            .collect();
+        store
+            .save_detections(&found, &["webhook"], 0, 1000, 0)
+            .unwrap();
+        // Nothing listens on port 1: refused at once.
+        let config = Config::from_str(
+            "[alerts]\nwebhook_url = http://127.0.0.1:1/hook\n",
+            std::path::Path::new("/etc/maillogsentinel.conf"),
+        )
+        .unwrap()
+        .config;
+        let done = deliver_due(&mut store, &config, 1000, 100).unwrap();
+        assert_eq!(done, Delivered { sent: 0, failed: 1 });
+        let attempts: Vec<u32> = store
+            .due_alerts(i64::MAX, 10)
+            .unwrap()
+            .iter()
+            .map(|q| q.attempts)
+            .collect();
+        assert_eq!(attempts, [1, 0]);
     }
 
     #[test]
