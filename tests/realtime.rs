@@ -407,6 +407,31 @@ fn follow_alerts_blocklists_and_counts_as_lines_are_written() {
         }
     }
 
+    // ipinfo tells the address's detections and that it is on the blocklist; the NAT
+    // customer's address was detected but is not listed.
+    let ipinfo = |ip: &str| -> Value {
+        let o = Command::new(env!("CARGO_BIN_EXE_maillogsentinel"))
+            .args(["--allow-root", "--config"])
+            .arg(&s.config)
+            .args(["ipinfo", "--json", "--no-dns", ip])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let attacker = ipinfo("203.0.113.5");
+    let kinds: Vec<&str> = attacker["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["bruteforce", "compromise"], "{attacker}");
+    assert!(attacker["blocklisted_until"].is_string(), "{attacker}");
+    let customer = ipinfo("192.0.2.77");
+    assert_eq!(customer["detections"][0]["kind"], "bruteforce");
+    assert!(customer["blocklisted_until"].is_null(), "{customer}");
+
     // Metrics: valid for promtool, attempts as in the store.
     let text = metrics(metrics_port);
     let stored = store_attempts(&s.work);

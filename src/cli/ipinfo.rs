@@ -1,6 +1,7 @@
 //! `maillogsentinel ipinfo IP…`: what is known of addresses: country, ASN, organisation (geo
 //! databases), PTR (the cache when fresh, else a live lookup unless `--no-dns`), and what the
-//! store saw (first/last seen, failures, successes, users tried). Text, or JSON with `--json`.
+//! store saw (first/last seen, failures, successes, users tried, detections, whether it is on
+//! the blocklist now). Text, or JSON with `--json`.
 //! Read-only: takes no lock, creates no store.
 
 use std::io::Write;
@@ -94,6 +95,24 @@ pub fn run(common: &Common, args: &IpinfoArgs) -> anyhow::Result<ExitCode> {
                 .map(|(u, n)| json!({"user": String::from_utf8_lossy(u), "attempts": n}))
                 .collect()
         });
+        // What the real-time side made of it: its detections (as an address and as part of
+        // its network), and whether the blocklist holds it now.
+        let (detections, blocked) = match &store {
+            Some(s) => {
+                let net = crate::policy::Cidr::network_of(ip).to_string();
+                let found: Vec<Value> = s
+                    .detections_of(&[&ip.to_string(), &net], 20)?
+                    .into_iter()
+                    .map(|(kind, source, t)| json!({"kind": kind, "source": source, "time": time_text(Some(t))}))
+                    .collect();
+                let until = crate::blocklist::entries(s, &config, now)?
+                    .into_iter()
+                    .find(|e| e.net.contains(ip))
+                    .and_then(|e| time_text(Some(e.expires_unix)));
+                (found, until)
+            }
+            None => (Vec::new(), None),
+        };
         let info = json!({
             "ip": ip.to_string(),
             "country_code": g.country_code,
@@ -108,6 +127,8 @@ pub fn run(common: &Common, args: &IpinfoArgs) -> anyhow::Result<ExitCode> {
             "failures": seen.as_ref().map(|s| s.failures),
             "successes": seen.as_ref().map(|s| s.successes),
             "users": users,
+            "detections": detections,
+            "blocklisted_until": blocked,
         });
         if args.json {
             writeln!(out, "{info}")?;
@@ -165,5 +186,28 @@ fn write_text(out: &mut impl Write, info: &Value) -> std::io::Result<()> {
             .collect();
         writeln!(out, "  users tried:  {}", list.join(", "))?;
     }
+    if let Value::Array(found) = &info["detections"]
+        && !found.is_empty()
+    {
+        let list: Vec<String> = found
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {} ({})",
+                    d["kind"].as_str().unwrap_or(""),
+                    d["time"].as_str().unwrap_or(""),
+                    d["source"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        writeln!(out, "  detections:   {}", list.join(", "))?;
+    }
+    writeln!(
+        out,
+        "  blocklisted:  {}",
+        info["blocklisted_until"]
+            .as_str()
+            .map_or("no".to_owned(), |t| format!("until {t}"))
+    )?;
     Ok(())
 }

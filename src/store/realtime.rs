@@ -281,6 +281,31 @@ impl Store {
         tx.commit().doing(DOING)
     }
 
+    /// Every detection of one of `sources` (an address, its network, a user): (kind, source,
+    /// time), oldest first, at most `limit` of the latest.
+    pub fn detections_of(
+        &self,
+        sources: &[&str],
+        limit: usize,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        const DOING: &str = "reading detections";
+        let marks = vec!["?"; sources.len()].join(", ");
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT kind, source, time_unix FROM (SELECT kind, source, time_unix, id
+                 FROM detections WHERE source IN ({marks}) ORDER BY id DESC LIMIT {limit})
+                 ORDER BY id"
+            ))
+            .doing(DOING)?;
+        stmt.query_map(rusqlite::params_from_iter(sources), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .doing(DOING)?
+        .collect::<Result<_, _>>()
+        .doing(DOING)
+    }
+
     /// Detections with something to block from `from_unix` on: (kind, block, time), oldest
     /// first.
     pub fn blockable_detections(
