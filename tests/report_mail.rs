@@ -40,27 +40,37 @@ fn mailbox() -> PathBuf {
     Path::new("/var/mail").join(user())
 }
 
-/// The delivered message whose subject holds `token` (waits for local delivery).
+/// The delivered message whose subject holds `token` (waits for local delivery, and for the
+/// mailbox to stop growing: local delivery appends a message in several writes, and other
+/// tests' messages arrive meanwhile).
 fn delivered(token: &str) -> Vec<u8> {
     let start = Instant::now();
+    let mut last_len = None;
     loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no whole message with {token} delivered to {}",
+            mailbox().display()
+        );
         let mbox = fs::read(mailbox()).unwrap_or_default();
+        let stable = last_len == Some(mbox.len());
+        last_len = Some(mbox.len());
         let text = String::from_utf8_lossy(&mbox);
-        if let Some(at) = text.find(token) {
+        if let Some(at) = text.find(token).filter(|_| stable) {
             let begin = text[..at].rfind("\nFrom ").map_or(0, |i| i + 1);
             let end = text[at..]
                 .find("\nFrom ")
                 .map_or(text.len(), |i| at + i + 1);
+            // The last message is whole once it ends with mbox's blank line.
+            if end == text.len() && !text.ends_with("\n\n") {
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
             // Drop the mbox separator line.
             let msg = &text[begin..end];
             let msg = msg.split_once('\n').map_or(msg, |(_, rest)| rest);
             return msg.as_bytes().to_vec();
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no message with {token} delivered to {}",
-            mailbox().display()
-        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
