@@ -314,17 +314,12 @@ impl ReportStore for Store {
         until: i64,
         f: &mut dyn FnMut(StoredEvent),
     ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "{SELECT_EVENTS} WHERE time_unix >= ?1 AND time_unix < ?2 ORDER BY time_unix, id"
-            ))
-            .doing("reading events")?;
-        let mut rows = stmt.query([since, until]).doing("reading events")?;
-        while let Some(r) = rows.next().doing("reading events")? {
-            f(row_event(r)?);
-        }
-        Ok(())
+        self.each_event(
+            "WHERE time_unix >= ?1 AND time_unix < ?2 ORDER BY time_unix, id",
+            [since, until],
+            "reading events",
+            f,
+        )
     }
 
     /// Sum of `attempts` of the events with this outcome in `[since, until)`.

@@ -277,21 +277,35 @@ impl Store {
         Ok(id)
     }
 
-    /// Up to `limit` events with an id above `after`, in id order (the shipping outbox).
-    pub fn events_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    /// Calls `f` with each event `SELECT_EVENTS` followed by `tail` (its `WHERE`, `ORDER BY`,
+    /// `LIMIT`) finds with `params`: the one loop over event rows.
+    fn each_event(
+        &self,
+        tail: &str,
+        params: impl rusqlite::Params,
+        doing: &'static str,
+        mut f: impl FnMut(StoredEvent),
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!(
-                "{SELECT_EVENTS} WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))
-            .doing("reading events to ship")?;
-        let mut rows = stmt
-            .query(params![after, limit as i64])
-            .doing("reading events to ship")?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().doing("reading events to ship")? {
-            out.push(row_event(r)?);
+            .prepare_cached(&format!("{SELECT_EVENTS} {tail}"))
+            .doing(doing)?;
+        let mut rows = stmt.query(params).doing(doing)?;
+        while let Some(r) = rows.next().doing(doing)? {
+            f(row_event(r)?);
         }
+        Ok(())
+    }
+
+    /// Up to `limit` events with an id above `after`, in id order (the shipping outbox).
+    pub fn events_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.each_event(
+            "WHERE id > ?1 ORDER BY id LIMIT ?2",
+            params![after, limit as i64],
+            "reading events to ship",
+            |e| out.push(e),
+        )?;
         Ok(out)
     }
 
@@ -418,16 +432,8 @@ impl Store {
     }
 
     /// Calls `f` with every stored event, in insertion order, from one consistent snapshot.
-    pub fn for_each_event(&self, mut f: impl FnMut(StoredEvent)) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{SELECT_EVENTS} ORDER BY id"))
-            .doing("reading events")?;
-        let mut rows = stmt.query([]).doing("reading events")?;
-        while let Some(r) = rows.next().doing("reading events")? {
-            f(row_event(r)?);
-        }
-        Ok(())
+    pub fn for_each_event(&self, f: impl FnMut(StoredEvent)) -> Result<(), StoreError> {
+        self.each_event("ORDER BY id", [], "reading events", f)
     }
 
     /// Number of cached reverse DNS answers.

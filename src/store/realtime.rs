@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::error::Doing;
-use super::{SELECT_EVENTS, Store, StoreError, StoredEvent, UPSERT_META, row_event};
+use super::{Store, StoreError, StoredEvent, UPSERT_META};
 
 const META_DETECTED: &str = "detected_up_to";
 
@@ -82,20 +82,14 @@ impl Store {
         &self,
         from_unix: i64,
         up_to: i64,
-        mut f: impl FnMut(StoredEvent),
+        f: impl FnMut(StoredEvent),
     ) -> Result<(), StoreError> {
-        const DOING: &str = "reading recent events";
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "{SELECT_EVENTS} WHERE time_unix >= ?1 AND id <= ?2 ORDER BY id"
-            ))
-            .doing(DOING)?;
-        let mut rows = stmt.query(params![from_unix, up_to]).doing(DOING)?;
-        while let Some(r) = rows.next().doing(DOING)? {
-            f(row_event(r)?);
-        }
-        Ok(())
+        self.each_event(
+            "WHERE time_unix >= ?1 AND id <= ?2 ORDER BY id",
+            params![from_unix, up_to],
+            "reading recent events",
+            f,
+        )
     }
 
     /// Up to `limit` events with an id in `after + 1..=up_to` and a time from `from_unix` on, in
@@ -107,23 +101,15 @@ impl Store {
         from_unix: i64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        const DOING: &str = "reading events to look at";
-        let mut stmt = self
-            .conn
-            // By id, whatever statistics say: the time index would read and sort every event
-            // since the horizon (a day and more) at every look of follow.
-            .prepare_cached(&format!(
-                "{SELECT_EVENTS} NOT INDEXED
-                 WHERE id > ?1 AND id <= ?2 AND time_unix >= ?3 ORDER BY id LIMIT ?4"
-            ))
-            .doing(DOING)?;
-        let mut rows = stmt
-            .query(params![after, up_to, from_unix, limit as i64])
-            .doing(DOING)?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next().doing(DOING)? {
-            out.push(row_event(r)?);
-        }
+        // By id, whatever statistics say: the time index would read and sort every event
+        // since the horizon (a day and more) at every look of follow.
+        self.each_event(
+            "NOT INDEXED WHERE id > ?1 AND id <= ?2 AND time_unix >= ?3 ORDER BY id LIMIT ?4",
+            params![after, up_to, from_unix, limit as i64],
+            "reading events to look at",
+            |e| out.push(e),
+        )?;
         Ok(out)
     }
 
