@@ -165,9 +165,11 @@ impl Realtime {
             return Ok(Some(n));
         }
         let text = blocklist::render(&entries, config.blocklist.format, now);
-        blocklist::write_atomically(path, &text).map_err(|source| RealtimeError::Write {
-            path: path.clone(),
-            source,
+        crate::setup::write_atomic(path, text.as_bytes(), 0o644).map_err(|source| {
+            RealtimeError::Write {
+                path: path.clone(),
+                source,
+            }
         })?;
         info!("blocklist {}: {n} entries", path.display());
         self.written = Some((entries, Instant::now()));
@@ -209,9 +211,11 @@ pub fn write_metrics_file(
         return Ok(());
     };
     let text = metrics::render(&store.totals()?, live);
-    blocklist::write_atomically(path, &text).map_err(|source| RealtimeError::Write {
-        path: path.clone(),
-        source,
+    crate::setup::write_atomic(path, text.as_bytes(), 0o644).map_err(|source| {
+        RealtimeError::Write {
+            path: path.clone(),
+            source,
+        }
     })
 }
 

@@ -194,16 +194,13 @@ fn command(cmd: &str, json: &str) -> Result<(), String> {
 }
 
 fn mail(config: &Config, to: &str, alert: &Alert, json: &str) -> Result<(), String> {
-    use lettre::message::{Mailbox, header::ContentType};
+    use lettre::message::header::ContentType;
     let from = config
         .report
         .from
         .clone()
         .unwrap_or_else(|| format!("maillogsentinel@{}", crate::report::job::fqdn()));
-    let mailbox = |s: &str| {
-        s.parse::<Mailbox>()
-            .map_err(|_| format!("invalid mail address `{s}`"))
-    };
+    let mailbox = |s: &str| crate::report::mail::mailbox(s).map_err(|e| e.to_string());
     let subject = format!("{} {}", config.report.subject_prefix, alert.title());
     let m = lettre::Message::builder()
         .from(mailbox(&from)?)

@@ -8,9 +8,7 @@
 //! Not here: the detections (`policy`), when the file is written (`realtime`).
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
 use std::net::IpAddr;
-use std::path::Path;
 
 use crate::alert::Kind;
 use crate::config::{BlocklistFormat, Config};
@@ -110,7 +108,7 @@ pub fn render(entries: &[Entry], format: BlocklistFormat, now: i64) -> String {
     let mut out = format!(
         "# MailLogSentinel blocklist: {} entries at {}\n",
         entries.len(),
-        crate::policy::rfc3339(now)
+        crate::envelope::timestamp::rfc3339(now)
     );
     match format {
         BlocklistFormat::Plain => {
@@ -165,30 +163,10 @@ pub fn render(entries: &[Entry], format: BlocklistFormat, now: i64) -> String {
     out
 }
 
-/// Writes `text` to `path` atomically (a temporary file beside it, fsync, rename), mode 0644.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn entry(net: &str, expires_unix: i64) -> Entry {

@@ -15,6 +15,7 @@ use super::run::{Common, Exit, load_config};
 use crate::enrich::cache::{self, PtrCache};
 use crate::enrich::dns::{DnsSettings, ReverseDns};
 use crate::enrich::geo::Geo;
+use crate::envelope::timestamp::rfc3339;
 use crate::sink::printable;
 use crate::store::{IngestStore, PtrRecord, Store};
 use crate::workdir::WorkDir;
@@ -33,8 +34,7 @@ pub struct IpinfoArgs {
 }
 
 fn time_text(unix: Option<i64>) -> Option<String> {
-    unix.and_then(|t| jiff::Timestamp::from_second(t).ok())
-        .map(|t| t.to_string())
+    unix.map(rfc3339)
 }
 
 pub fn run(common: &Common, args: &IpinfoArgs) -> anyhow::Result<ExitCode> {

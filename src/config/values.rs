@@ -77,6 +77,33 @@ pub(crate) fn parse_seconds(v: &str) -> Result<u64, String> {
     })
 }
 
+/// A duration: seconds, or a number with `s`, `m`, `h` or `d`.
+pub(crate) fn parse_duration(v: &str) -> Result<u64, String> {
+    let t = v.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let scale = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .filter(|_| scale > 0)
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| {
+            format!(
+                "expected a duration (seconds, or a number with s, m, h or d, e.g. 10m), got `{}`",
+                ini::shown(v)
+            )
+        })
+}
+
 /// `[general] log_level`: one validator for the config loader and setup.
 pub(crate) fn parse_log_level(v: &str) -> Result<LogLevel, String> {
     match v.to_ascii_uppercase().as_str() {
@@ -196,4 +223,20 @@ pub(crate) fn parse_list(v: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("90"), Ok(90));
+        assert_eq!(parse_duration("10m"), Ok(600));
+        assert_eq!(parse_duration("24h"), Ok(86_400));
+        assert_eq!(parse_duration("2d"), Ok(172_800));
+        assert!(parse_duration("10 minutes").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("-5").is_err());
+    }
 }

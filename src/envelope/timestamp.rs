@@ -406,6 +406,12 @@ fn zone(b: &[u8], at: usize) -> Option<(i32, usize)> {
     }
 }
 
+/// A Unix time as RFC 3339 in UTC (`2026-12-03T10:00:00Z`); the number itself when out of
+/// range.
+pub fn rfc3339(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix).map_or_else(|_| unix.to_string(), |t| t.to_string())
+}
+
 /// Reads the timestamp at the start of a line: the instant (when it could be computed) and
 /// the number of bytes it occupied. `None` when the line does not start with a known stamp.
 pub fn parse_leading(line: &[u8], clock: &mut Clock) -> Option<(Option<EventTime>, usize)> {

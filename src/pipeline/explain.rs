@@ -13,7 +13,7 @@ use super::{Fed, Pipeline, Stats};
 use crate::correlate::Windows;
 use crate::detect::{Attempt, CheckKind, Observation};
 use crate::envelope::LogLine;
-use crate::envelope::timestamp::Clock;
+use crate::envelope::timestamp::{Clock, rfc3339};
 use crate::event::{AuthEvent, Service};
 use crate::sink::printable;
 
@@ -164,11 +164,7 @@ fn envelope(out: &mut String, raw: &[u8], parsed: &LogLine) {
             _ => "classic syslog stamp (Mmm dd hh:mm:ss, the year inferred)",
         }
     };
-    let time = parsed
-        .time
-        .and_then(|t| jiff::Timestamp::from_second(t.unix).ok())
-        .map_or("none".to_owned(), |t| t.to_string());
-    let text = |v: Option<&[u8]>| v.map_or("none".to_owned(), |b| printable(b).into_owned());
+    let time = parsed.time.map_or("none".to_owned(), |t| rfc3339(t.unix));
     let _ = writeln!(
         out,
         "  envelope: {format}; time {time}; host {}; program {}",
@@ -221,8 +217,12 @@ fn rule(obs: &Observation) -> &'static str {
     }
 }
 
+/// A field from the line, made printable; `none` when absent.
+fn text(v: Option<&[u8]>) -> String {
+    v.map_or("none".to_owned(), |b| printable(b).into_owned())
+}
+
 fn fields(a: &Attempt) -> String {
-    let text = |v: Option<&[u8]>| v.map_or("none".to_owned(), |b| printable(b).into_owned());
     format!(
         "service {}, protocol {}, ip {}, user {}, mechanism {}, reason {}, attempts {}, session {}",
         a.service.as_str(),
@@ -244,9 +244,7 @@ fn event(e: &AuthEvent) -> String {
         e.service.as_str(),
         e.protocol.as_str(),
         e.ip,
-        e.user
-            .as_deref()
-            .map_or("none".to_owned(), |u| printable(u).into_owned())
+        text(e.user.as_deref())
     )
 }
 

@@ -18,6 +18,7 @@ use window::{Sources, Spread};
 
 use crate::alert::{Alert, Evidence, Kind};
 use crate::config::PolicyConfig;
+use crate::envelope::timestamp::rfc3339;
 use crate::event::Outcome;
 use crate::sink::printable;
 use crate::store::StoredEvent;
@@ -246,10 +247,6 @@ impl Detector {
 /// A configured number of seconds as a time difference (saturating: a huge value is "ever").
 pub fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX / 4)
-}
-
-pub fn rfc3339(unix: i64) -> String {
-    jiff::Timestamp::from_second(unix).map_or_else(|_| unix.to_string(), |t| t.to_string())
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::envelope::timestamp::EventTime;
+use crate::envelope::timestamp::{EventTime, rfc3339};
 use crate::event::{AuthEvent, Protocol, Service};
 use crate::store::Enrichment;
 

@@ -57,7 +57,7 @@ pub fn subject(r: &Report, prefix: &str) -> String {
     .to_owned()
 }
 
-fn mailbox(s: &str) -> Result<Mailbox, MailError> {
+pub(crate) fn mailbox(s: &str) -> Result<Mailbox, MailError> {
     s.parse().map_err(|_| MailError::Address(s.to_owned()))
 }
 

@@ -107,12 +107,13 @@ pub fn checked_config_text(a: &Answers, path: &Path) -> anyhow::Result<String> {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename (a crash leaves the old
-/// file or the new one, never half of one), with `mode`.
+/// file or the new one, never half of one), with `mode`: the config and units, and the
+/// blocklist and metrics files that follow mode rewrites.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
-        ".{}.setup-{}",
+        ".{}.tmp-{}",
         path.file_name()
             .map_or("file".into(), |n| n.to_string_lossy()),
         std::process::id()
@@ -121,7 +122,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     f.write_all(bytes)?;
     f.set_permissions(std::fs::Permissions::from_mode(mode))?;
     f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
     std::fs::File::open(dir)?.sync_all()
 }
 

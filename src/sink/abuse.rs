@@ -10,8 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
 
+use crate::envelope::timestamp::rfc3339;
 use crate::event::{Outcome, Service};
-use crate::policy::{Cidr, rfc3339};
+use crate::policy::Cidr;
 use crate::store::StoredEvent;
 
 /// AbuseIPDB categories: 18 Brute-Force; 11 Email Spam (SMTP logins are tried to relay spam).
