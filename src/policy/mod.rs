@@ -124,7 +124,6 @@ impl Detector {
                         value,
                         Some(block),
                         e,
-                        count,
                         first,
                         evidence,
                     ));
@@ -141,16 +140,7 @@ impl Detector {
                         window_seconds: self.policy.spraying_window,
                         addresses: seen.iter().map(|(a, _)| a.to_string()).collect(),
                     };
-                    let count = seen.len() as u64;
-                    found.extend(self.detect(
-                        Kind::Spraying,
-                        user,
-                        None,
-                        e,
-                        count,
-                        first,
-                        evidence,
-                    ));
+                    found.extend(self.detect(Kind::Spraying, user, None, e, first, evidence));
                 }
             }
             Outcome::Success if detect => {
@@ -181,7 +171,6 @@ impl Detector {
                         ip.to_string(),
                         block,
                         e,
-                        count,
                         first,
                         evidence,
                     ));
@@ -192,15 +181,14 @@ impl Detector {
         found
     }
 
-    /// A detection of `kind` from `source`, unless one was made less than a hold-off ago.
-    #[allow(clippy::too_many_arguments)]
+    /// A detection of `kind` from `source`, unless one was made less than a hold-off ago; its
+    /// count is the evidence's.
     fn detect(
         &mut self,
         kind: Kind,
         source: String,
         block: Option<Cidr>,
         e: &StoredEvent,
-        count: u64,
         first: i64,
         evidence: Evidence,
     ) -> Option<Detection> {
@@ -224,7 +212,7 @@ impl Detector {
             ip: e.event.ip.to_string(),
             network: Cidr::network_of(e.event.ip).to_string(),
             user: e.event.user.as_ref().map(|u| printable(u).into_owned()),
-            count,
+            count: evidence.failures,
             first_seen: rfc3339(first),
             evidence,
             service: e.event.service.as_str().into(),
