@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{run_ok, setup, spawn_follow};
+use crate::support::{require, run_ok, setup, spawn_follow};
 
 /// A request received: its body and header lines.
 type Request = (String, Vec<String>);
@@ -149,21 +149,6 @@ fn stop(mut child: Child) {
     .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "follow stopped with {status}");
-}
-
-fn require(tool: &str, package: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("MLS_REQUIRE_SERVERS").is_none(),
-            "{tool} not found (Debian package {package}), and MLS_REQUIRE_SERVERS is set"
-        );
-        eprintln!("SKIPPED: {tool} not found (Debian package {package})");
-    }
-    found
 }
 
 /// `nft -c -f` in a network namespace of its own (the host's ruleset is never touched);

@@ -42,17 +42,6 @@ fn operational_user() -> String {
     .clone()
 }
 
-fn require(tool: &str, test: &str) -> bool {
-    if Command::new(tool).arg("--version").output().is_ok() {
-        return true;
-    }
-    if std::env::var_os("MLS_REQUIRE_SERVERS").is_some() {
-        panic!("{test}: {tool} not found, and MLS_REQUIRE_SERVERS is set");
-    }
-    eprintln!("SKIPPED {test}: {tool} not found (Debian package systemd)");
-    false
-}
-
 fn units(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
@@ -126,7 +115,7 @@ fn non_interactive_setup_writes_a_config_and_units_that_systemd_accepts() {
     let log = fs::read_to_string(t.join("maillogsentinel_setup.log")).unwrap();
     assert!(log.contains("Next steps:") && log.contains(&user), "{log}");
 
-    if require("systemd-analyze", "unit verification") {
+    if crate::support::require("systemd-analyze", "systemd") {
         let o = Command::new("systemd-analyze")
             .args(["verify", "--man=no"])
             .args(&unit_files)

@@ -27,7 +27,7 @@ end
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l jsonl -d 'Also export every event as JSON Lines to PATH (overrides `[paths] jsonl_export`)' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l html -d 'Also write the HTML report (chart included) to FILE' -r -F
-complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l date -d 'Report this local day (YYYY-MM-DD) [default: today]' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l date -d 'This local day (YYYY-MM-DD) [default: today]' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l until -d 'End of the window (excluded)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l server -d 'Report one server of the fleet from the central store (failures on any server count as evidence)' -r
@@ -40,7 +40,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l from-en
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-progress -d 'No progress line, even on a terminal'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-dns -d 'No reverse DNS lookups for this run (like `[dns] enabled = false`)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l stdout -d 'Print the text report instead of mailing it'
-complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l yesterday -d 'Report yesterday (local time)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l yesterday -d 'Yesterday (local time)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l scheduled -d 'Report from the end of the last scheduled report to now (what the report timer runs): consecutive windows with no gap and no overlap, a missed run caught up by the next; the first one starts at midnight'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l no-scan -d 'Report from the store as it is, without scanning the logs first'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l send -d 'Mail the report even with --stdout or --html'
@@ -90,7 +90,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -s h -l help -d 'Print help'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l jsonl -d 'Also export every event as JSON Lines to PATH (overrides `[paths] jsonl_export`)' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l html -d 'Also write the HTML report (chart included) to FILE' -r -F
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l date -d 'Report this local day (YYYY-MM-DD) [default: today]' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l date -d 'This local day (YYYY-MM-DD) [default: today]' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l until -d 'End of the window (excluded)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l server -d 'Report one server of the fleet from the central store (failures on any server count as evidence)' -r
@@ -99,7 +99,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" 
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-progress -d 'No progress line, even on a terminal'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-dns -d 'No reverse DNS lookups for this run (like `[dns] enabled = false`)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l stdout -d 'Print the text report instead of mailing it'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l yesterday -d 'Report yesterday (local time)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l yesterday -d 'Yesterday (local time)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l scheduled -d 'Report from the end of the last scheduled report to now (what the report timer runs): consecutive windows with no gap and no overlap, a missed run caught up by the next; the first one starts at midnight'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l no-scan -d 'Report from the store as it is, without scanning the logs first'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l send -d 'Mail the report even with --stdout or --html'

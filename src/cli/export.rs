@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::report::window_of;
+use super::report::WindowArgs;
 use super::run::{Common, Exit, load_config};
 use crate::store::{ReportStore, Store};
 use crate::workdir::WorkDir;
@@ -20,18 +20,8 @@ pub struct ExportArgs {
     /// time, a comment with counts and protocols; no user or host name)
     #[arg(long, required = true)]
     pub abuse_report: bool,
-    /// This local day (YYYY-MM-DD) [default: today]
-    #[arg(long, value_name = "YYYY-MM-DD", conflicts_with_all = ["yesterday", "since"])]
-    pub date: Option<String>,
-    /// Yesterday (local time)
-    #[arg(long, conflicts_with = "since")]
-    pub yesterday: bool,
-    /// Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339
-    #[arg(long, value_name = "TIME", requires = "until")]
-    pub since: Option<String>,
-    /// End of the window (excluded)
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Write to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -42,13 +32,7 @@ pub fn run(common: &Common, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(Exit(code)) => return Ok(ExitCode::from(code)),
     };
-    let w = window_of(
-        &args.date,
-        args.yesterday,
-        &args.since,
-        &args.until,
-        &config.time_zone(),
-    )?;
+    let w = args.window.window(&config.time_zone())?;
     let db = WorkDir::of(&config).store();
     let mut events = Vec::new();
     if db.exists() {

@@ -16,18 +16,13 @@ use crate::ingest;
 use crate::report::job::{self, Done, Request, WindowChoice};
 use crate::report::window::{Window, parse_time};
 
+/// The window of a report or an export: a local day, or `--since`/`--until`.
 #[derive(Args, Debug, Default, Clone)]
-pub struct ReportArgs {
-    /// Print the text report instead of mailing it
-    #[arg(long)]
-    pub stdout: bool,
-    /// Also write the HTML report (chart included) to FILE
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-    /// Report this local day (YYYY-MM-DD) [default: today]
+pub struct WindowArgs {
+    /// This local day (YYYY-MM-DD) [default: today]
     #[arg(long, value_name = "YYYY-MM-DD", conflicts_with_all = ["yesterday", "since"])]
     pub date: Option<String>,
-    /// Report yesterday (local time)
+    /// Yesterday (local time)
     #[arg(long, conflicts_with = "since")]
     pub yesterday: bool,
     /// Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339
@@ -36,6 +31,39 @@ pub struct ReportArgs {
     /// End of the window (excluded)
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+}
+
+impl WindowArgs {
+    /// The window asked for (today when none is given).
+    pub fn window(&self, tz: &jiff::tz::TimeZone) -> anyhow::Result<Window> {
+        let today = jiff::Zoned::now().with_time_zone(tz.clone()).date();
+        Ok(
+            match (&self.date, self.yesterday, &self.since, &self.until) {
+                (Some(d), ..) => Window::day(
+                    d.parse()
+                        .with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
+                    tz,
+                )?,
+                (None, true, ..) => Window::day(today.yesterday()?, tz)?,
+                (None, false, Some(s), Some(u)) => {
+                    Window::between(&parse_time(s, tz)?, &parse_time(u, tz)?)?
+                }
+                _ => Window::day(today, tz)?,
+            },
+        )
+    }
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct ReportArgs {
+    /// Print the text report instead of mailing it
+    #[arg(long)]
+    pub stdout: bool,
+    /// Also write the HTML report (chart included) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Report from the end of the last scheduled report to now (what the report timer runs):
     /// consecutive windows with no gap and no overlap, a missed run caught up by the next; the
     /// first one starts at midnight
@@ -63,10 +91,10 @@ impl ReportArgs {
         [
             (self.stdout, "--stdout"),
             (self.html.is_some(), "--html"),
-            (self.date.is_some(), "--date"),
-            (self.yesterday, "--yesterday"),
-            (self.since.is_some(), "--since"),
-            (self.until.is_some(), "--until"),
+            (self.window.date.is_some(), "--date"),
+            (self.window.yesterday, "--yesterday"),
+            (self.window.since.is_some(), "--since"),
+            (self.window.until.is_some(), "--until"),
             (self.no_scan, "--no-scan"),
             (self.scheduled, "--scheduled"),
             (self.send, "--send"),
@@ -85,33 +113,6 @@ pub struct ReportCommand {
     pub run: RunArgs,
     #[command(flatten)]
     pub report: ReportArgs,
-}
-
-fn window(args: &ReportArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<Window> {
-    window_of(&args.date, args.yesterday, &args.since, &args.until, tz)
-}
-
-/// The window of `--date`, `--yesterday` or `--since`/`--until` (today when none is given).
-pub(super) fn window_of(
-    date: &Option<String>,
-    yesterday: bool,
-    since: &Option<String>,
-    until: &Option<String>,
-    tz: &jiff::tz::TimeZone,
-) -> anyhow::Result<Window> {
-    let today = jiff::Zoned::now().with_time_zone(tz.clone()).date();
-    Ok(match (date, yesterday, since, until) {
-        (Some(d), ..) => Window::day(
-            d.parse()
-                .with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
-            tz,
-        )?,
-        (None, true, ..) => Window::day(today.yesterday()?, tz)?,
-        (None, false, Some(s), Some(u)) => {
-            Window::between(&parse_time(s, tz)?, &parse_time(u, tz)?)?
-        }
-        _ => Window::day(today, tz)?,
-    })
 }
 
 pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
@@ -158,7 +159,7 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
                 until: scan_started,
             }
         } else {
-            WindowChoice::Fixed(window(a, &config.time_zone())?)
+            WindowChoice::Fixed(a.window.window(&config.time_zone())?)
         },
         html: a.html.clone(),
         send: a.send || (!a.stdout && a.html.is_none()),

@@ -398,3 +398,20 @@ pub fn touch(path: &Path, when: &str) {
         .is_ok_and(|s| s.success());
     assert!(ok, "touch -d {when} {}", path.display());
 }
+
+/// Whether `tool` is installed; without it SKIPPED (Debian package `package`), or a failure
+/// with MLS_REQUIRE_SERVERS (scripts/test installs it).
+pub fn require(tool: &str, package: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("MLS_REQUIRE_SERVERS").is_none(),
+            "{tool} not found (Debian package {package}), and MLS_REQUIRE_SERVERS is set"
+        );
+        eprintln!("SKIPPED: {tool} not found (Debian package {package})");
+    }
+    found
+}
