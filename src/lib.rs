@@ -21,6 +21,7 @@ pub(crate) mod logging;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy;
+pub mod query;
 pub(crate) mod random;
 pub mod realtime;
 pub mod report;

@@ -14,6 +14,7 @@ use super::CentralError;
 
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
+use crate::query::{Filters, UserFilter};
 use crate::store::{
     EarlierFailures, Enrichment, FailureKey, ReportStore, RunCounts, ServerHealth, StoreError,
     StoredEvent,
@@ -76,6 +77,11 @@ fn key_column(key: FailureKey) -> &'static str {
     }
 }
 
+/// The columns [`row_event`] reads.
+const SELECT_EVENTS: &str = "SELECT local_id, server, time_unix, has_time, time_nanos,
+    offset_secs, service, protocol, outcome, ip, \"user\", mechanism, reason, attempts, session,
+    hostname, reverse_dns_status, country_code, asn, aso, ptr_confirmed FROM mls_events";
+
 fn row_event(r: &postgres::Row) -> Result<StoredEvent, StoreError> {
     let bad = |what: &str, v: &str| StoreError::corrupt(format!("central event with {what} {v:?}"));
     let text = |i: usize| -> String { r.get(i) };
@@ -112,6 +118,86 @@ fn row_event(r: &postgres::Row) -> Result<StoredEvent, StoreError> {
     })
 }
 
+impl CentralReader {
+    /// `query --fleet`: calls `f` with each event `filters` match, newest first, at most
+    /// `limit` of them. Every filter is applied by PostgreSQL (a network by `inet`
+    /// containment, a user glob as `LIKE`), then once more by [`Filters::matches`].
+    pub fn query_events(
+        &self,
+        filters: &Filters,
+        limit: Option<usize>,
+        mut f: impl FnMut(StoredEvent),
+    ) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        use postgres::types::ToSql;
+        let mut sql = format!("{SELECT_EVENTS} WHERE has_time");
+        let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+        let mut add = |condition: &str, v: Box<dyn ToSql + Sync>| {
+            params.push(v);
+            sql.push_str(&condition.replace('$', &format!("${}", params.len())));
+        };
+        if let Some(c) = filters.ip {
+            if c.is_host() {
+                add(" AND ip = $", Box::new(c.addr().to_string()));
+            } else {
+                add(" AND ip::inet <<= $::inet", Box::new(c.to_string()));
+            }
+        }
+        match &filters.user {
+            Some(UserFilter::Exact(u)) => add(" AND \"user\" = $", Box::new(u.clone())),
+            Some(UserFilter::Like(p)) => add(" AND \"user\" LIKE $", Box::new(glob_to_like(p))),
+            None => {}
+        }
+        for (column, value) in [
+            ("asn", &filters.asn),
+            ("country_code", &filters.country),
+            ("server", &filters.server),
+        ] {
+            if let Some(v) = value {
+                add(&format!(" AND {column} = $"), Box::new(v.clone()));
+            }
+        }
+        if let Some(o) = filters.outcome {
+            add(" AND outcome = $", Box::new(o.as_str()));
+        }
+        if let Some(t) = filters.since {
+            add(" AND time_unix >= $", Box::new(t));
+        }
+        if let Some(t) = filters.until {
+            add(" AND time_unix < $", Box::new(t));
+        }
+        sql.push_str(" ORDER BY time_unix DESC, server, local_id DESC");
+        if let Some(n) = limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        let mut client = self.client.borrow_mut();
+        let mut rows = client
+            .query_raw(&sql, params.iter().map(|p| &**p as &dyn ToSql))
+            .map_err(central)?;
+        while let Some(r) = rows.next().map_err(central)? {
+            let e = row_event(&r)?;
+            if filters.matches(&e) {
+                f(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `*`/`?` glob as a `LIKE` pattern (`%`, `_` and `\` of the glob taken literally).
+fn glob_to_like(glob: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(glob.len() + 4);
+    for &c in glob {
+        match c {
+            b'*' => out.push(b'%'),
+            b'?' => out.push(b'_'),
+            b'%' | b'_' | b'\\' => out.extend([b'\\', c]),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl ReportStore for CentralReader {
     fn for_each_event_between(
         &self,
@@ -120,10 +206,7 @@ impl ReportStore for CentralReader {
         f: &mut dyn FnMut(StoredEvent),
     ) -> Result<(), StoreError> {
         let sql = format!(
-            "SELECT local_id, server, time_unix, has_time, time_nanos, offset_secs, service,
-                 protocol, outcome, ip, \"user\", mechanism, reason, attempts, session, hostname,
-                 reverse_dns_status, country_code, asn, aso, ptr_confirmed
-             FROM mls_events WHERE has_time AND time_unix >= $1 AND time_unix < $2{}
+            "{SELECT_EVENTS} WHERE has_time AND time_unix >= $1 AND time_unix < $2{}
              ORDER BY time_unix, server, local_id",
             self.scope("server", 3)
         );

@@ -9,6 +9,7 @@ mod follow;
 pub(crate) mod generate;
 mod ipinfo;
 mod parse;
+mod query;
 mod report;
 mod run;
 mod setup;
@@ -102,6 +103,11 @@ pub enum Command {
         after_help = "Examples:\n  maillogsentinel ipinfo 192.0.2.7\n  maillogsentinel ipinfo --json --no-dns 192.0.2.7 2001:db8::1"
     )]
     Ipinfo(ipinfo::IpinfoArgs),
+    /// The stored events matching filters, newest first or grouped (read-only)
+    #[command(
+        after_help = "Examples:\n  maillogsentinel query --ip 192.0.2.7                      # what else did this address do\n  maillogsentinel query --user alice --outcome success --since 7d --group-by ip\n  maillogsentinel query --ip 192.0.2.0/24 --group-by user --format json\n  maillogsentinel query --user-like '*@example.org' --since '2026-12-01 08:00' --until 12h\n  maillogsentinel query --country CN --outcome failure --group-by day --format csv\n  maillogsentinel query --fleet --ip 2001:db8::/48 --group-by server\n\nTimes are in [general] timezone (else the system's). Exit status: 0 (also when nothing matches), 64 a filter that cannot be read, 66 no store yet, 69 --fleet: the central store cannot be reached, 78 --fleet without [central] report_url."
+    )]
+    Query(query::QueryArgs),
     /// Print the blocklist as it stands: addresses and networks of brute force and possible
     /// compromises, for nftables, Postfix or plain
     #[command(
@@ -146,6 +152,7 @@ pub fn main() -> ExitCode {
         Some(Command::Ship) => central::run_ship(&common),
         Some(Command::Blocklist(args)) => blocklist::run(&common, &args),
         Some(Command::Export(args)) => export::run(&common, &args),
+        Some(Command::Query(args)) => query::run(&common, &args),
         Some(Command::Central(args)) => central::run_central(&args),
         Some(Command::Report(args)) => report::run(&common, &args),
         Some(Command::Setup(args)) => setup::run(cli.config.as_deref(), &args),

@@ -25,7 +25,7 @@ pub struct WindowArgs {
     /// Yesterday (local time)
     #[arg(long, conflicts_with = "since")]
     pub yesterday: bool,
-    /// Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339
+    /// Start of the window: YYYY-MM-DD[ HH:MM], RFC 3339, or an age (7d, 12h)
     #[arg(long, value_name = "TIME", requires = "until")]
     pub since: Option<String>,
     /// End of the window (excluded)
@@ -126,23 +126,10 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
     // A scheduled window ends where this scan starts: every line written before is read by it.
     let scan_started = jiff::Timestamp::now();
     let fleet = if a.fleet || a.server.is_some() {
-        let c = &config.central;
-        let Some(url) = &c.report_url else {
-            eprintln!(
-                "maillogsentinel: a fleet report reads the central store: set [central] report_url (a role of `central add-reader`) in {}",
-                config.path.display()
-            );
-            return Ok(ExitCode::from(super::exit::CONFIG));
+        let connect = match fleet_reader(&config, "a fleet report") {
+            Ok(c) => c,
+            Err(Exit(code)) => return Ok(ExitCode::from(code)),
         };
-        let (url, password_file, tls, ca_file) = (
-            url.clone(),
-            c.report_password_file.clone(),
-            c.tls,
-            c.ca_file.clone(),
-        );
-        let connect: central::Connect = std::sync::Arc::new(move || {
-            central::connect(&url, password_file.as_deref(), tls, ca_file.as_deref())
-        });
         Some(job::Fleet {
             store: Box::new(central::CentralReader::new(connect, a.server.clone())?),
             server: a.server.clone(),
@@ -186,4 +173,26 @@ pub fn run(common: &Common, args: &ReportCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// The connection of `what` (a fleet report, a fleet query) to the central store as its
+/// reader role, `[central] report_url`; said and refused (78) when that is not set.
+pub fn fleet_reader(config: &crate::config::Config, what: &str) -> Result<central::Connect, Exit> {
+    let c = &config.central;
+    let Some(url) = &c.report_url else {
+        eprintln!(
+            "maillogsentinel: {what} reads the central store: set [central] report_url (a role of `central add-reader`) in {}",
+            config.path.display()
+        );
+        return Err(Exit(super::exit::CONFIG));
+    };
+    let (url, password_file, tls, ca_file) = (
+        url.clone(),
+        c.report_password_file.clone(),
+        c.tls,
+        c.ca_file.clone(),
+    );
+    Ok(std::sync::Arc::new(move || {
+        central::connect(&url, password_file.as_deref(), tls, ca_file.as_deref())
+    }))
 }

@@ -412,6 +412,19 @@ pub fn rfc3339(unix: i64) -> String {
     jiff::Timestamp::from_second(unix).map_or_else(|_| unix.to_string(), |t| t.to_string())
 }
 
+/// A Unix time as RFC 3339 in the zone `tz` (`2026-12-03T11:00:00+01:00`), for people reading
+/// times of their own zone; the number itself when out of range.
+pub fn rfc3339_in(unix: i64, tz: &jiff::tz::TimeZone) -> String {
+    jiff::Timestamp::from_second(unix).map_or_else(
+        |_| unix.to_string(),
+        |t| {
+            t.to_zoned(tz.clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        },
+    )
+}
+
 /// Reads the timestamp at the start of a line: the instant (when it could be computed) and
 /// the number of bytes it occupied. `None` when the line does not start with a known stamp.
 pub fn parse_leading(line: &[u8], clock: &mut Clock) -> Option<(Option<EventTime>, usize)> {

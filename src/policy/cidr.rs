@@ -44,6 +44,10 @@ impl Cidr {
         self.addr
     }
 
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     pub fn is_host(&self) -> bool {
         self.prefix == full(self.addr)
     }

@@ -17,7 +17,9 @@ pub struct Window {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WindowError {
-    #[error("`{0}`: expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] or an RFC 3339 time")]
+    #[error(
+        "`{0}`: expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], an RFC 3339 time, or an age such as 7d or 12h"
+    )]
     Unreadable(String),
     #[error("the window is empty: --since must be before --until")]
     Empty,
@@ -27,6 +29,13 @@ pub enum WindowError {
 
 /// A point in time given on the command line, in `tz` unless it carries an offset.
 pub fn parse_time(s: &str, tz: &TimeZone) -> Result<Zoned, WindowError> {
+    // An age: `7d`, `12h`, `30m` before now.
+    if s.ends_with(|c: char| c.is_ascii_alphabetic())
+        && let Ok(secs) = crate::config::values::parse_duration(s)
+    {
+        let ago = Timestamp::now().as_second().saturating_sub_unsigned(secs);
+        return Ok(Timestamp::from_second(ago)?.to_zoned(tz.clone()));
+    }
     if let Ok(t) = s.parse::<Timestamp>() {
         return Ok(t.to_zoned(tz.clone()));
     }

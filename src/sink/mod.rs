@@ -22,7 +22,7 @@ pub use append::{AppendFile, Repair, end_of_last_line};
 pub use csv::{CsvSink, neutralise_cell};
 pub use jsonl::{JsonlExport, JsonlSink};
 pub use legacy_csv::{CsvDateFormat, CsvEnrichment, LegacyCsv, to_string as legacy_csv_text};
-pub use table::TableSink;
+pub use table::{TableSink, cut, write_table};
 pub use threaded::ThreadedSink;
 
 pub trait EventSink {

@@ -27,7 +27,7 @@ impl<W: Write> TableSink<W> {
     }
 }
 
-fn cut(s: String) -> String {
+pub fn cut(s: String) -> String {
     if s.chars().count() <= MAX_CELL {
         return s;
     }
@@ -55,26 +55,33 @@ impl<W: Write> EventSink for TableSink<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        let mut widths = COLUMNS.map(|c| c.chars().count());
-        for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let header = COLUMNS.map(str::to_owned);
-        for row in std::iter::once(&header).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-                if i + 1 == COLUMNS.len() {
-                    line.push_str(cell);
-                } else {
-                    line.push_str(cell);
-                    line.extend(std::iter::repeat_n(' ', w - cell.chars().count() + 2));
-                }
-            }
-            writeln!(self.out, "{}", line.trim_end())?;
-        }
+        write_table(&mut self.out, &COLUMNS, &self.rows)?;
         self.rows.clear();
         self.out.flush()
     }
+}
+
+/// Writes `rows` under `header`, each column as wide as its widest cell plus two spaces; the
+/// cells are written as they are (make them `printable` and `cut` first).
+pub fn write_table<R: AsRef<[String]>>(
+    out: &mut impl Write,
+    header: &[&str],
+    rows: &[R],
+) -> io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|c| c.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row.as_ref()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|&c| c.to_owned()).collect();
+    for row in std::iter::once(header.as_slice()).chain(rows.iter().map(AsRef::as_ref)) {
+        let mut line = String::new();
+        for (cell, w) in row.iter().zip(&widths) {
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', w - cell.chars().count() + 2));
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
 }

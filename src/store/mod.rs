@@ -9,6 +9,7 @@
 
 mod access;
 mod error;
+mod query;
 mod realtime;
 mod schema;
 
@@ -286,13 +287,29 @@ impl Store {
         doing: &'static str,
         mut f: impl FnMut(StoredEvent),
     ) -> Result<(), StoreError> {
+        self.each_event_while(tail, params, doing, |e| {
+            f(e);
+            true
+        })
+    }
+
+    /// [`Store::each_event`], stopping once `f` returns false.
+    fn each_event_while(
+        &self,
+        tail: &str,
+        params: impl rusqlite::Params,
+        doing: &'static str,
+        mut f: impl FnMut(StoredEvent) -> bool,
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("{SELECT_EVENTS} {tail}"))
             .doing(doing)?;
         let mut rows = stmt.query(params).doing(doing)?;
         while let Some(r) = rows.next().doing(doing)? {
-            f(row_event(r)?);
+            if !f(row_event(r)?) {
+                break;
+            }
         }
         Ok(())
     }
@@ -569,6 +586,13 @@ enum SourceKind {
     FailedAsn = 2,
     LoginIp = 3,
     LoginUser = 4,
+    FailedUser = 5,
+    LoginNet = 6,
+    LoginAsn = 7,
+    /// Either outcome.
+    Country = 8,
+    /// Either outcome.
+    Server = 9,
 }
 
 /// The event column of a [`FailureKey`] and the summary that counts it.
