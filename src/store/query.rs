@@ -24,6 +24,9 @@ const DOING: &str = "reading the events of a query";
 /// The spans a filter's values were seen in: UTC day -> (first, last) time that day.
 type Spans = BTreeMap<i64, (i64, i64)>;
 
+/// Which values of a summary range belong to a filter (a glob, a network).
+type Keep = Box<dyn Fn(&[u8]) -> bool>;
+
 /// How a filter's values are looked up in the summary.
 struct Lookup {
     kinds: Vec<SourceKind>,
@@ -32,7 +35,7 @@ struct Lookup {
     high: Option<Value>,
     exact: bool,
     /// Which values of the range are the filter's (`None`: all).
-    keep: Option<Box<dyn Fn(&[u8]) -> bool>>,
+    keep: Option<Keep>,
 }
 
 impl Lookup {
@@ -51,7 +54,7 @@ impl Lookup {
         kinds: Vec<SourceKind>,
         prefix: &[u8],
         blob: bool,
-        keep: Box<dyn Fn(&[u8]) -> bool>,
+        keep: Keep,
     ) -> Lookup {
         // The first byte string after every one starting with `prefix`: its last byte below
         // 0xFF incremented (none: no end).
