@@ -481,6 +481,69 @@ fn servers_ship_exactly_once_and_only_as_themselves() {
         !local.contains("POSSIBLE COMPROMISE"),
         "mx2 alone never saw 198.51.100.0/24 fail: {local}"
     );
+    // query --fleet: the network on both servers, then alice's events newest first.
+    let query = |args: &[&str]| {
+        let mut all = vec![
+            "--allow-root",
+            "--config",
+            mx2.config.to_str().unwrap(),
+            "query",
+            "--fleet",
+        ];
+        all.extend_from_slice(args);
+        let out = mls(&all);
+        assert!(out.status.success(), "query {args:?}: {}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        query(&[
+            "--ip",
+            "198.51.100.0/24",
+            "--group-by",
+            "server",
+            "--format",
+            "csv"
+        ]),
+        "server;events;failures;successes;first_seen;last_seen\n\
+         mx1.example.org;1;1;0;2026-11-23T10:59:59+00:00;2026-11-23T10:59:59+00:00\n\
+         mx2;1;0;1;2026-11-23T11:30:00+00:00;2026-11-23T11:30:00+00:00\n"
+    );
+    let alice: serde_json::Value =
+        serde_json::from_str(&query(&["--user-like", "ali*", "--format", "json"])).unwrap();
+    let seen: Vec<(&str, &str, &str)> = alice
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["server"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+                e["ip"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("mx2", "success", "198.51.100.7"),
+            ("mx1.example.org", "failure", "198.51.100.7")
+        ]
+    );
+    assert_eq!(
+        query(&[
+            "--user",
+            "u5",
+            "--outcome",
+            "failure",
+            "--limit",
+            "1",
+            "--format",
+            "csv"
+        ])
+        .lines()
+        .count(),
+        2
+    );
 }
 
 /// server, kind, value, day, first, last, attempts.

@@ -16,6 +16,7 @@ mod failure_paths;
 mod follow;
 mod journal;
 mod properties;
+mod query;
 mod realtime;
 mod report;
 mod report_mail;

@@ -15,6 +15,7 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::error::Doing;
 use super::*;
+use crate::event::{Protocol, Service};
 
 /// What the ingestion needs of a store. `Send`: the writer runs on a thread of its own.
 pub trait IngestStore: Send {
@@ -437,11 +438,11 @@ fn write_events(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
     let none = Enrichment::default();
     let mut ip = String::with_capacity(48);
     let mut net = String::with_capacity(48);
-    let mut days = SourceDays::new();
-    let mut totals: HashMap<(&str, &str, &str), i64> = HashMap::new();
+    let mut days = SourceDays::default();
+    let mut totals: FastMap<(Service, Protocol, Outcome), i64> = FastMap::default();
     for (i, (e, source)) in c.events.iter().enumerate() {
         *totals
-            .entry((e.service.as_str(), e.protocol.as_str(), e.outcome.as_str()))
+            .entry((e.service, e.protocol, e.outcome))
             .or_default() += i64::from(e.attempts);
         let en = c.enrichments.get(i).unwrap_or(&none);
         ip.clear();
@@ -533,14 +534,23 @@ fn write_events(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
         .doing("preparing the attempt totals")?;
     for ((service, protocol, outcome), attempts) in totals {
         upsert
-            .execute(params![service, protocol, outcome, attempts])
+            .execute(params![
+                service.as_str(),
+                protocol.as_str(),
+                outcome.as_str(),
+                attempts
+            ])
             .doing("storing the attempt totals")?;
     }
     Ok(())
 }
 
 /// A commit's sums: (kind, day) -> value -> (first time, last time, attempts).
-type SourceDays = HashMap<(SourceKind, i64), HashMap<Box<[u8]>, (i64, i64, i64)>>;
+type SourceDays = FastMap<(SourceKind, i64), FastMap<Box<[u8]>, (i64, i64, i64)>>;
+
+/// A map with a fast hash, seeded per process (the summary's values are an attacker's: a
+/// fixed seed would let him choose colliding names).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Adds a commit's sums per source and day to `source_days`.
 fn write_source_days(tx: &Transaction, days: SourceDays) -> Result<(), StoreError> {
@@ -554,9 +564,13 @@ fn write_source_days(tx: &Transaction, days: SourceDays) -> Result<(), StoreErro
                  attempts = attempts + excluded.attempts",
         )
         .doing("preparing the source summary")?;
-    let rows = days
+    let mut rows: Vec<_> = days
         .into_iter()
-        .flat_map(|((kind, day), values)| values.into_iter().map(move |(v, s)| (kind, v, day, s)));
+        .flat_map(|((kind, day), values)| values.into_iter().map(move |(v, s)| (kind, v, day, s)))
+        .collect();
+    // In the table's key order, each upsert lands beside the previous one (its pages are
+    // cached) instead of at a random place.
+    rows.sort_unstable_by(|a, b| (a.0 as i64, &a.1, a.2).cmp(&(b.0 as i64, &b.1, b.2)));
     for (kind, value, day, (first, last, attempts)) in rows {
         // Users are bytes (BLOB), as in `events`; the other values text.
         let value = match kind {

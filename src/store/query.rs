@@ -50,12 +50,7 @@ impl Lookup {
     }
 
     /// Values starting with `prefix` (as text, or as bytes when `blob`).
-    fn prefixed(
-        kinds: Vec<SourceKind>,
-        prefix: &[u8],
-        blob: bool,
-        keep: Keep,
-    ) -> Lookup {
+    fn prefixed(kinds: Vec<SourceKind>, prefix: &[u8], blob: bool, keep: Keep) -> Lookup {
         // The first byte string after every one starting with `prefix`: its last byte below
         // 0xFF incremented (none: no end).
         let mut high = prefix.to_vec();
