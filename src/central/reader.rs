@@ -140,7 +140,7 @@ impl CentralReader {
             if c.is_host() {
                 add(" AND ip = $", Box::new(c.addr().to_string()));
             } else {
-                add(" AND ip::inet <<= $::inet", Box::new(c.to_string()));
+                add(" AND ip::inet <<= $::text::inet", Box::new(c.to_string()));
             }
         }
         match &filters.user {
