@@ -172,10 +172,12 @@ impl Extraction {
             jsonl: self.jsonl.as_mut(),
             enricher: Some(&mut self.enricher),
         };
-        match journal {
+        let report = match journal {
             Some(f) => super::follow_journal(f, config.time_zone(), &mut outputs),
             None => ingest(config, opts, &mut outputs),
-        }
+        }?;
+        self.store.index_pending(report.events_stored)?;
+        Ok(report)
     }
 
     /// Records what `report` (one pass, or a follow's passes since the last record) did.

@@ -493,27 +493,23 @@ fn write_events(tx: &Transaction, c: &Commit) -> Result<(), StoreError> {
                 *last = (*last).max(t.unix);
                 *attempts += i64::from(e.attempts);
             };
-            let [by_ip, by_net, by_asn, by_user] = match e.outcome {
-                Outcome::Failure => [
-                    SourceKind::FailedIp,
-                    SourceKind::FailedNet,
-                    SourceKind::FailedAsn,
-                    SourceKind::FailedUser,
-                ],
-                Outcome::Success => [
-                    SourceKind::LoginIp,
-                    SourceKind::LoginNet,
-                    SourceKind::LoginAsn,
-                    SourceKind::LoginUser,
-                ],
-            };
-            add(by_ip, ip.as_bytes());
-            add(by_net, net.as_bytes());
-            if let Some(asn) = &en.asn {
-                add(by_asn, asn.as_bytes());
-            }
-            if let Some(user) = &e.user {
-                add(by_user, user);
+            match e.outcome {
+                Outcome::Failure => {
+                    add(SourceKind::FailedIp, ip.as_bytes());
+                    add(SourceKind::FailedNet, net.as_bytes());
+                    if let Some(asn) = &en.asn {
+                        add(SourceKind::FailedAsn, asn.as_bytes());
+                    }
+                }
+                Outcome::Success => {
+                    add(SourceKind::LoginIp, ip.as_bytes());
+                    if let Some(asn) = &en.asn {
+                        add(SourceKind::LoginAsn, asn.as_bytes());
+                    }
+                    if let Some(user) = &e.user {
+                        add(SourceKind::LoginUser, user);
+                    }
+                }
             }
             if let Some(cc) = &en.country_code {
                 add(SourceKind::Country, cc.as_bytes());
@@ -574,9 +570,7 @@ fn write_source_days(tx: &Transaction, days: SourceDays) -> Result<(), StoreErro
     for (kind, value, day, (first, last, attempts)) in rows {
         // Users are bytes (BLOB), as in `events`; the other values text.
         let value = match kind {
-            SourceKind::LoginUser | SourceKind::FailedUser => {
-                ToSqlOutput::Borrowed(ValueRef::Blob(&value))
-            }
+            SourceKind::LoginUser => ToSqlOutput::Borrowed(ValueRef::Blob(&value)),
             _ => ToSqlOutput::Borrowed(ValueRef::Text(&value)),
         };
         upsert

@@ -586,8 +586,6 @@ enum SourceKind {
     FailedAsn = 2,
     LoginIp = 3,
     LoginUser = 4,
-    FailedUser = 5,
-    LoginNet = 6,
     LoginAsn = 7,
     /// Either outcome.
     Country = 8,

@@ -1,17 +1,26 @@
-//! `query` over the local store. The events table has one index, on time (more would cost the
-//! run its write speed, see schema 3); the day summary `source_days` plays the others' part: a
-//! filter naming a value (an address, a network, a user, an ASN, a country, a server) finds the
-//! days that value was seen on, and from when to when, through the summary's primary key; only
-//! the events of those spans are read, through the time index, newest first. No filter reads
-//! the events in full (`tests::every_filter_is_served_by_an_index` checks the plans).
+//! `query` over the local store, and the per-event index it reads.
+//!
+//! The events table has one index, on time: an index entry per event and value written at
+//! a random place in a big tree cost the run most of its time (schema 3). Two structures
+//! serve the filters instead:
+//! - `event_index`, (kind, value, time, id) for the values that pick a few events among
+//!   many: an address, a network (/24, /64), a user. It is written after the commits, in key
+//!   order, by [`Store::index_pending`]: by a pass that stored few events (a timer's run, a
+//!   follow pass), or once too many wait. A query reads the entries, then the events not
+//!   indexed yet by their ids (`id > indexed_up_to`).
+//! - the day summary `source_days` for an ASN, a country, a server: the days (and from when
+//!   to when) the value was seen; only those spans' events are read, through the time index.
+//!
+//! Either way newest first, and no filter reads the events in full
+//! (`tests::every_filter_is_served_by_an_index` checks the plans).
 //!
 //! Not here: what the filters mean (`query::Filters::matches`, applied to every event read
 //! here too), grouping and rendering (`query`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::params_from_iter;
 use rusqlite::types::{Value, ValueRef};
+use rusqlite::{OptionalExtension, TransactionBehavior, params, params_from_iter};
 
 use super::error::Doing;
 use super::{SourceKind, Store, StoreError, StoredEvent};
@@ -20,28 +29,50 @@ use crate::policy::Cidr;
 use crate::query::{Filters, UserFilter, network_text_prefix};
 
 const DOING: &str = "reading the events of a query";
+const META_INDEXED: &str = "indexed_up_to";
 
-/// The spans a filter's values were seen in: UTC day -> (first, last) time that day.
-type Spans = BTreeMap<i64, (i64, i64)>;
+/// A pass that stored fewer events than this indexes what waits (a timer's hourly run, a
+/// follow pass): a backlog's first run leaves its events for the next one.
+const QUIET_PASS: u64 = 20_000;
+/// More events than this waiting are indexed by any pass: queries read them one by one.
+const MOST_PENDING: i64 = 1_000_000;
+/// Events indexed per transaction.
+const INDEX_CHUNK: i64 = 100_000;
 
-/// Which values of a summary range belong to a filter (a glob, a network).
+/// What an `event_index` entry's value is (its `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IndexKind {
+    Ip = 0,
+    /// The /24 or /64, as `events.net`.
+    Net = 1,
+    User = 2,
+}
+
+/// The entries for one chunk of events, in the index's key order.
+const INDEX_EVENTS: &str = "INSERT INTO event_index (kind, value, time_unix, id)
+    SELECT 0, ip, time_unix, id FROM events
+        WHERE id > ?1 AND id <= ?2 AND time_unix IS NOT NULL
+    UNION ALL SELECT 1, net, time_unix, id FROM events
+        WHERE id > ?1 AND id <= ?2 AND time_unix IS NOT NULL AND net IS NOT NULL
+    UNION ALL SELECT 2, user, time_unix, id FROM events
+        WHERE id > ?1 AND id <= ?2 AND time_unix IS NOT NULL AND user IS NOT NULL
+    ORDER BY 1, 2, 3, 4";
+
+/// Which values of a lookup's range belong to a filter (a glob, a network).
 type Keep = Box<dyn Fn(&[u8]) -> bool>;
 
-/// How a filter's values are looked up in the summary.
+/// The values a filter looks up: exactly `low`, or from `low` (included) to `high`
+/// (excluded; `None`: no end), those `keep` keeps.
 struct Lookup {
-    kinds: Vec<SourceKind>,
-    /// Values from `low` (included) to `high` (excluded; `None`: no end), or exactly `low`.
     low: Value,
     high: Option<Value>,
     exact: bool,
-    /// Which values of the range are the filter's (`None`: all).
     keep: Option<Keep>,
 }
 
 impl Lookup {
-    fn exact(kinds: Vec<SourceKind>, value: Value) -> Lookup {
+    fn exact(value: Value) -> Lookup {
         Lookup {
-            kinds,
             low: value,
             high: None,
             exact: true,
@@ -50,7 +81,7 @@ impl Lookup {
     }
 
     /// Values starting with `prefix` (as text, or as bytes when `blob`).
-    fn prefixed(kinds: Vec<SourceKind>, prefix: &[u8], blob: bool, keep: Keep) -> Lookup {
+    fn prefixed(prefix: &[u8], blob: bool, keep: Keep) -> Lookup {
         // The first byte string after every one starting with `prefix`: its last byte below
         // 0xFF incremented (none: no end).
         let mut high = prefix.to_vec();
@@ -66,13 +97,77 @@ impl Lookup {
             }
         };
         Lookup {
-            kinds,
             low: value(prefix.to_vec()),
             high: high.map(value),
             exact: false,
             keep: Some(keep),
         }
     }
+
+    /// `value = ?2`, or the range as `?2` and `?3`, and the parameters from `?2` on.
+    fn condition(&self) -> (&'static str, Vec<Value>) {
+        match (&self.high, self.exact) {
+            (_, true) => ("value = ?2", vec![self.low.clone()]),
+            (Some(h), false) => ("value >= ?2 AND value < ?3", vec![self.low.clone(), h.clone()]),
+            (None, false) => ("value >= ?2", vec![self.low.clone()]),
+        }
+    }
+
+    fn keeps(&self, value: ValueRef) -> bool {
+        match (&self.keep, value) {
+            (None, _) => true,
+            (Some(keep), ValueRef::Text(b) | ValueRef::Blob(b)) => keep(b),
+            _ => false,
+        }
+    }
+}
+
+/// The index lookup of the most selective filter the index holds: an address, a network, a
+/// user (`None`: the day summary serves the filters).
+fn index_lookup(f: &Filters) -> Option<(IndexKind, Lookup)> {
+    if let Some(c) = f.ip {
+        let whole = if c.addr().is_ipv4() { 24 } else { 64 };
+        return Some(if c.is_host() {
+            (IndexKind::Ip, Lookup::exact(Value::Text(c.addr().to_string())))
+        } else if c.prefix() >= whole {
+            let net = Cidr::network_of(c.addr()).to_string();
+            (IndexKind::Net, Lookup::exact(Value::Text(net)))
+        } else {
+            let keep = move |net: &[u8]| {
+                std::str::from_utf8(net)
+                    .ok()
+                    .and_then(|n| n.parse::<Cidr>().ok())
+                    .is_some_and(|n| c.overlaps(&n))
+            };
+            let prefix = network_text_prefix(&c);
+            (IndexKind::Net, Lookup::prefixed(prefix.as_bytes(), false, Box::new(keep)))
+        });
+    }
+    let u = f.user.as_ref()?;
+    Some(match u {
+        UserFilter::Exact(name) => (IndexKind::User, Lookup::exact(Value::Blob(name.clone()))),
+        UserFilter::Like(_) => {
+            let filter = u.clone();
+            let keep = Box::new(move |v: &[u8]| filter.matches(v));
+            (IndexKind::User, Lookup::prefixed(u.prefix(), true, keep))
+        }
+    })
+}
+
+/// The statement of an index lookup between two times (`?4`..`?5`, both included).
+fn index_statement(l: &Lookup, kind: IndexKind, lo: i64, hi: i64) -> (String, Vec<Value>) {
+    let (condition, values) = l.condition();
+    let mut params = vec![Value::Integer(kind as i64)];
+    params.extend(values);
+    let n = params.len();
+    params.extend([Value::Integer(lo), Value::Integer(hi)]);
+    let sql = format!(
+        "SELECT value, time_unix, id FROM event_index WHERE kind = ?1 AND {condition}
+             AND time_unix >= ?{} AND time_unix <= ?{}",
+        n + 1,
+        n + 2
+    );
+    (sql, params)
 }
 
 /// The summary kinds of a filter with a failure and a login kind, narrowed by the outcome.
@@ -84,98 +179,31 @@ fn by_outcome(outcome: Option<Outcome>, failed: SourceKind, login: SourceKind) -
     }
 }
 
-/// The summary lookups of the filters that name values.
-fn lookups(f: &Filters) -> Vec<Lookup> {
-    let o = f.outcome;
+/// The summary lookups (kinds, value) of the filters the summary serves.
+fn summary_lookups(f: &Filters) -> Vec<(Vec<SourceKind>, Value)> {
     let mut out = Vec::new();
-    if let Some(c) = f.ip {
-        let whole = if c.addr().is_ipv4() { 24 } else { 64 };
-        out.push(if c.is_host() {
-            Lookup::exact(
-                by_outcome(o, SourceKind::FailedIp, SourceKind::LoginIp),
-                Value::Text(c.addr().to_string()),
-            )
-        } else if c.prefix() >= whole {
-            Lookup::exact(
-                by_outcome(o, SourceKind::FailedNet, SourceKind::LoginNet),
-                Value::Text(Cidr::network_of(c.addr()).to_string()),
-            )
-        } else {
-            let keep = move |net: &[u8]| {
-                std::str::from_utf8(net)
-                    .ok()
-                    .and_then(|n| n.parse::<Cidr>().ok())
-                    .is_some_and(|n| c.overlaps(&n))
-            };
-            Lookup::prefixed(
-                by_outcome(o, SourceKind::FailedNet, SourceKind::LoginNet),
-                network_text_prefix(&c).as_bytes(),
-                false,
-                Box::new(keep),
-            )
-        });
-    }
-    if let Some(u) = &f.user {
-        let kinds = by_outcome(o, SourceKind::FailedUser, SourceKind::LoginUser);
-        out.push(match u {
-            UserFilter::Exact(name) => Lookup::exact(kinds, Value::Blob(name.clone())),
-            UserFilter::Like(_) => {
-                let filter = u.clone();
-                Lookup::prefixed(
-                    kinds,
-                    u.prefix(),
-                    true,
-                    Box::new(move |v| filter.matches(v)),
-                )
-            }
-        });
-    }
     if let Some(asn) = &f.asn {
-        out.push(Lookup::exact(
-            by_outcome(o, SourceKind::FailedAsn, SourceKind::LoginAsn),
-            Value::Text(asn.clone()),
-        ));
+        let kinds = by_outcome(f.outcome, SourceKind::FailedAsn, SourceKind::LoginAsn);
+        out.push((kinds, Value::Text(asn.clone())));
     }
     if let Some(cc) = &f.country {
-        out.push(Lookup::exact(
-            vec![SourceKind::Country],
-            Value::Text(cc.clone()),
-        ));
+        out.push((vec![SourceKind::Country], Value::Text(cc.clone())));
     }
     if let Some(server) = &f.server {
-        out.push(Lookup::exact(
-            vec![SourceKind::Server],
-            Value::Text(server.clone()),
-        ));
+        out.push((vec![SourceKind::Server], Value::Text(server.clone())));
     }
     out
 }
 
-/// The statement of a summary lookup and its parameters.
-fn lookup_statement(l: &Lookup, kind: SourceKind) -> (String, Vec<Value>) {
-    let mut params = vec![Value::Integer(kind as i64), l.low.clone()];
-    let condition = if l.exact {
-        "value = ?2"
-    } else if let Some(high) = &l.high {
-        params.push(high.clone());
-        "value >= ?2 AND value < ?3"
-    } else {
-        "value >= ?2"
-    };
-    let sql = format!(
-        "SELECT value, day, first_unix, last_unix FROM source_days WHERE kind = ?1 AND {condition}"
-    );
-    (sql, params)
-}
+const SUMMARY_STATEMENT: &str =
+    "SELECT day, first_unix, last_unix FROM source_days WHERE kind = ?1 AND value = ?2";
 
-/// The statement reading the events of one span (`?1`..`?2`, both included) with the
-/// filters SQL can apply by equality, newest first; the others are applied to each row.
-fn span_statement(f: &Filters) -> (String, Vec<Value>) {
-    let mut sql = String::from("INDEXED BY events_time WHERE time_unix >= ?1 AND time_unix <= ?2");
-    let mut params = Vec::new();
+/// The `WHERE` conditions (after `first`) and parameters of the filters SQL applies by
+/// equality; the others are applied to each row.
+fn equal_conditions(f: &Filters, mut sql: String, mut params: Vec<Value>) -> (String, Vec<Value>) {
     let mut equal = |column: &str, v: Value| {
         params.push(v);
-        sql.push_str(&format!(" AND {column} = ?{}", params.len() + 2));
+        sql.push_str(&format!(" AND {column} = ?{}", params.len()));
     };
     if let Some(c) = f.ip.filter(Cidr::is_host) {
         equal("ip", Value::Text(c.addr().to_string()));
@@ -195,8 +223,33 @@ fn span_statement(f: &Filters) -> (String, Vec<Value>) {
     if let Some(o) = f.outcome {
         equal("outcome", Value::Text(o.as_str().to_owned()));
     }
+    (sql, params)
+}
+
+/// Reading one span's events (`?1`..`?2`, both included), newest first.
+fn span_statement(f: &Filters, lo: i64, hi: i64) -> (String, Vec<Value>) {
+    let (mut sql, params) = equal_conditions(
+        f,
+        "INDEXED BY events_time WHERE time_unix >= ?1 AND time_unix <= ?2".into(),
+        vec![Value::Integer(lo), Value::Integer(hi)],
+    );
     sql.push_str(" ORDER BY time_unix DESC, id DESC");
     (sql, params)
+}
+
+/// Reading the events not indexed yet (`id > ?1`).
+fn pending_statement(f: &Filters, indexed: i64) -> (String, Vec<Value>) {
+    equal_conditions(f, "WHERE id > ?1".into(), vec![Value::Integer(indexed)])
+}
+
+/// Reading one event by id.
+const BY_ID: &str = "WHERE id = ?1";
+
+/// The span of times `filters` allows (both ends included), if any.
+fn time_bounds(f: &Filters) -> Option<(i64, i64)> {
+    let lo = f.since.unwrap_or(i64::MIN);
+    let hi = f.until.map_or(i64::MAX, |u| u - 1);
+    (lo <= hi).then_some((lo, hi))
 }
 
 impl Store {
@@ -206,11 +259,18 @@ impl Store {
         filters: &Filters,
         mut f: impl FnMut(StoredEvent) -> bool,
     ) -> Result<(), StoreError> {
-        let (tail, equal) = span_statement(filters);
+        let Some((lo, hi)) = time_bounds(filters) else {
+            return Ok(());
+        };
+        // One snapshot for all the statements: a run indexing meanwhile changes nothing
+        // seen here (dropped at the end: nothing to commit).
+        let _snapshot = self.conn.unchecked_transaction().doing(DOING)?;
+        if let Some((kind, lookup)) = index_lookup(filters) {
+            return self.query_indexed(filters, kind, &lookup, (lo, hi), f);
+        }
         let mut go_on = true;
-        for (lo, hi) in self.spans(filters)?.into_iter().rev() {
-            let mut params = vec![Value::Integer(lo), Value::Integer(hi)];
-            params.extend(equal.iter().cloned());
+        for (lo, hi) in self.spans(filters, lo, hi)?.into_iter().rev() {
+            let (tail, params) = span_statement(filters, lo, hi);
             self.each_event_while(&tail, params_from_iter(params), DOING, |e| {
                 if filters.matches(&e) {
                     go_on = f(e);
@@ -224,65 +284,135 @@ impl Store {
         Ok(())
     }
 
-    /// The time spans (both ends included, oldest first) holding every event `filters`
-    /// may match.
-    fn spans(&self, filters: &Filters) -> Result<Vec<(i64, i64)>, StoreError> {
-        let clip = |(lo, hi): (i64, i64)| {
-            let lo = filters.since.map_or(lo, |s| lo.max(s));
-            let hi = filters.until.map_or(hi, |u| hi.min(u - 1));
-            (lo <= hi).then_some((lo, hi))
-        };
-        if !filters.names_values() {
-            return Ok(clip((i64::MIN, i64::MAX)).into_iter().collect());
-        }
-        let mut all: Option<Spans> = None;
-        for lookup in lookups(filters) {
-            let mut spans = self.lookup_spans(&lookup)?;
-            if let Some(before) = all {
-                // Days every filter saw, within the part of the day they share.
-                spans = spans
-                    .into_iter()
-                    .filter_map(|(day, (lo, hi))| {
-                        let (blo, bhi) = before.get(&day)?;
-                        Some((day, (lo.max(*blo), hi.min(*bhi))))
-                    })
-                    .collect();
+    /// Through `event_index`: the entries' ids, and the events not indexed yet, merged
+    /// newest first; each indexed event is read by its id when its turn comes.
+    fn query_indexed(
+        &self,
+        filters: &Filters,
+        kind: IndexKind,
+        lookup: &Lookup,
+        (lo, hi): (i64, i64),
+        mut f: impl FnMut(StoredEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        let indexed = self.indexed_up_to()?;
+        // (time, id) of every candidate.
+        let mut found: Vec<(i64, i64)> = Vec::new();
+        let (sql, params) = index_statement(lookup, kind, lo, hi);
+        let mut stmt = self.conn.prepare_cached(&sql).doing(DOING)?;
+        let mut rows = stmt.query(params_from_iter(params)).doing(DOING)?;
+        while let Some(r) = rows.next().doing(DOING)? {
+            if lookup.keeps(r.get_ref(0).doing(DOING)?) {
+                found.push((r.get(1).doing(DOING)?, r.get(2).doing(DOING)?));
             }
-            all = Some(spans);
+        }
+        drop(rows);
+        drop(stmt);
+        let mut pending = HashMap::new();
+        let (tail, params) = pending_statement(filters, indexed);
+        self.each_event(&tail, params_from_iter(params), DOING, |e| {
+            if let Some(t) = e.event.time.filter(|_| filters.matches(&e)) {
+                found.push((t.unix, e.id));
+                pending.insert(e.id, e);
+            }
+        })?;
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        for (_, id) in found {
+            let event = match pending.remove(&id) {
+                Some(e) => Some(e),
+                None => {
+                    let mut one = None;
+                    self.each_event(BY_ID, [id], DOING, |e| one = Some(e))?;
+                    one
+                }
+            };
+            if let Some(e) = event.filter(|e| filters.matches(e))
+                && !f(e)
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The time spans (both ends included, oldest first) within `lo..=hi` holding every
+    /// event `filters` may match: the days the summary saw all the filters' values on.
+    fn spans(&self, filters: &Filters, lo: i64, hi: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        let lookups = summary_lookups(filters);
+        if lookups.is_empty() {
+            return Ok(vec![(lo, hi)]);
+        }
+        let mut all: Option<BTreeMap<i64, (i64, i64)>> = None;
+        for (kinds, value) in lookups {
+            let mut spans = BTreeMap::new();
+            let mut stmt = self.conn.prepare_cached(SUMMARY_STATEMENT).doing(DOING)?;
+            for kind in kinds {
+                let mut rows = stmt.query(params![kind as i64, value]).doing(DOING)?;
+                while let Some(r) = rows.next().doing(DOING)? {
+                    let (day, first, last): (i64, i64, i64) =
+                        (r.get(0).doing(DOING)?, r.get(1).doing(DOING)?, r.get(2).doing(DOING)?);
+                    let span: &mut (i64, i64) = spans.entry(day).or_insert((first, last));
+                    *span = (span.0.min(first), span.1.max(last));
+                }
+            }
+            // Days every filter saw, within the part of the day they share.
+            all = Some(match all {
+                None => spans,
+                Some(before) => spans
+                    .into_iter()
+                    .filter_map(|(day, (a, b))| {
+                        let (c, d) = before.get(&day)?;
+                        Some((day, (a.max(*c), b.min(*d))))
+                    })
+                    .collect(),
+            });
         }
         Ok(all
             .unwrap_or_default()
             .into_values()
-            .filter_map(clip)
+            .filter_map(|(a, b)| {
+                let (a, b) = (a.max(lo), b.min(hi));
+                (a <= b).then_some((a, b))
+            })
             .collect())
     }
 
-    fn lookup_spans(&self, l: &Lookup) -> Result<Spans, StoreError> {
-        let mut spans = Spans::new();
-        for &kind in &l.kinds {
-            let (sql, params) = lookup_statement(l, kind);
-            let mut stmt = self.conn.prepare_cached(&sql).doing(DOING)?;
-            let mut rows = stmt.query(params_from_iter(params)).doing(DOING)?;
-            while let Some(r) = rows.next().doing(DOING)? {
-                if let Some(keep) = &l.keep {
-                    let value = match r.get_ref(0).doing(DOING)? {
-                        ValueRef::Text(b) | ValueRef::Blob(b) => b,
-                        _ => continue,
-                    };
-                    if !keep(value) {
-                        continue;
-                    }
-                }
-                let (day, first, last): (i64, i64, i64) = (
-                    r.get(1).doing(DOING)?,
-                    r.get(2).doing(DOING)?,
-                    r.get(3).doing(DOING)?,
-                );
-                let span = spans.entry(day).or_insert((first, last));
-                *span = (span.0.min(first), span.1.max(last));
-            }
+    /// The last event id in `event_index` (the events after it are read one by one).
+    fn indexed_up_to(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [META_INDEXED], |r| r.get(0))
+            .optional()
+            .doing("reading how far the events are indexed")?
+            .unwrap_or(0))
+    }
+
+    /// Indexes the events waiting for `event_index` when the pass that just stored
+    /// `just_stored` events was a quiet one, or too many wait; in transactions of
+    /// [`INDEX_CHUNK`] events, each recording how far it went (a kill loses nothing).
+    /// Returns how many events it indexed.
+    pub fn index_pending(&mut self, just_stored: u64) -> Result<u64, StoreError> {
+        const DOING: &str = "indexing the stored events";
+        let last: i64 = self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))
+            .doing(DOING)?;
+        let mut from = self.indexed_up_to()?;
+        if last <= from || (just_stored >= QUIET_PASS && last - from <= MOST_PENDING) {
+            return Ok(0);
         }
-        Ok(spans)
+        let start = from;
+        while from < last {
+            let to = last.min(from + INDEX_CHUNK);
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .doing(DOING)?;
+            tx.execute(INDEX_EVENTS, params![from, to]).doing(DOING)?;
+            tx.execute(super::UPSERT_META, params![META_INDEXED, to]).doing(DOING)?;
+            tx.commit().doing(DOING)?;
+            from = to;
+        }
+        Ok((last - start) as u64)
     }
 }
 

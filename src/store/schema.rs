@@ -117,16 +117,19 @@ INSERT INTO meta(key, value) SELECT 'detected_up_to', coalesce(max(id), 0) FROM 
 ALTER TABLE runs ADD COLUMN dns_lookups INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN dns_timeouts INTEGER NOT NULL DEFAULT 0;
 ",
-    // 4 -> 5: `query`. The summary also says on which days users failed, networks and ASNs
-    // logged in, and countries and servers were seen, so that every filter of `query` finds
-    // its days there and reads only their events (through the time index): one summary row
-    // per value and day instead of an index entry per event keeps the run's write speed.
-    "INSERT INTO source_days SELECT 5, user, time_unix / 86400, min(time_unix), max(time_unix), sum(attempts)
-    FROM events WHERE outcome = 'failure' AND time_unix IS NOT NULL AND user IS NOT NULL
-    GROUP BY user, time_unix / 86400;
-INSERT INTO source_days SELECT 6, net, time_unix / 86400, min(time_unix), max(time_unix), sum(attempts)
-    FROM events WHERE outcome = 'success' AND time_unix IS NOT NULL AND net IS NOT NULL
-    GROUP BY net, time_unix / 86400;
+    // 4 -> 5: `query`. Per-event entries for the values that pick few events among many (an
+    // address, a network, a user), in `event_index`, written after the commits in key order
+    // (see `store::query`); the events already stored wait for the next run to index them.
+    // The summary also says on which days ASNs logged in and countries and servers were
+    // seen, so that those filters read only the events of their days.
+    "CREATE TABLE event_index (
+    kind INTEGER NOT NULL,
+    value NOT NULL,
+    time_unix INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, time_unix, id)
+) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES ('indexed_up_to', 0);
 INSERT INTO source_days SELECT 7, asn, time_unix / 86400, min(time_unix), max(time_unix), sum(attempts)
     FROM events WHERE outcome = 'success' AND time_unix IS NOT NULL AND asn IS NOT NULL
     GROUP BY asn, time_unix / 86400;
@@ -279,6 +282,7 @@ mod tests {
                 "cursors",
                 "detections",
                 "dns_cache",
+                "event_index",
                 "events",
                 "meta",
                 "runs",
