@@ -108,7 +108,10 @@ impl Lookup {
     fn condition(&self) -> (&'static str, Vec<Value>) {
         match (&self.high, self.exact) {
             (_, true) => ("value = ?2", vec![self.low.clone()]),
-            (Some(h), false) => ("value >= ?2 AND value < ?3", vec![self.low.clone(), h.clone()]),
+            (Some(h), false) => (
+                "value >= ?2 AND value < ?3",
+                vec![self.low.clone(), h.clone()],
+            ),
             (None, false) => ("value >= ?2", vec![self.low.clone()]),
         }
     }
@@ -128,7 +131,10 @@ fn index_lookup(f: &Filters) -> Option<(IndexKind, Lookup)> {
     if let Some(c) = f.ip {
         let whole = if c.addr().is_ipv4() { 24 } else { 64 };
         return Some(if c.is_host() {
-            (IndexKind::Ip, Lookup::exact(Value::Text(c.addr().to_string())))
+            (
+                IndexKind::Ip,
+                Lookup::exact(Value::Text(c.addr().to_string())),
+            )
         } else if c.prefix() >= whole {
             let net = Cidr::network_of(c.addr()).to_string();
             (IndexKind::Net, Lookup::exact(Value::Text(net)))
@@ -140,7 +146,10 @@ fn index_lookup(f: &Filters) -> Option<(IndexKind, Lookup)> {
                     .is_some_and(|n| c.overlaps(&n))
             };
             let prefix = network_text_prefix(&c);
-            (IndexKind::Net, Lookup::prefixed(prefix.as_bytes(), false, Box::new(keep)))
+            (
+                IndexKind::Net,
+                Lookup::prefixed(prefix.as_bytes(), false, Box::new(keep)),
+            )
         });
     }
     let u = f.user.as_ref()?;
@@ -348,8 +357,11 @@ impl Store {
             for kind in kinds {
                 let mut rows = stmt.query(params![kind as i64, value]).doing(DOING)?;
                 while let Some(r) = rows.next().doing(DOING)? {
-                    let (day, first, last): (i64, i64, i64) =
-                        (r.get(0).doing(DOING)?, r.get(1).doing(DOING)?, r.get(2).doing(DOING)?);
+                    let (day, first, last): (i64, i64, i64) = (
+                        r.get(0).doing(DOING)?,
+                        r.get(1).doing(DOING)?,
+                        r.get(2).doing(DOING)?,
+                    );
                     let span: &mut (i64, i64) = spans.entry(day).or_insert((first, last));
                     *span = (span.0.min(first), span.1.max(last));
                 }
@@ -380,7 +392,11 @@ impl Store {
     fn indexed_up_to(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [META_INDEXED], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [META_INDEXED],
+                |r| r.get(0),
+            )
             .optional()
             .doing("reading how far the events are indexed")?
             .unwrap_or(0))
@@ -408,7 +424,8 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .doing(DOING)?;
             tx.execute(INDEX_EVENTS, params![from, to]).doing(DOING)?;
-            tx.execute(super::UPSERT_META, params![META_INDEXED, to]).doing(DOING)?;
+            tx.execute(super::UPSERT_META, params![META_INDEXED, to])
+                .doing(DOING)?;
             tx.commit().doing(DOING)?;
             from = to;
         }

@@ -356,7 +356,10 @@ fn plans(s: &Store, f: &Filters) -> Vec<String> {
             true => tail.to_owned(),
             false => format!("{} {tail}", super::super::SELECT_EVENTS),
         };
-        let mut stmt = s.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let mut stmt = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
         stmt.query_map(params_from_iter(params), |r| r.get::<_, String>(3))
             .unwrap()
             .map(Result::unwrap)
@@ -372,7 +375,10 @@ fn plans(s: &Store, f: &Filters) -> Vec<String> {
     } else {
         for (kinds, value) in summary_lookups(f) {
             for kind in kinds {
-                out.extend(explain(SUMMARY_STATEMENT, vec![Value::Integer(kind as i64), value.clone()]));
+                out.extend(explain(
+                    SUMMARY_STATEMENT,
+                    vec![Value::Integer(kind as i64), value.clone()],
+                ));
             }
         }
         let (tail, params) = span_statement(f, 0, 1);
@@ -423,14 +429,30 @@ fn every_filter_is_served_by_an_index() {
             assert!(!p.contains("TEMP B-TREE"), "{f:?}: {p}");
         }
         let by_index = index_lookup(f).is_some();
-        let expected = if by_index { "SEARCH event_index USING PRIMARY KEY (kind=? AND value" } else { "USING INDEX events_time (time_unix>? AND time_unix<?)" };
-        assert!(plans.iter().any(|p| p.contains(expected)), "{f:?}: {plans:?}");
+        let expected = if by_index {
+            "SEARCH event_index USING PRIMARY KEY (kind=? AND value"
+        } else {
+            "USING INDEX events_time (time_unix>? AND time_unix<?)"
+        };
+        assert!(
+            plans.iter().any(|p| p.contains(expected)),
+            "{f:?}: {plans:?}"
+        );
         if by_index {
-            assert!(plans.contains(&"SEARCH events USING INTEGER PRIMARY KEY (rowid>?)".to_owned()), "{f:?}: {plans:?}");
-            assert!(plans.contains(&"SEARCH events USING INTEGER PRIMARY KEY (rowid=?)".to_owned()), "{f:?}: {plans:?}");
+            assert!(
+                plans.contains(&"SEARCH events USING INTEGER PRIMARY KEY (rowid>?)".to_owned()),
+                "{f:?}: {plans:?}"
+            );
+            assert!(
+                plans.contains(&"SEARCH events USING INTEGER PRIMARY KEY (rowid=?)".to_owned()),
+                "{f:?}: {plans:?}"
+            );
         }
         assert!(
-            plans.iter().filter(|p| p.contains("source_days")).all(|p| p.contains("PRIMARY KEY (kind=? AND value=?)")),
+            plans
+                .iter()
+                .filter(|p| p.contains("source_days"))
+                .all(|p| p.contains("PRIMARY KEY (kind=? AND value=?)")),
             "{f:?}: {plans:?}"
         );
     }
