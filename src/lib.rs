@@ -6,6 +6,7 @@
 //! `policy` (detections) -> `alert`, `blocklist`, `metrics`. See `docs/ARCHITECTURE.md`.
 
 pub mod alert;
+pub mod anonymize;
 pub mod blocklist;
 pub mod central;
 pub(crate) mod check;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod anonymize;
 mod central;
 mod cli;
 mod cli_parse;

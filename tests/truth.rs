@@ -72,7 +72,7 @@ pub(crate) fn generate(dir: &Path, args: &[&str]) -> Option<Value> {
 }
 
 /// The generated logs, oldest first: mail.log.N.gz ... mail.log.1, mail.log.
-fn log_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn log_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<(u32, PathBuf)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -97,7 +97,7 @@ fn timestamp(v: &Value) -> jiff::Timestamp {
 /// The service key of truth.json's `attempts.by_service` an event belongs to: smtp for every
 /// smtpd instance and for a session-less Dovecot auth line counted alone (SMTP AUTH through
 /// Dovecot), `unknown` for a session auth line whose session end is not in the log.
-fn service_key(e: &Value) -> &'static str {
+pub(crate) fn service_key(e: &Value) -> &'static str {
     match e["protocol"].as_str().unwrap() {
         "smtp" | "submission" | "smtps" => "smtp",
         "imap" => "imap",

@@ -1,6 +1,7 @@
 //! The command line: argument definitions and dispatch. The edge of the program, where errors
 //! become messages and exit codes (see `run::exit`).
 
+mod anonymize;
 mod blocklist;
 mod central;
 mod check;
@@ -94,6 +95,12 @@ pub enum Command {
     /// Write the man page and shell completions (for packaging)
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
+    /// Rewrite logs for sharing: addresses (prefix-preserving), users, host names, sessions
+    /// and queue ids replaced by keyed pseudonyms; parse counts the result as the original
+    #[command(
+        after_help = "Examples:\n  head -c 32 /dev/urandom > ~/.mls-anon.key                 # once; keep it, never share it\n  maillogsentinel anonymize /var/log/mail.log --key-file ~/.mls-anon.key -o mail.anon.log\n  maillogsentinel anonymize /var/log/mail.log.2.gz /var/log/mail.log.1 --key-file K > both.log\n  grep 192.0.2.5 /var/log/mail.log | maillogsentinel anonymize - --key-file K\n\nExit status: 0, 64 a key file shorter than 16 bytes, 66 an input or the key file cannot be read (the other inputs are still written), 73 the output cannot be written."
+    )]
+    Anonymize(anonymize::AnonymizeArgs),
     /// Same as --reset
     Reset,
     /// Same as --purge
@@ -153,6 +160,7 @@ pub fn main() -> ExitCode {
         Some(Command::Blocklist(args)) => blocklist::run(&common, &args),
         Some(Command::Export(args)) => export::run(&common, &args),
         Some(Command::Query(args)) => query::run(&common, &args),
+        Some(Command::Anonymize(args)) => anonymize::run(&args),
         Some(Command::Central(args)) => central::run_central(&args),
         Some(Command::Report(args)) => report::run(&common, &args),
         Some(Command::Setup(args)) => setup::run(cli.config.as_deref(), &args),

@@ -1,0 +1,591 @@
+//! `anonymize`: rewrites mail logs for sharing (a bug report, a question on a list) so that
+//! no address, user, host name, session or queue id of the input is left, while the tool
+//! still reads them the same: `parse` of the output counts the same events by service,
+//! protocol and outcome as of the input.
+//!
+//! Every replacement is a keyed function of the value alone, so it is consistent across
+//! lines, files and runs under one key, and unrelated without it:
+//! - addresses by Crypto-PAn (`cryptopan`): prefix-preserving, a /24 or /64 stays one network;
+//!   `::ffff:a.b.c.d` keeps its form with the IPv4 part mapped as the plain address is;
+//! - users by `u` and ten letters or digits, mail addresses as `local@domain` with both parts
+//!   replaced; host names by `h` and eight characters, keeping the top-level domain (a user
+//!   name that is really a password someone typed is replaced like any user);
+//! - Dovecot session ids and Postfix queue ids by strings of the same length and alphabet.
+//!
+//! Which bytes are a user or a session is first what the detectors read in an authentication
+//! line (the very spans `parse` takes), then field names (`user=<`, `sasl_username=`,
+//! `session=<`, `helo=<`, `from=<`, `to=<`), shapes (`host[addr]`, `a@b`, dotted names, the
+//! queue id opening a Postfix message) in any line.
+//!
+//! Not here: reading the inputs and the threads (`cli::anonymize`).
+
+pub mod cryptopan;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::detect::{self, Observation, Prefilter};
+use crate::envelope::{
+    self,
+    timestamp::{Clock, YearRule},
+};
+use cryptopan::CryptoPan;
+
+/// The secrets of one key file: the Crypto-PAn key and the names' key, both derived from the
+/// file's bytes (so any file of at least [`Key::MIN_BYTES`] random bytes will do).
+#[derive(Clone)]
+pub struct Key {
+    pan: [u8; 32],
+    names: [u8; 32],
+}
+
+impl Key {
+    pub const MIN_BYTES: usize = 16;
+
+    pub fn from_secret(secret: &[u8]) -> Result<Key, String> {
+        if secret.len() < Key::MIN_BYTES {
+            return Err(format!(
+                "the key file holds {} bytes; it needs at least {} random ones (head -c 32 /dev/urandom > FILE)",
+                secret.len(),
+                Key::MIN_BYTES
+            ));
+        }
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("any length");
+            mac.update(label);
+            mac.finalize().into_bytes().into()
+        };
+        Ok(Key {
+            pan: derive(b"maillogsentinel anonymize addresses"),
+            names: derive(b"maillogsentinel anonymize names"),
+        })
+    }
+}
+
+/// What a replaced name is (each kind its own pseudonyms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    User,
+    Host,
+    Session,
+    Queue,
+}
+
+/// Texts and what they became (a fast hash seeded per process: the texts are an attacker's).
+type Replacements = HashMap<Box<[u8]>, Box<[u8]>, foldhash::fast::RandomState>;
+
+/// Rewrites lines; keeps the replacements it made (each worker thread has its own: the
+/// replacements depend on the key alone).
+pub struct Anonymizer {
+    pan: CryptoPan,
+    names: Hmac<Sha256>,
+    /// Address texts and what they became.
+    addresses: Replacements,
+    /// Per [`Kind`]: names and their pseudonyms.
+    pseudonyms: [Replacements; 4],
+    prefilter: Prefilter,
+    clock: Clock,
+    /// The current line's spans (kept for its allocation).
+    spans: Vec<Replace>,
+    /// The last host name and its pseudonym.
+    last_host: (Box<[u8]>, Box<[u8]>),
+}
+
+/// A span of the message to write otherwise.
+struct Replace {
+    start: usize,
+    end: usize,
+    kind: Replacement,
+}
+
+#[derive(Clone, Copy)]
+enum Replacement {
+    Name(Kind),
+    /// A user or a mail address, by its shape.
+    Mailbox,
+    Address,
+}
+
+/// Byte classes of [`CLASS`]: what ends a word of a message (`:` and `.` do not: addresses
+/// hold them), and the bytes whose presence in a word says what it may be.
+const SEPARATOR: u8 = 1;
+const DOT: u8 = 2;
+const COLON: u8 = 4;
+const AT: u8 = 8;
+const SLASH: u8 = 16;
+/// Neither a hexadecimal digit, nor `.` or `:`.
+const NOT_IN_ADDRESS: u8 = 32;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let separators = b" \t,;<>[]()=\"{}";
+    let mut i = 0;
+    while i < separators.len() {
+        t[separators[i] as usize] = SEPARATOR;
+        i += 1;
+    }
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if !(b.is_ascii_hexdigit() || b == b'.' || b == b':') {
+            t[c] |= NOT_IN_ADDRESS;
+        }
+        c += 1;
+    }
+    t[b'.' as usize] = DOT;
+    t[b':' as usize] = COLON;
+    t[b'@' as usize] = AT;
+    t[b'/' as usize] = SLASH;
+    t
+};
+
+/// Field names whose value, up to `>` for those ending in `<`, up to the word's end for
+/// the others, is a user or a mail address.
+const USER_FIELDS: [&[u8]; 7] = [
+    b"user=<",
+    b"from=<",
+    b"to=<",
+    b"orig_to=<",
+    b"sasl_username=",
+    b"sasl_sender=",
+    b"user=",
+];
+
+impl Anonymizer {
+    pub fn new(key: &Key) -> Anonymizer {
+        Anonymizer {
+            pan: CryptoPan::new(&key.pan),
+            names: <Hmac<Sha256> as KeyInit>::new_from_slice(&key.names).expect("any length"),
+            addresses: Replacements::default(),
+            pseudonyms: Default::default(),
+            prefilter: Prefilter::default(),
+            clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2000)),
+            spans: Vec::new(),
+            last_host: Default::default(),
+        }
+    }
+
+    /// Appends `line` (without its newline) rewritten to `out`.
+    pub fn line(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        let parsed = envelope::parse_line(line, &mut self.clock);
+        let offset = |part: &[u8]| part.as_ptr() as usize - line.as_ptr() as usize;
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.clear();
+        if let Some(host) = parsed.host {
+            let at = offset(host);
+            spans.push(span(at, at + host.len(), Replacement::Name(Kind::Host)));
+        }
+        let message_at = offset(parsed.message);
+        // What the detectors read: exactly the spans parse takes as user and session.
+        if self.prefilter.is_candidate(parsed.message)
+            && let Some(
+                Observation::Failure(a)
+                | Observation::SaslFailure(a)
+                | Observation::Success(a)
+                | Observation::Check(a, _)
+                | Observation::Ambiguous(a),
+            ) = detect::detect(&parsed)
+        {
+            for (part, kind) in [
+                (a.user, Replacement::Mailbox),
+                (a.session, Replacement::Name(Kind::Session)),
+            ] {
+                if let Some(p) = part.filter(|p| !p.is_empty()) {
+                    spans.push(span(offset(p), offset(p) + p.len(), kind));
+                }
+            }
+        }
+        let known = spans.len();
+        self.scan_message(line, message_at, &mut spans, known);
+        spans.sort_by_key(|s| s.start);
+        let mut at = 0;
+        for s in &spans {
+            if s.start < at {
+                continue; // inside a span already written
+            }
+            out.extend_from_slice(&line[at..s.start]);
+            self.write(&line[s.start..s.end], s.kind, out);
+            at = s.end;
+        }
+        out.extend_from_slice(&line[at..]);
+        self.spans = spans;
+    }
+
+    /// Adds to `spans` those of the message (from `from`) that its words' shapes and fields
+    /// call for, outside the first `known` spans.
+    fn scan_message(&self, line: &[u8], from: usize, spans: &mut Vec<Replace>, known: usize) {
+        let mut i = from;
+        let mut first_word = true;
+        while i < line.len() {
+            if CLASS[usize::from(line[i])] & SEPARATOR != 0 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut seen = 0;
+            while i < line.len() {
+                let class = CLASS[usize::from(line[i])];
+                if class & SEPARATOR != 0 {
+                    break;
+                }
+                seen |= class;
+                i += 1;
+            }
+            let opening = first_word;
+            first_word = false;
+            let before = &line[from..start];
+            let next = line.get(i).copied();
+            // Most words are plain ones in plain places: nothing to look at.
+            let place = before.last().copied();
+            if seen == 0
+                && !opening
+                && next != Some(b'[')
+                && !matches!(place, Some(b'<' | b'=' | b'('))
+                && !is_queue_id(&line[start..i])
+                && !before.ends_with(b"(username: ")
+            {
+                continue;
+            }
+            if spans[..known]
+                .iter()
+                .any(|k| k.start <= start && start < k.end)
+            {
+                continue;
+            }
+            let word = &line[start..i];
+            match place {
+                // A field's value: up to `>` when it opened with `<`.
+                Some(b'<') => {
+                    let kind = if USER_FIELDS
+                        .iter()
+                        .any(|f| f.ends_with(b"<") && before.ends_with(f))
+                    {
+                        Some(Replacement::Mailbox)
+                    } else if before.ends_with(b"helo=<") {
+                        Some(Replacement::Name(Kind::Host))
+                    } else {
+                        None
+                    };
+                    if let Some(kind) = kind {
+                        let end = closing(line, start, i, b'>');
+                        spans.push(span(start, end, kind));
+                        i = end;
+                        continue;
+                    }
+                    if before.ends_with(b"session=<") || is_process_session(before) {
+                        spans.push(span(start, i, Replacement::Name(Kind::Session)));
+                        continue;
+                    }
+                }
+                Some(b'=')
+                    if USER_FIELDS
+                        .iter()
+                        .any(|f| f.ends_with(b"=") && before.ends_with(f)) =>
+                {
+                    spans.push(span(start, i, Replacement::Mailbox));
+                    continue;
+                }
+                // `imap(alice)<1><sid>`, `sql(alice,192.0.2.1)`: a process's user (not the
+                // pid of `auth-worker(977):`).
+                Some(b'(')
+                    if matches!(next, Some(b')' | b','))
+                        && !word.iter().all(u8::is_ascii_digit)
+                        && is_process_paren(before) =>
+                {
+                    spans.push(span(start, i, Replacement::Mailbox));
+                    continue;
+                }
+                // Dovecot's `(username: admin+test)`.
+                Some(b' ') if before.ends_with(b"(username: ") => {
+                    let end = closing(line, start, i, b')');
+                    spans.push(span(start, end, Replacement::Mailbox));
+                    i = end;
+                    continue;
+                }
+                _ => {}
+            }
+            // `4F2A81C0D3: client=…` (the word holds its colon), `queued as 4F2A81C0D3)`.
+            let id = match word.strip_suffix(b":") {
+                Some(id) if opening => id,
+                _ if place == Some(b' ') && before.ends_with(b"queued as ") => word,
+                _ => b"",
+            };
+            if is_queue_id(id) {
+                spans.push(span(
+                    start,
+                    start + id.len(),
+                    Replacement::Name(Kind::Queue),
+                ));
+                continue;
+            }
+            if seen & (DOT | COLON) != 0
+                && seen & NOT_IN_ADDRESS == 0
+                && let Some(len) = address_shape(word)
+            {
+                spans.push(span(start, start + len, Replacement::Address));
+                continue;
+            }
+            if seen & AT != 0 {
+                spans.push(span(start, trim_end(word, start), Replacement::Mailbox));
+                continue;
+            }
+            if next == Some(b'[') && word != b"unknown" && seen & SLASH == 0 {
+                spans.push(span(start, i, Replacement::Name(Kind::Host)));
+                continue;
+            }
+            if seen & DOT != 0 && seen & SLASH == 0 {
+                let end = trim_end(word, start);
+                if is_host_name(&line[start..end]) {
+                    spans.push(span(start, end, Replacement::Name(Kind::Host)));
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, value: &[u8], kind: Replacement, out: &mut Vec<u8>) {
+        match kind {
+            Replacement::Address => self.write_address(value, out),
+            Replacement::Mailbox => match memchr::memrchr(b'@', value) {
+                Some(at) if at > 0 && at + 1 < value.len() => {
+                    self.write_pseudonym(Kind::User, &value[..at], out);
+                    out.push(b'@');
+                    self.write_pseudonym(Kind::Host, &value[at + 1..], out);
+                }
+                _ => self.write_pseudonym(Kind::User, value, out),
+            },
+            Replacement::Name(k) => self.write_pseudonym(k, value, out),
+        }
+    }
+
+    /// The address written as `text`, mapped (each text mapped once).
+    fn write_address(&mut self, text: &[u8], out: &mut Vec<u8>) {
+        use std::io::Write;
+        if let Some(done) = self.addresses.get(text) {
+            out.extend_from_slice(done);
+            return;
+        }
+        let Some((ip, _)) = address_in(text) else {
+            out.extend_from_slice(text);
+            return;
+        };
+        let mut done = Vec::with_capacity(text.len() + 8);
+        // `::ffff:a.b.c.d` is the IPv4 address to the tool (`parse_ip` says so): mapped as
+        // the plain one is, in the mapped form.
+        if text.contains(&b':') && ip.is_ipv4() {
+            done.extend_from_slice(b"::ffff:");
+        }
+        let _ = match ip {
+            IpAddr::V4(a) => write!(done, "{}", self.pan.v4(a)),
+            IpAddr::V6(a) => write!(done, "{}", self.pan.v6(a)),
+        };
+        out.extend_from_slice(&done);
+        self.addresses.insert(text.into(), done.into());
+    }
+
+    /// The replacement of `value` as a `kind`, made once.
+    fn write_pseudonym(&mut self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {
+        // Host names do not depend on case.
+        let lower;
+        let value = if kind == Kind::Host && value.iter().any(u8::is_ascii_uppercase) {
+            lower = value.to_ascii_lowercase();
+            &lower[..]
+        } else {
+            value
+        };
+        // Most lines name the same log host.
+        if kind == Kind::Host && *self.last_host.0 == *value {
+            out.extend_from_slice(&self.last_host.1);
+            return;
+        }
+        if let Some(done) = self.pseudonyms[kind as usize].get(value) {
+            if kind == Kind::Host {
+                self.last_host = (value.into(), done.clone());
+            }
+            out.extend_from_slice(done);
+            return;
+        }
+        let made = self.make(kind, value);
+        out.extend_from_slice(&made);
+        self.pseudonyms[kind as usize].insert(value.into(), made);
+    }
+
+    /// `n` keyed pseudo-random bytes for `value` of `kind`.
+    fn stream(&self, kind: Kind, value: &[u8], n: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(n + 32);
+        let mut counter = 0u32;
+        while out.len() < n {
+            let mut mac = self.names.clone();
+            mac.update(&[kind as u8]);
+            mac.update(&counter.to_be_bytes());
+            mac.update(value);
+            out.extend_from_slice(&mac.finalize().into_bytes());
+            counter += 1;
+        }
+        out.truncate(n);
+        out
+    }
+
+    fn make(&self, kind: Kind, value: &[u8]) -> Box<[u8]> {
+        const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let pick = |alphabet: &[u8], bytes: Vec<u8>| -> Vec<u8> {
+            bytes
+                .into_iter()
+                .map(|b| alphabet[usize::from(b) % alphabet.len()])
+                .collect()
+        };
+        match kind {
+            Kind::User => {
+                let mut p = b"u".to_vec();
+                p.extend(pick(ALNUM, self.stream(kind, value, 10)));
+                p.into()
+            }
+            Kind::Host => {
+                let mut p = b"h".to_vec();
+                p.extend(pick(ALNUM, self.stream(kind, value, 8)));
+                // The top-level domain says little and keeps the name a name.
+                if let Some(dot) = memchr::memrchr(b'.', value) {
+                    let tld = &value[dot + 1..];
+                    if tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic) {
+                        p.push(b'.');
+                        p.extend_from_slice(tld);
+                    }
+                }
+                p.into()
+            }
+            Kind::Session | Kind::Queue => {
+                // The same length and alphabet: hexadecimal (upper case) stays so, the rest
+                // takes letters and digits, and base64's `+` and `/` when it had them.
+                let hex = value.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F'));
+                let alphabet: &[u8] = if hex {
+                    b"0123456789ABCDEF"
+                } else if value.iter().any(|c| matches!(c, b'+' | b'/')) {
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                } else {
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                };
+                pick(alphabet, self.stream(kind, value, value.len().max(1))).into()
+            }
+        }
+    }
+}
+
+/// The longest value between `<` and `>` taken whole (spaces and all); a longer one ends
+/// with its first word (`word_end`), so that no line costs more than linear time.
+const LONGEST_BRACKETED: usize = 1024;
+
+/// Where the `<…>` (or `(…)`) value starting at `start` ends: at `close`.
+fn closing(line: &[u8], start: usize, word_end: usize, close: u8) -> usize {
+    let window = &line[start..line.len().min(start + LONGEST_BRACKETED)];
+    memchr::memchr(close, window).map_or(word_end, |n| start + n)
+}
+
+fn span(start: usize, end: usize, kind: Replacement) -> Replace {
+    Replace { start, end, kind }
+}
+
+/// The end of `word` (at `start`) without trailing `.` or `:` (the end of a sentence, of a
+/// field).
+fn trim_end(word: &[u8], start: usize) -> usize {
+    start + word.len()
+        - word
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b'.' || c == b':')
+            .count()
+}
+
+/// The longest text of an address: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`.
+const LONGEST_ADDRESS: usize = 45;
+
+/// The length of the address `word` (digits, hex digits, `.` and `:` only) starts with, by its
+/// shape alone (three dots and digits, or two colons or more): the whole word, or the word
+/// without a port (`192.0.2.1:25`) or a closing `.` or `:`. [`address_in`] parses it when it
+/// is written: a shape that is no address (`999.1.1.1`) is then written as it was.
+fn address_shape(word: &[u8]) -> Option<usize> {
+    let shaped = |w: &[u8]| {
+        let (mut dots, mut colons, mut letters) = (0, 0, false);
+        for &c in w {
+            match c {
+                b'.' => dots += 1,
+                b':' => colons += 1,
+                b'0'..=b'9' => {}
+                _ => letters = true,
+            }
+        }
+        w.len() <= LONGEST_ADDRESS
+            && w.last().is_some_and(|c| c.is_ascii_hexdigit())
+            && ((colons == 0 && dots == 3 && !letters) || colons >= 2)
+    };
+    let punctuation = word
+        .iter()
+        .rev()
+        .take_while(|&&c| c == b'.' || c == b':')
+        .count();
+    let port = memchr::memrchr(b':', word).unwrap_or(word.len());
+    [word.len(), word.len() - punctuation, port]
+        .into_iter()
+        .find(|&end| shaped(&word[..end]))
+}
+
+/// The address `text` (of [`address_shape`]) and its length.
+fn address_in(text: &[u8]) -> Option<(IpAddr, usize)> {
+    let end = address_shape(text)?;
+    Some((detect::parse_ip(&text[..end])?, end))
+}
+
+/// Postfix's queue ids: 6 to 12 upper-case hexadecimal digits, or the long form (15 or more
+/// letters and digits with at least one digit).
+fn is_queue_id(w: &[u8]) -> bool {
+    let hex =
+        (6..=12).contains(&w.len()) && w.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F'));
+    let long = (12..=20).contains(&w.len())
+        && w.iter().all(u8::is_ascii_alphanumeric)
+        && w.iter().any(u8::is_ascii_digit);
+    hex || long
+}
+
+/// A dotted name whose last label is a top-level domain (letters): `mail.example.org`, not
+/// `TLSv1.2` or `2.0.0`.
+fn is_host_name(w: &[u8]) -> bool {
+    let Some(dot) = memchr::memrchr(b'.', w) else {
+        return false;
+    };
+    let tld = &w[dot + 1..];
+    dot > 0
+        && tld.len() >= 2
+        && tld.iter().all(u8::is_ascii_alphabetic)
+        && w.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+}
+
+/// Whether `before` ends with `name(` of a Dovecot process or passdb driver
+/// (`imap(`, `lmtp(`, `passwd-file(`, `auth(`…): a word, not `(` after a space.
+fn is_process_paren(before: &[u8]) -> bool {
+    let name = &before[..before.len() - 1];
+    let len = name
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_'))
+        .count();
+    len > 0
+}
+
+/// `imap(user)<pid><SESSION>` and `pam(user,ip,<SESSION>)`: whether the word after `before`
+/// is such a session id.
+fn is_process_session(before: &[u8]) -> bool {
+    if before.ends_with(b",<") {
+        return true;
+    }
+    // `)<digits><`
+    let Some(rest) = before.strip_suffix(b"><") else {
+        return false;
+    };
+    let digits = rest.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && rest[..rest.len() - digits].ends_with(b")<")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,225 @@
+use super::*;
+
+fn anonymizer() -> Anonymizer {
+    Anonymizer::new(&Key::from_secret(b"a test key of 32 bytes, no more").unwrap())
+}
+
+fn rewrite(a: &mut Anonymizer, line: &str) -> String {
+    let mut out = Vec::new();
+    a.line(line.as_bytes(), &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn keys_shorter_than_16_bytes_are_refused() {
+    assert!(Key::from_secret(b"too short").is_err());
+    assert!(Key::from_secret(&[0; 16]).is_ok());
+}
+
+#[test]
+fn every_name_of_an_auth_line_is_replaced_and_the_shape_kept() {
+    let mut a = anonymizer();
+    let line = "Dec 30 01:11:16 mx1.example.org dovecot: imap-login: Login: user=<Rose.Muller@Example.com>, method=PLAIN, rip=107.109.150.81, lip=198.51.100.25, mpid=11101, TLS, session=<mFS0E4PQyRuJYJZr>";
+    let out = rewrite(&mut a, line);
+    for leak in [
+        "mx1",
+        "example.org",
+        "Rose",
+        "Muller",
+        "Example",
+        "107.109.150.81",
+        "198.51.100.25",
+        "mFS0E4PQyRuJYJZr",
+    ] {
+        assert!(!out.contains(leak), "{leak} in {out}");
+    }
+    // Fields, separators and the text around them stay.
+    assert!(out.starts_with("Dec 30 01:11:16 h"), "{out}");
+    assert!(
+        out.contains(" dovecot: imap-login: Login: user=<u"),
+        "{out}"
+    );
+    assert!(out.contains(", method=PLAIN, rip="), "{out}");
+    assert!(out.contains(", mpid=11101, TLS, session=<"), "{out}");
+    let session = out.split("session=<").nth(1).unwrap().trim_end_matches('>');
+    assert_eq!(session.len(), 16);
+    // The mail address keeps its shape, the domain its top level.
+    let user = out
+        .split("user=<")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap();
+    let (local, domain) = user.split_once('@').unwrap();
+    assert!(local.starts_with('u') && local.len() == 11, "{user}");
+    assert!(
+        domain.starts_with('h') && domain.ends_with(".com"),
+        "{user}"
+    );
+    // The same line again: the same text (within a run and across anonymizers).
+    assert_eq!(rewrite(&mut a, line), out);
+    assert_eq!(rewrite(&mut anonymizer(), line), out);
+}
+
+#[test]
+fn another_key_gives_other_replacements() {
+    let line = "Dec 30 00:33:57 mail dovecot: auth: passwd-file(louis,211.129.117.2): unknown user";
+    let other = Anonymizer::new(&Key::from_secret(b"another key of 32 bytes, no less").unwrap());
+    let mut other = other;
+    assert_ne!(rewrite(&mut anonymizer(), line), rewrite(&mut other, line));
+}
+
+#[test]
+fn the_detectors_spans_go_whole_whatever_the_user_typed() {
+    let mut a = anonymizer();
+    // A user name imitating fields, and one that is a password.
+    let out = rewrite(
+        &mut a,
+        "Aug  4 16:47:52 m postfix/smtpd[1]: warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: authentication failure, sasl_username=x, sasl_username=y?n[6.6.6.6]",
+    );
+    assert!(
+        !out.contains("6.6.6.6") && !out.contains("y?n") && !out.contains("1.2.3.4"),
+        "{out}"
+    );
+    let user = out.split("sasl_username=").nth(1).unwrap();
+    assert!(user.starts_with('u') && user.len() == 11, "{out}");
+    let out = rewrite(
+        &mut a,
+        "Aug  4 16:47:53 m dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<Summer 2024!>, method=PLAIN, rip=192.0.2.9, lip=192.0.2.1, session=<AbC+/12>",
+    );
+    assert!(!out.contains("Summer") && !out.contains("2024!"), "{out}");
+    assert!(
+        out.contains("(auth failed, 1 attempts in 2 secs): user=<u"),
+        "{out}"
+    );
+    assert!(!out.contains("AbC+/12"), "{out}");
+    // Empty users stay empty.
+    let out = rewrite(
+        &mut a,
+        "Jan  1 00:00:00 m dovecot: pop3-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<>, method=PLAIN, rip=::ffff:192.0.2.9, lip=::FFFF:10.0.0.1, session=<a>",
+    );
+    assert!(out.contains("user=<>, method=PLAIN, rip=::ffff:"), "{out}");
+    assert!(
+        !out.contains("192.0.2.9") && !out.contains("10.0.0.1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn addresses_keep_their_prefixes_and_mapped_ones_follow_the_plain_ones() {
+    let mut a = anonymizer();
+    let ip_of = |out: &str, field: &str| -> IpAddr {
+        let v = out.split(field).nth(1).unwrap();
+        let v = v.split([',', ' ', ']']).next().unwrap();
+        detect::parse_ip(v.as_bytes()).unwrap()
+    };
+    let line = |ip: &str| {
+        format!(
+            "Jan  1 00:00:00 m dovecot: imap-login: Login: user=<bob>, method=PLAIN, rip={ip}, lip=192.0.2.1, mpid=1, TLS, session=<s>"
+        )
+    };
+    let got = |a: &mut Anonymizer, ip: &str| ip_of(&rewrite(a, &line(ip)), "rip=");
+    let bits = |x: IpAddr, y: IpAddr| match (x, y) {
+        (IpAddr::V4(x), IpAddr::V4(y)) => (u32::from(x) ^ u32::from(y)).leading_zeros(),
+        (IpAddr::V6(x), IpAddr::V6(y)) => (u128::from(x) ^ u128::from(y)).leading_zeros(),
+        _ => panic!("families differ"),
+    };
+    let (x, y, z) = (
+        got(&mut a, "203.0.113.7"),
+        got(&mut a, "203.0.113.200"),
+        got(&mut a, "203.0.112.7"),
+    );
+    assert_eq!(bits(x, y), 24);
+    assert_eq!(bits(x, z), 23);
+    assert_ne!(x, "203.0.113.7".parse::<IpAddr>().unwrap());
+    assert_eq!(
+        got(&mut a, "::ffff:203.0.113.7"),
+        x,
+        "the tool reads both as one address"
+    );
+    let (p, q) = (
+        got(&mut a, "2001:db8:1:2::5"),
+        got(&mut a, "2001:db8:1:2:aaaa::9"),
+    );
+    assert_eq!(bits(p, q), 64);
+    // In other lines and shapes: [addr]:port, addr:port, host[addr].
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:00:00 mail postfix/postscreen[1190]: CONNECT from [203.0.113.7]:44927 to [198.51.100.25]:25",
+    );
+    assert!(
+        out.contains(&format!("CONNECT from [{x}]:44927 to [")),
+        "{out}"
+    );
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:54:17 mail postfix/smtpd[57234]: connect from mail-z4.outbound.example.com[203.0.113.7]",
+    );
+    assert!(
+        out.contains("connect from h") && out.contains(&format!(".com[{x}]")),
+        "{out}"
+    );
+    assert!(!out.contains("outbound"), "{out}");
+}
+
+#[test]
+fn queue_ids_hosts_and_mail_addresses_of_other_lines_are_replaced() {
+    let mut a = anonymizer();
+    let out = rewrite(
+        &mut a,
+        "Dec 30 02:42:59 mail postfix/lmtp[46573]: 3E14116CED: to=<clara@example.com>, relay=mail.example.com[private/dovecot-lmtp], delay=0.39, delays=0.25/0.05/0.01/0.10, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 9F1B2C3D4E)",
+    );
+    for leak in ["3E14116CED", "clara", "example", "9F1B2C3D4E"] {
+        assert!(!out.contains(leak), "{leak} in {out}");
+    }
+    // Numbers that are no addresses and plain words stay.
+    assert!(out.contains("delay=0.39, delays=0.25/0.05/0.01/0.10, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "), "{out}");
+    let id = out.split("]: ").nth(1).unwrap().split(':').next().unwrap();
+    assert!(
+        id.len() == 10
+            && id
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()),
+        "{id}"
+    );
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:47:30 mail dovecot: lmtp(claire)<13817><nhy5J7X8Pd9CuIFo>: msgid=<t5jey.198018055@eur05.prod.outlook.example>: saved mail to INBOX",
+    );
+    for leak in ["claire", "nhy5J7X8Pd9CuIFo", "t5jey", "outlook"] {
+        assert!(!out.contains(leak), "{leak} in {out}");
+    }
+    assert!(
+        out.contains(")<13817><") && out.contains(": saved mail to INBOX"),
+        "{out}"
+    );
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:40:44 mail opendkim[904]: 7F6E6FDCD0: DKIM-Signature field added (s=mail, d=example.org) using TLSv1.2 helo=<WIN-CLJ1B0GQ6JP>",
+    );
+    assert!(
+        !out.contains("example.org") && !out.contains("WIN-CLJ"),
+        "{out}"
+    );
+    assert!(
+        out.contains("DKIM-Signature field added (s=mail, d=h")
+            && out.contains("using TLSv1.2 helo=<h"),
+        "{out}"
+    );
+}
+
+#[test]
+fn hostile_lines_stay_one_line() {
+    let mut a = anonymizer();
+    let mut line = String::from("Dec 30 00:00:00 mail postfix/smtpd[1]: ");
+    for _ in 0..20_000 {
+        line.push_str("user=<x helo=<1.2.3.4.5.6:7:8:: ");
+    }
+    let out = rewrite(&mut a, &line);
+    assert!(!out.contains('\n'));
+    let bytes = [b'\xff', b'\x1b', b'[', b'3', b'1', b'm', b'\0'];
+    let mut out = Vec::new();
+    a.line(&bytes, &mut out);
+    assert!(!out.contains(&b'\n'));
+}
