@@ -16,6 +16,9 @@ _maillogsentinel() {
             ",$1")
                 cmd="maillogsentinel"
                 ;;
+            maillogsentinel,anonymize)
+                cmd="maillogsentinel__subcmd__anonymize"
+                ;;
             maillogsentinel,blocklist)
                 cmd="maillogsentinel__subcmd__blocklist"
                 ;;
@@ -45,6 +48,9 @@ _maillogsentinel() {
                 ;;
             maillogsentinel,purge)
                 cmd="maillogsentinel__subcmd__purge"
+                ;;
+            maillogsentinel,query)
+                cmd="maillogsentinel__subcmd__query"
                 ;;
             maillogsentinel,report)
                 cmd="maillogsentinel__subcmd__report"
@@ -88,6 +94,9 @@ _maillogsentinel() {
             maillogsentinel__subcmd__central__subcmd__help,init)
                 cmd="maillogsentinel__subcmd__central__subcmd__help__subcmd__init"
                 ;;
+            maillogsentinel__subcmd__help,anonymize)
+                cmd="maillogsentinel__subcmd__help__subcmd__anonymize"
+                ;;
             maillogsentinel__subcmd__help,blocklist)
                 cmd="maillogsentinel__subcmd__help__subcmd__blocklist"
                 ;;
@@ -117,6 +126,9 @@ _maillogsentinel() {
                 ;;
             maillogsentinel__subcmd__help,purge)
                 cmd="maillogsentinel__subcmd__help__subcmd__purge"
+                ;;
+            maillogsentinel__subcmd__help,query)
+                cmd="maillogsentinel__subcmd__help__subcmd__query"
                 ;;
             maillogsentinel__subcmd__help,report)
                 cmd="maillogsentinel__subcmd__help__subcmd__report"
@@ -152,7 +164,7 @@ _maillogsentinel() {
 
     case "${cmd}" in
         maillogsentinel)
-            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help"
+            opts="-h -V --config --allow-root --reset --purge --setup --report --from-end --jsonl --no-progress --no-dns --stdout --html --date --yesterday --since --until --scheduled --no-scan --send --fleet --server --help --version run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -183,6 +195,36 @@ _maillogsentinel() {
                     return 0
                     ;;
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__anonymize)
+            opts="-o -h --key-file --output --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -510,8 +552,22 @@ _maillogsentinel() {
             return 0
             ;;
         maillogsentinel__subcmd__help)
-            opts="run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help"
+            opts="run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__help__subcmd__anonymize)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -705,6 +761,20 @@ _maillogsentinel() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        maillogsentinel__subcmd__help__subcmd__query)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         maillogsentinel__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -844,6 +914,72 @@ _maillogsentinel() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        maillogsentinel__subcmd__query)
+            opts="-h --ip --user --user-like --asn --country --server --outcome --since --until --group-by --format --limit --fleet --config --allow-root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-like)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --asn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --country)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outcome)
+                    COMPREPLY=($(compgen -W "failure success" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-by)
+                    COMPREPLY=($(compgen -W "ip net user asn country server day hour" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -28,7 +28,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l config 
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l jsonl -d 'Also export every event as JSON Lines to PATH (overrides `[paths] jsonl_export`)' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l html -d 'Also write the HTML report (chart included) to FILE' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l date -d 'This local day (YYYY-MM-DD) [default: today]' -r
-complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], RFC 3339, or an age (7d, 12h)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l until -d 'End of the window (excluded)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l server -d 'Report one server of the fleet from the central store (failures on any server count as evidence)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
@@ -54,9 +54,11 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "rep
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "setup" -d 'Same as --setup; `--non-interactive` takes every answer from flags or --answers'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "check-config" -d 'Check the configuration, paths, permissions and the mail log; say what a run would do'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "generate" -d 'Write the man page and shell completions (for packaging)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "anonymize" -d 'Rewrite logs for sharing: addresses (prefix-preserving), users, host names, sessions and queue ids replaced by keyed pseudonyms; parse counts the result as the original'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "reset" -d 'Same as --reset'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "purge" -d 'Same as --purge'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "ipinfo" -d 'What is known of addresses: country, ASN, organisation, PTR, and what the store saw'
+complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "query" -d 'The stored events matching filters, newest first or grouped (read-only)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "blocklist" -d 'Print the blocklist as it stands: addresses and networks of brute force and possible compromises, for nftables, Postfix or plain'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "export" -d 'Export for others: the window\'s attacking addresses as AbuseIPDB\'s bulk-report CSV'
 complete -c maillogsentinel -n "__fish_maillogsentinel_needs_command" -f -a "ship" -d 'Ship the events not shipped yet to the central PostgreSQL store ([central]); also done at the end of every run'
@@ -91,7 +93,7 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand parse" -
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l jsonl -d 'Also export every event as JSON Lines to PATH (overrides `[paths] jsonl_export`)' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l html -d 'Also write the HTML report (chart included) to FILE' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l date -d 'This local day (YYYY-MM-DD) [default: today]' -r
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], RFC 3339, or an age (7d, 12h)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l until -d 'End of the window (excluded)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l server -d 'Report one server of the fleet from the central store (failures on any server count as evidence)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand report" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
@@ -132,6 +134,11 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand check-co
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand generate" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand generate" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand anonymize" -l key-file -d 'The secret: a file of at least 16 random bytes (head -c 32 /dev/urandom > FILE). The same key gives the same replacements in every file and every run; keep it to anonymise later logs consistently, never share it' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand anonymize" -s o -l output -d 'Write to FILE instead of standard output' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand anonymize" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand anonymize" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand anonymize" -s h -l help -d 'Print help'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand reset" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand reset" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand reset" -s h -l help -d 'Print help'
@@ -143,12 +150,38 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" 
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" -l no-dns -d 'Use only the cached reverse DNS, never ask the network'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand ipinfo" -s h -l help -d 'Print help'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l ip -d 'An address, or a network in CIDR notation (192.0.2.0/24, 2001:db8::/48)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l user -d 'A user name, exactly' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l user-like -d 'User names matching a glob: `*` any run of characters, `?` one (case-sensitive)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l asn -d 'An AS number (64500 or AS64500)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l country -d 'A country (ISO 3166 code: FR, us)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l server -d 'A server (the log host name)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l outcome -d 'Failures or successes only' -r -f -a "failure\t''
+success\t''"
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l since -d 'From: YYYY-MM-DD[ HH:MM[:SS]] (config time zone), RFC 3339, or an age (7d, 12h, 30m)' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l until -d 'Until (excluded), in the same forms' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l group-by -d 'Count the matching events per value, with first and last seen, most attempts first (days and hours in time order)' -r -f -a "ip\t''
+net\t''
+user\t''
+asn\t''
+country\t''
+server\t''
+day\t''
+hour\t''"
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l format -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l limit -d 'At most N events or groups' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l fleet -d 'Ask the fleet\'s central store ([central] report_url) instead of the local one'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -s h -l help -d 'Print help'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand blocklist" -l format -d 'nftables, postfix or plain (default: [blocklist] format, else plain)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand blocklist" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand blocklist" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand blocklist" -s h -l help -d 'Print help'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand export" -l date -d 'This local day (YYYY-MM-DD) [default: today]' -r
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand export" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], or RFC 3339' -r
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand export" -l since -d 'Start of the window: YYYY-MM-DD[ HH:MM], RFC 3339, or an age (7d, 12h)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand export" -l until -d 'End of the window (excluded)' -r
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand export" -s o -l output -d 'Write to FILE instead of standard output' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand export" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
@@ -203,22 +236,24 @@ complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-g
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -l config -d 'Configuration file [default: /etc/maillogsentinel.conf]' -r -F
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -l allow-root -d 'Run even as root (the operational user is meant to run it)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand update-geo" -s h -l help -d 'Print help'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "run" -d 'The incremental extraction (the default when no command is given)'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "follow" -d 'Follow mode: read the mail log as it is written and store its events within a second, until stopped (SIGTERM); a default run meanwhile exits 0'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "parse" -d 'Print the authentication events of log files (stateless: no config, no store, no network)'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "report" -d 'Same as --report: scan, then report a window'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "setup" -d 'Same as --setup; `--non-interactive` takes every answer from flags or --answers'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "check-config" -d 'Check the configuration, paths, permissions and the mail log; say what a run would do'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "generate" -d 'Write the man page and shell completions (for packaging)'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "reset" -d 'Same as --reset'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "purge" -d 'Same as --purge'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "ipinfo" -d 'What is known of addresses: country, ASN, organisation, PTR, and what the store saw'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "blocklist" -d 'Print the blocklist as it stands: addresses and networks of brute force and possible compromises, for nftables, Postfix or plain'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "export" -d 'Export for others: the window\'s attacking addresses as AbuseIPDB\'s bulk-report CSV'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "ship" -d 'Ship the events not shipped yet to the central PostgreSQL store ([central]); also done at the end of every run'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "central" -d 'The central store of a fleet: create its schema, add a server\'s role'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "update-geo" -d 'Download the geo databases of the config (country_db_url, asn_db_url), atomically'
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate reset purge ipinfo blocklist export ship central update-geo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "run" -d 'The incremental extraction (the default when no command is given)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "follow" -d 'Follow mode: read the mail log as it is written and store its events within a second, until stopped (SIGTERM); a default run meanwhile exits 0'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "parse" -d 'Print the authentication events of log files (stateless: no config, no store, no network)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "report" -d 'Same as --report: scan, then report a window'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "setup" -d 'Same as --setup; `--non-interactive` takes every answer from flags or --answers'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "check-config" -d 'Check the configuration, paths, permissions and the mail log; say what a run would do'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "generate" -d 'Write the man page and shell completions (for packaging)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "anonymize" -d 'Rewrite logs for sharing: addresses (prefix-preserving), users, host names, sessions and queue ids replaced by keyed pseudonyms; parse counts the result as the original'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "reset" -d 'Same as --reset'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "purge" -d 'Same as --purge'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "ipinfo" -d 'What is known of addresses: country, ASN, organisation, PTR, and what the store saw'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "query" -d 'The stored events matching filters, newest first or grouped (read-only)'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "blocklist" -d 'Print the blocklist as it stands: addresses and networks of brute force and possible compromises, for nftables, Postfix or plain'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "export" -d 'Export for others: the window\'s attacking addresses as AbuseIPDB\'s bulk-report CSV'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "ship" -d 'Ship the events not shipped yet to the central PostgreSQL store ([central]); also done at the end of every run'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "central" -d 'The central store of a fleet: create its schema, add a server\'s role'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "update-geo" -d 'Download the geo databases of the config (country_db_url, asn_db_url), atomically'
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and not __fish_seen_subcommand_from run follow parse report setup check-config generate anonymize reset purge ipinfo query blocklist export ship central update-geo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and __fish_seen_subcommand_from central" -f -a "init" -d 'Create or migrate the central schema (idempotent), with an admin role\'s URL'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and __fish_seen_subcommand_from central" -f -a "add-server" -d 'Create the role of server NAME (insert-only, its own rows) and write its password file'
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand help; and __fish_seen_subcommand_from central" -f -a "add-reader" -d 'Create the reader role `mls_read_NAME` (SELECT only) for `report --fleet`'
