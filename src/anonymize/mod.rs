@@ -24,7 +24,9 @@ pub mod cryptopan;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use hmac::{Hmac, KeyInit, Mac};
+use aes::Aes128;
+use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::detect::{self, Observation, Prefilter};
@@ -54,7 +56,8 @@ impl Key {
             ));
         }
         let derive = |label: &[u8]| -> [u8; 32] {
-            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("any length");
+            let mut mac =
+                <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret).expect("any length");
             mac.update(label);
             mac.finalize().into_bytes().into()
         };
@@ -65,9 +68,13 @@ impl Key {
     }
 }
 
+/// Users and host names remembered, of each: a bounded memory whatever the log's size.
+const REMEMBERED: usize = 100_000;
+
 /// What a replaced name is (each kind its own pseudonyms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
+    /// `User` and `Host` first: they index `remembered`.
     User,
     Host,
     Session,
@@ -81,17 +88,19 @@ type Replacements = HashMap<Box<[u8]>, Box<[u8]>, foldhash::fast::RandomState>;
 /// replacements depend on the key alone).
 pub struct Anonymizer {
     pan: CryptoPan,
-    names: Hmac<Sha256>,
+    names: NamePrf,
+    /// Users and host names (by [`Kind`]) and their pseudonyms.
+    remembered: [Replacements; 2],
     /// Address texts and what they became.
     addresses: Replacements,
-    /// Per [`Kind`]: names and their pseudonyms.
-    pseudonyms: [Replacements; 4],
     prefilter: Prefilter,
     clock: Clock,
     /// The current line's spans (kept for its allocation).
     spans: Vec<Replace>,
-    /// The last host name and its pseudonym.
-    last_host: (Box<[u8]>, Box<[u8]>),
+    /// The last log host and its pseudonym.
+    log_host: (Box<[u8]>, Box<[u8]>),
+    /// IPv4 addresses and their replacement's text (most addresses: no text to hash).
+    v4: HashMap<u32, ([u8; 15], u8), foldhash::fast::RandomState>,
 }
 
 /// A span of the message to write otherwise.
@@ -107,6 +116,8 @@ enum Replacement {
     /// A user or a mail address, by its shape.
     Mailbox,
     Address,
+    /// The envelope's host: nearly always the same.
+    LogHost,
 }
 
 /// Byte classes of [`CLASS`]: what ends a word of a message (`:` and `.` do not: addresses
@@ -158,13 +169,14 @@ impl Anonymizer {
     pub fn new(key: &Key) -> Anonymizer {
         Anonymizer {
             pan: CryptoPan::new(&key.pan),
-            names: <Hmac<Sha256> as KeyInit>::new_from_slice(&key.names).expect("any length"),
+            remembered: Default::default(),
+            names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names[..16]))),
             addresses: Replacements::default(),
-            pseudonyms: Default::default(),
             prefilter: Prefilter::default(),
             clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2000)),
             spans: Vec::new(),
-            last_host: Default::default(),
+            log_host: Default::default(),
+            v4: HashMap::default(),
         }
     }
 
@@ -176,7 +188,7 @@ impl Anonymizer {
         spans.clear();
         if let Some(host) = parsed.host {
             let at = offset(host);
-            spans.push(span(at, at + host.len(), Replacement::Name(Kind::Host)));
+            spans.push(span(at, at + host.len(), Replacement::LogHost));
         }
         let message_at = offset(parsed.message);
         // What the detectors read: exactly the spans parse takes as user and session.
@@ -357,12 +369,33 @@ impl Anonymizer {
                 _ => self.write_pseudonym(Kind::User, value, out),
             },
             Replacement::Name(k) => self.write_pseudonym(k, value, out),
+            Replacement::LogHost => {
+                if *self.log_host.0 != *value {
+                    let mut done = Vec::new();
+                    self.write_pseudonym(Kind::Host, value, &mut done);
+                    self.log_host = (value.into(), done.into());
+                }
+                out.extend_from_slice(&self.log_host.1);
+            }
         }
     }
 
     /// The address written as `text`, mapped (each text mapped once).
     fn write_address(&mut self, text: &[u8], out: &mut Vec<u8>) {
         use std::io::Write;
+        if !text.contains(&b':')
+            && let Some(IpAddr::V4(a)) = detect::parse_ip(text)
+        {
+            let (done, len) = *self.v4.entry(u32::from(a)).or_insert_with(|| {
+                let mut done = [0u8; 15];
+                let mut w = &mut done[..];
+                let _ = write!(w, "{}", self.pan.v4(a));
+                let len = 15 - w.len();
+                (done, len as u8)
+            });
+            out.extend_from_slice(&done[..usize::from(len)]);
+            return;
+        }
         if let Some(done) = self.addresses.get(text) {
             out.extend_from_slice(done);
             return;
@@ -385,8 +418,30 @@ impl Anonymizer {
         self.addresses.insert(text.into(), done.into());
     }
 
-    /// The replacement of `value` as a `kind`, made once.
+    /// The replacement of `value` as a `kind`; users and host names, which come back again
+    /// and again, remembered (up to [`REMEMBERED`] of each), sessions and queue ids computed
+    /// each time (a few AES blocks cost less than remembering every one of a big log).
     fn write_pseudonym(&mut self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {
+        if matches!(kind, Kind::User | Kind::Host) {
+            let cache = &mut self.remembered[kind as usize];
+            if let Some(done) = cache.get(value) {
+                out.extend_from_slice(done);
+                return;
+            }
+            if cache.len() >= REMEMBERED {
+                cache.clear();
+            }
+            let mut done = Vec::with_capacity(24);
+            self.make_pseudonym(kind, value, &mut done);
+            out.extend_from_slice(&done);
+            self.remembered[kind as usize].insert(value.into(), done.into());
+        } else {
+            self.make_pseudonym(kind, value, out);
+        }
+    }
+
+    fn make_pseudonym(&self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {
+        const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         // Host names do not depend on case.
         let lower;
         let value = if kind == Kind::Host && value.iter().any(u8::is_ascii_uppercase) {
@@ -395,65 +450,27 @@ impl Anonymizer {
         } else {
             value
         };
-        // Most lines name the same log host.
-        if kind == Kind::Host && *self.last_host.0 == *value {
-            out.extend_from_slice(&self.last_host.1);
-            return;
-        }
-        if let Some(done) = self.pseudonyms[kind as usize].get(value) {
-            if kind == Kind::Host {
-                self.last_host = (value.into(), done.clone());
+        let mut pick = |prefix: &[u8], alphabet: &[u8], n: usize| {
+            out.extend_from_slice(prefix);
+            let at = out.len();
+            out.resize(at + n, 0);
+            self.names.fill(kind, value, &mut out[at..]);
+            for b in &mut out[at..] {
+                *b = alphabet[usize::from(*b) % alphabet.len()];
             }
-            out.extend_from_slice(done);
-            return;
-        }
-        let made = self.make(kind, value);
-        out.extend_from_slice(&made);
-        self.pseudonyms[kind as usize].insert(value.into(), made);
-    }
-
-    /// `n` keyed pseudo-random bytes for `value` of `kind`.
-    fn stream(&self, kind: Kind, value: &[u8], n: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(n + 32);
-        let mut counter = 0u32;
-        while out.len() < n {
-            let mut mac = self.names.clone();
-            mac.update(&[kind as u8]);
-            mac.update(&counter.to_be_bytes());
-            mac.update(value);
-            out.extend_from_slice(&mac.finalize().into_bytes());
-            counter += 1;
-        }
-        out.truncate(n);
-        out
-    }
-
-    fn make(&self, kind: Kind, value: &[u8]) -> Box<[u8]> {
-        const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        let pick = |alphabet: &[u8], bytes: Vec<u8>| -> Vec<u8> {
-            bytes
-                .into_iter()
-                .map(|b| alphabet[usize::from(b) % alphabet.len()])
-                .collect()
         };
         match kind {
-            Kind::User => {
-                let mut p = b"u".to_vec();
-                p.extend(pick(ALNUM, self.stream(kind, value, 10)));
-                p.into()
-            }
+            Kind::User => pick(b"u", ALNUM, 10),
             Kind::Host => {
-                let mut p = b"h".to_vec();
-                p.extend(pick(ALNUM, self.stream(kind, value, 8)));
+                pick(b"h", ALNUM, 8);
                 // The top-level domain says little and keeps the name a name.
                 if let Some(dot) = memchr::memrchr(b'.', value) {
                     let tld = &value[dot + 1..];
                     if tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic) {
-                        p.push(b'.');
-                        p.extend_from_slice(tld);
+                        out.push(b'.');
+                        out.extend_from_slice(tld);
                     }
                 }
-                p.into()
             }
             Kind::Session | Kind::Queue => {
                 // The same length and alphabet: hexadecimal (upper case) stays so, the rest
@@ -466,8 +483,44 @@ impl Anonymizer {
                 } else {
                     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
                 };
-                pick(alphabet, self.stream(kind, value, value.len().max(1))).into()
+                pick(b"", alphabet, value.len().max(1));
             }
+        }
+    }
+}
+
+/// The keyed pseudo-random function of names: a CBC-MAC under AES-128 of the kind, the
+/// length and the bytes (length first: no encoding is the prefix of another), then AES in
+/// counter mode from that MAC for as many bytes as asked.
+struct NamePrf(Aes128);
+
+impl NamePrf {
+    fn encrypt(&self, block: [u8; 16]) -> [u8; 16] {
+        let mut b = GenericArray::from(block);
+        self.0.encrypt_block(&mut b);
+        b.into()
+    }
+
+    fn fill(&self, kind: Kind, value: &[u8], out: &mut [u8]) {
+        let mut header = [0u8; 16];
+        header[0] = kind as u8;
+        header[1..9].copy_from_slice(&(value.len() as u64).to_le_bytes());
+        let mut mac = self.encrypt(header);
+        for chunk in value.chunks(16) {
+            let mut block = [0u8; 16];
+            block[..chunk.len()].copy_from_slice(chunk);
+            for (m, b) in mac.iter_mut().zip(block) {
+                *m ^= b;
+            }
+            mac = self.encrypt(mac);
+        }
+        for (counter, part) in out.chunks_mut(16).enumerate() {
+            let mut block = mac;
+            for (b, c) in block[..8].iter_mut().zip((counter as u64).to_le_bytes()) {
+                *b ^= c;
+            }
+            let stream = self.encrypt(block);
+            part.copy_from_slice(&stream[..part.len()]);
         }
     }
 }

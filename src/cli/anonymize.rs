@@ -77,27 +77,33 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     let written = std::thread::scope(|s| {
         for _ in 0..workers {
             let (job_rx, done, key) = (Arc::clone(&job_rx), done.clone(), key.clone());
-            s.spawn(move || {
-                let mut anonymizer = Anonymizer::new(&key);
-                loop {
-                    let next = job_rx.lock().expect("no worker panics").recv();
-                    let Ok((seq, chunk)) = next else { return };
-                    let mut rewritten = Vec::with_capacity(chunk.len() + chunk.len() / 8);
-                    // Chunks end with a newline.
-                    let mut start = 0;
-                    for end in memchr::memchr_iter(b'\n', &chunk) {
-                        anonymizer.line(&chunk[start..end], &mut rewritten);
-                        rewritten.push(b'\n');
-                        start = end + 1;
+            let worker = std::thread::Builder::new().name("mls-anonymize".into());
+            worker
+                .spawn_scoped(s, move || {
+                    let mut anonymizer = Anonymizer::new(&key);
+                    loop {
+                        let next = job_rx.lock().expect("no worker panics").recv();
+                        let Ok((seq, chunk)) = next else { return };
+                        let mut rewritten = Vec::with_capacity(chunk.len() + chunk.len() / 8);
+                        // Chunks end with a newline.
+                        let mut start = 0;
+                        for end in memchr::memchr_iter(b'\n', &chunk) {
+                            anonymizer.line(&chunk[start..end], &mut rewritten);
+                            rewritten.push(b'\n');
+                            start = end + 1;
+                        }
+                        if done.send((seq, rewritten)).is_err() {
+                            return;
+                        }
                     }
-                    if done.send((seq, rewritten)).is_err() {
-                        return;
-                    }
-                }
-            });
+                })
+                .expect("spawning a worker");
         }
         drop(done);
-        let writer = s.spawn(move || write_in_order(done_rx, out));
+        let writer = std::thread::Builder::new()
+            .name("mls-write".into())
+            .spawn_scoped(s, move || write_in_order(done_rx, out))
+            .expect("spawning the writer");
         let mut seq = 0u64;
         'inputs: for input in &inputs {
             let opened = match source::open(input) {
