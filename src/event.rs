@@ -75,6 +75,7 @@ macro_rules! spelled_enum {
         }
     };
 }
+pub(crate) use spelled_enum;
 
 spelled_enum! {
     /// Which daemon family reported the attempt.

@@ -209,9 +209,11 @@ fn check_config_and_ipinfo_leave_the_store_byte_identical() {
     for old in [false, true] {
         if old {
             let conn = rusqlite::Connection::open(&db).unwrap();
-            // Back to what schema 2 had (the 2 -> 3 and 3 -> 4 migrations undone).
+            // Back to what schema 2 had (the 2 -> 3, 3 -> 4 and 4 -> 5 migrations undone).
             conn.execute_batch(
-                "DROP TABLE detections;
+                "DROP TABLE event_index;
+                 DELETE FROM meta WHERE key = 'indexed_up_to';
+                 DROP TABLE detections;
                  DROP TABLE alert_queue;
                  DROP TABLE alert_counts;
                  DROP TABLE attempt_totals;

@@ -168,7 +168,7 @@ country\t''
 server\t''
 day\t''
 hour\t''"
-complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l format -r -f -a "table\t''
+complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l format -d 'An aligned table, JSON (an array of objects) or CSV (`;`)' -r -f -a "table\t''
 json\t''
 csv\t''"
 complete -c maillogsentinel -n "__fish_maillogsentinel_using_subcommand query" -l limit -d 'At most N events or groups' -r

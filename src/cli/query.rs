@@ -56,6 +56,7 @@ pub struct QueryArgs {
     /// (days and hours in time order)
     #[arg(long, value_enum, value_name = "WHAT")]
     pub group_by: Option<GroupBy>,
+    /// An aligned table, JSON (an array of objects) or CSV (`;`)
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// At most N events or groups

@@ -12,7 +12,9 @@ use std::net::IpAddr;
 
 use jiff::tz::TimeZone;
 
-use crate::event::Outcome;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Outcome, UnknownName, spelled_enum};
 use crate::policy::Cidr;
 use crate::sink::printable;
 use crate::store::StoredEvent;
@@ -127,33 +129,28 @@ impl Filters {
     }
 }
 
-/// What `--group-by` can group on, spelled as on the command line.
-macro_rules! spelled_group {
-    ($($variant:ident = $text:literal,)+) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-        pub enum GroupBy {
-            $(#[value(name = $text)] $variant,)+
-        }
-
-        impl GroupBy {
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(GroupBy::$variant => $text,)+
-                }
-            }
-        }
-    };
+spelled_enum! {
+    /// What `--group-by` can group on, spelled as on the command line.
+    "grouping", GroupBy {
+        Ip = "ip",
+        Net = "net",
+        User = "user",
+        Asn = "asn",
+        Country = "country",
+        Server = "server",
+        Day = "day",
+        Hour = "hour",
+    }
 }
 
-spelled_group! {
-    Ip = "ip",
-    Net = "net",
-    User = "user",
-    Asn = "asn",
-    Country = "country",
-    Server = "server",
-    Day = "day",
-    Hour = "hour",
+impl clap::ValueEnum for GroupBy {
+    fn value_variants<'a>() -> &'a [GroupBy] {
+        GroupBy::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
 impl GroupBy {
