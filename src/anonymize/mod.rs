@@ -455,8 +455,10 @@ impl Anonymizer {
             let at = out.len();
             out.resize(at + n, 0);
             self.names.fill(kind, value, &mut out[at..]);
+            // A byte scaled to the alphabet, without a division (each letter stands for 7 or
+            // 8 of the 256 byte values: plenty for a pseudonym).
             for b in &mut out[at..] {
-                *b = alphabet[usize::from(*b) % alphabet.len()];
+                *b = alphabet[(usize::from(*b) * alphabet.len()) >> 8];
             }
         };
         match kind {
