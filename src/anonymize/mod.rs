@@ -68,7 +68,8 @@ impl Key {
     }
 }
 
-/// Users and host names remembered, of each: a bounded memory whatever the log's size.
+/// Users, host names and addresses remembered, of each: a bounded memory whatever the log's
+/// size.
 const REMEMBERED: usize = 100_000;
 
 /// What a replaced name is (each kind its own pseudonyms).
@@ -87,19 +88,24 @@ type Replacements = HashMap<Box<[u8]>, Box<[u8]>, foldhash::fast::RandomState>;
 /// Rewrites lines; keeps the replacements it made (each worker thread has its own: the
 /// replacements depend on the key alone).
 pub struct Anonymizer {
+    /// Addresses.
     pan: CryptoPan,
+    /// Every other name.
     names: NamePrf,
-    /// Users and host names (by [`Kind`]) and their pseudonyms.
+    /// Users and host names (by [`Kind`]) and their pseudonyms (each up to [`REMEMBERED`]).
     remembered: [Replacements; 2],
-    /// Address texts and what they became.
+    /// IPv6 and mapped address texts and what they became (up to [`REMEMBERED`]).
     addresses: Replacements,
+    /// Which lines the detectors look at (as in `parse`).
     prefilter: Prefilter,
+    /// For the envelope's split only: the instants are not used.
     clock: Clock,
     /// The current line's spans (kept for its allocation).
     spans: Vec<Replace>,
     /// The last log host and its pseudonym.
     log_host: (Box<[u8]>, Box<[u8]>),
-    /// IPv4 addresses and their replacement's text (most addresses: no text to hash).
+    /// IPv4 addresses and their replacement's text (most addresses: no text to hash; up to
+    /// [`REMEMBERED`]).
     v4: HashMap<u32, ([u8; 15], u8), foldhash::fast::RandomState>,
 }
 
@@ -386,6 +392,9 @@ impl Anonymizer {
         if !text.contains(&b':')
             && let Some(IpAddr::V4(a)) = detect::parse_ip(text)
         {
+            if self.v4.len() >= REMEMBERED {
+                self.v4.clear();
+            }
             let (done, len) = *self.v4.entry(u32::from(a)).or_insert_with(|| {
                 let mut done = [0u8; 15];
                 let mut w = &mut done[..];
@@ -415,6 +424,9 @@ impl Anonymizer {
             IpAddr::V6(a) => write!(done, "{}", self.pan.v6(a)),
         };
         out.extend_from_slice(&done);
+        if self.addresses.len() >= REMEMBERED {
+            self.addresses.clear();
+        }
         self.addresses.insert(text.into(), done.into());
     }
 
