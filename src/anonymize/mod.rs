@@ -122,6 +122,8 @@ enum Replacement {
     /// A user or a mail address, by its shape.
     Mailbox,
     Address,
+    /// An IPv4 address, read.
+    V4(u32),
     /// The envelope's host: nearly always the same.
     LogHost,
 }
@@ -343,7 +345,19 @@ impl Anonymizer {
                 && seen & NOT_IN_ADDRESS == 0
                 && let Some(len) = address_shape(word)
             {
-                spans.push(span(start, start + len, Replacement::Address));
+                // IPv4 read here once; the others by their text when written.
+                let text = &word[..len];
+                let kind = if text.contains(&b':') {
+                    Some(Replacement::Address)
+                } else {
+                    match detect::parse_ip(text) {
+                        Some(IpAddr::V4(a)) => Some(Replacement::V4(u32::from(a))),
+                        _ => None, // `999.1.1.1`
+                    }
+                };
+                if let Some(kind) = kind {
+                    spans.push(span(start, start + len, kind));
+                }
                 continue;
             }
             if seen & AT != 0 {
@@ -366,6 +380,7 @@ impl Anonymizer {
     fn write(&mut self, value: &[u8], kind: Replacement, out: &mut Vec<u8>) {
         match kind {
             Replacement::Address => self.write_address(value, out),
+            Replacement::V4(a) => self.write_v4(a, out),
             Replacement::Mailbox => match memchr::memrchr(b'@', value) {
                 Some(at) if at > 0 && at + 1 < value.len() => {
                     self.write_pseudonym(Kind::User, &value[..at], out);
@@ -387,24 +402,25 @@ impl Anonymizer {
     }
 
     /// The address written as `text`, mapped (each text mapped once).
+    /// An IPv4 address mapped (each mapped once).
+    fn write_v4(&mut self, a: u32, out: &mut Vec<u8>) {
+        use std::io::Write;
+        if self.v4.len() >= REMEMBERED {
+            self.v4.clear();
+        }
+        let (done, len) = *self.v4.entry(a).or_insert_with(|| {
+            let mut done = [0u8; 15];
+            let mut w = &mut done[..];
+            let _ = write!(w, "{}", self.pan.v4(a.into()));
+            let len = 15 - w.len();
+            (done, len as u8)
+        });
+        out.extend_from_slice(&done[..usize::from(len)]);
+    }
+
+    /// The IPv6 or mapped address written as `text`, mapped (each text mapped once).
     fn write_address(&mut self, text: &[u8], out: &mut Vec<u8>) {
         use std::io::Write;
-        if !text.contains(&b':')
-            && let Some(IpAddr::V4(a)) = detect::parse_ip(text)
-        {
-            if self.v4.len() >= REMEMBERED {
-                self.v4.clear();
-            }
-            let (done, len) = *self.v4.entry(u32::from(a)).or_insert_with(|| {
-                let mut done = [0u8; 15];
-                let mut w = &mut done[..];
-                let _ = write!(w, "{}", self.pan.v4(a));
-                let len = 15 - w.len();
-                (done, len as u8)
-            });
-            out.extend_from_slice(&done[..usize::from(len)]);
-            return;
-        }
         if let Some(done) = self.addresses.get(text) {
             out.extend_from_slice(done);
             return;
