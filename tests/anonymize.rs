@@ -234,6 +234,21 @@ fn keys_and_inputs_that_cannot_be_read_say_so() {
     assert_eq!(o.status.code(), Some(64), "a short key");
     assert!(String::from_utf8_lossy(&o.stderr).contains("/dev/urandom"));
     fs::write(&key, [7u8; 32]).unwrap();
+    let o = mls(
+        &[
+            "anonymize",
+            "--key-file",
+            key.to_str().unwrap(),
+            "--output",
+            log.to_str().unwrap(),
+        ],
+        std::slice::from_ref(&log),
+    );
+    assert_eq!(o.status.code(), Some(64), "the output is the input");
+    assert!(
+        fs::read_to_string(&log).unwrap().contains("louis"),
+        "the input is kept"
+    );
     let o = run(&key, &[tmp.path().join("missing.log"), log.clone()]);
     assert_eq!(o.status.code(), Some(66), "a missing input");
     let text = String::from_utf8(o.stdout).unwrap();

@@ -53,6 +53,20 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(super::exit::USAGE));
         }
     };
+    // Creating the output truncates it: it must not be one of the inputs.
+    if let Some(path) = &args.output
+        && let Ok(target) = std::fs::canonicalize(path)
+        && args
+            .files
+            .iter()
+            .any(|f| std::fs::canonicalize(f).is_ok_and(|f| f == target))
+    {
+        eprintln!(
+            "maillogsentinel: --output {} is also an input: it would be emptied before it is read",
+            path.display()
+        );
+        return Ok(ExitCode::from(super::exit::USAGE));
+    }
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => match File::create(path) {
             Ok(f) => Box::new(f),
