@@ -41,7 +41,8 @@ use cryptopan::CryptoPan;
 #[derive(Clone)]
 pub struct Key {
     pan: [u8; 32],
-    names: [u8; 32],
+    /// An AES-128 key.
+    names: [u8; 16],
 }
 
 impl Key {
@@ -63,7 +64,9 @@ impl Key {
         };
         Ok(Key {
             pan: derive(b"maillogsentinel anonymize addresses"),
-            names: derive(b"maillogsentinel anonymize names"),
+            names: derive(b"maillogsentinel anonymize names")[..16]
+                .try_into()
+                .expect("16 of 32 bytes"),
         })
     }
 }
@@ -73,7 +76,7 @@ impl Key {
 const REMEMBERED: usize = 100_000;
 
 /// What a replaced name is (each kind its own pseudonyms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// `User` and `Host` first: they index `remembered`.
     User,
@@ -178,7 +181,7 @@ impl Anonymizer {
         Anonymizer {
             pan: CryptoPan::new(&key.pan),
             remembered: Default::default(),
-            names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names[..16]))),
+            names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names))),
             addresses: Replacements::default(),
             prefilter: Prefilter::default(),
             clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2000)),
@@ -580,9 +583,6 @@ fn trim_end(word: &[u8], start: usize) -> usize {
             .count()
 }
 
-/// The longest text of an address: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`.
-const LONGEST_ADDRESS: usize = 45;
-
 /// The length of the address `word` (digits, hex digits, `.` and `:` only) starts with, by its
 /// shape alone (three dots and digits, or two colons or more): the whole word, or the word
 /// without a port (`192.0.2.1:25`) or a closing `.` or `:`. [`address_in`] parses it when it
@@ -598,7 +598,7 @@ fn address_shape(word: &[u8]) -> Option<usize> {
                 _ => letters = true,
             }
         }
-        w.len() <= LONGEST_ADDRESS
+        w.len() <= detect::LONGEST_IP_TEXT
             && w.last().is_some_and(|c| c.is_ascii_hexdigit())
             && ((colons == 0 && dots == 3 && !letters) || colons >= 2)
     };

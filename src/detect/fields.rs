@@ -14,11 +14,14 @@ pub fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memmem::rfind(hay, needle)
 }
 
+/// The longest text of an address: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`.
+pub const LONGEST_IP_TEXT: usize = 45;
+
 /// Client address from its textual form; `::ffff:a.b.c.d` and an `IPv6:` prefix are accepted
 /// and the mapped form becomes IPv4.
 pub fn parse_ip(b: &[u8]) -> Option<IpAddr> {
     let b = strip_prefix_ignore_case(b, b"ipv6:").unwrap_or(b);
-    if b.len() < 2 || b.len() > 45 {
+    if b.len() < 2 || b.len() > LONGEST_IP_TEXT {
         return None;
     }
     if !b.contains(&b':') {

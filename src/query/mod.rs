@@ -2,13 +2,13 @@
 //! filters and their meaning ([`Filters::matches`], the one definition both stores obey), the
 //! grouping of the matching events ([`Groups`]), and their rendering (`render`).
 //!
-//! Not here: how a store finds the events (`store::query` for the local one, through its day
-//! summary; `central::query` for the fleet), the command line (`cli::query`).
+//! Not here: how a store finds the events (`store::query` for the local one, through
+//! `event_index` and the day summary; `CentralReader::query_events` for the fleet), the
+//! command line (`cli::query`).
 
 pub mod render;
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use jiff::tz::TimeZone;
 
@@ -117,16 +117,6 @@ impl Filters {
                 .is_none_or(|s| ev.server.as_ref() == Some(s))
             && self.outcome.is_none_or(|o| ev.outcome == o)
     }
-
-    /// Whether some filter other than time and outcome names values (then the store's day
-    /// summary narrows the days to read).
-    pub fn names_values(&self) -> bool {
-        self.ip.is_some()
-            || self.user.is_some()
-            || self.asn.is_some()
-            || self.country.is_some()
-            || self.server.is_some()
-    }
 }
 
 spelled_enum! {
@@ -194,11 +184,21 @@ pub struct Group {
     pub last_unix: i64,
 }
 
+/// What [`Groups`] sums per key (a [`Group`] without its key).
+#[derive(Clone, Copy)]
+struct Tally {
+    events: u64,
+    failures: u64,
+    successes: u64,
+    first_unix: i64,
+    last_unix: i64,
+}
+
 /// Groups events as they come, in any order.
 pub struct Groups {
     by: GroupBy,
     tz: TimeZone,
-    groups: HashMap<Option<String>, Group>,
+    groups: HashMap<Option<String>, Tally>,
 }
 
 impl Groups {
@@ -214,15 +214,16 @@ impl Groups {
         let Some(t) = e.event.time.map(|t| t.unix) else {
             return;
         };
-        let key = self.by.key(e, &self.tz);
-        let g = self.groups.entry(key.clone()).or_insert(Group {
-            key,
-            events: 0,
-            failures: 0,
-            successes: 0,
-            first_unix: t,
-            last_unix: t,
-        });
+        let g = self
+            .groups
+            .entry(self.by.key(e, &self.tz))
+            .or_insert(Tally {
+                events: 0,
+                failures: 0,
+                successes: 0,
+                first_unix: t,
+                last_unix: t,
+            });
         g.events += 1;
         match e.event.outcome {
             Outcome::Failure => g.failures += u64::from(e.event.attempts),
@@ -235,7 +236,18 @@ impl Groups {
     /// The groups, most attempts first (days and hours in time order), at most `limit`.
     pub fn into_sorted(self, limit: usize) -> Vec<Group> {
         let by_time = matches!(self.by, GroupBy::Day | GroupBy::Hour);
-        let mut all: Vec<Group> = self.groups.into_values().collect();
+        let mut all: Vec<Group> = self
+            .groups
+            .into_iter()
+            .map(|(key, t)| Group {
+                key,
+                events: t.events,
+                failures: t.failures,
+                successes: t.successes,
+                first_unix: t.first_unix,
+                last_unix: t.last_unix,
+            })
+            .collect();
         all.sort_by(|a, b| {
             if by_time {
                 a.first_unix.cmp(&b.first_unix)
@@ -247,36 +259,6 @@ impl Groups {
         });
         all.truncate(limit);
         all
-    }
-}
-
-/// The address family's prefix text every network of `c` starts with in the store's text
-/// (`event::network`): the whole octets of an IPv4 network, the first group of an IPv6 one
-/// (never compressed away in a routable address). Empty when nothing narrows it.
-pub fn network_text_prefix(c: &Cidr) -> String {
-    let prefix = c.to_string();
-    let prefix = prefix.split('/').next().unwrap_or_default();
-    match c.addr() {
-        IpAddr::V4(_) => {
-            let octets = (c.prefix() / 8).min(3) as usize;
-            let mut s: String = prefix
-                .split('.')
-                .take(octets)
-                .map(|o| format!("{o}."))
-                .collect();
-            if octets == 0 {
-                s.clear();
-            }
-            s
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            if c.prefix() >= 16 && first != 0 {
-                format!("{first:x}:")
-            } else {
-                String::new()
-            }
-        }
     }
 }
 
@@ -296,16 +278,5 @@ mod tests {
         assert!(glob(&[b'*'; 64], b""));
         assert_eq!(UserFilter::Like(b"info@*".to_vec()).prefix(), b"info@");
         assert_eq!(UserFilter::Like(b"*x".to_vec()).prefix(), b"");
-    }
-
-    #[test]
-    fn network_prefixes_narrow_by_whole_octets_and_the_first_group() {
-        let p = |s: &str| network_text_prefix(&s.parse().unwrap());
-        assert_eq!(p("192.0.2.0/24"), "192.0.2.");
-        assert_eq!(p("198.51.100.7"), "198.51.100.");
-        assert_eq!(p("10.16.0.0/12"), "10.");
-        assert_eq!(p("10.0.0.0/7"), "");
-        assert_eq!(p("2001:db8::/32"), "2001:");
-        assert_eq!(p("::/0"), "");
     }
 }

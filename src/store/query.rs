@@ -18,6 +18,7 @@
 //! here too), grouping and rendering (`query`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{OptionalExtension, TransactionBehavior, params, params_from_iter};
@@ -26,7 +27,7 @@ use super::error::Doing;
 use super::{SourceKind, Store, StoreError, StoredEvent};
 use crate::event::Outcome;
 use crate::policy::Cidr;
-use crate::query::{Filters, UserFilter, network_text_prefix};
+use crate::query::{Filters, UserFilter};
 
 const DOING: &str = "reading the events of a query";
 const META_INDEXED: &str = "indexed_up_to";
@@ -61,25 +62,18 @@ const INDEX_EVENTS: &str = "INSERT INTO event_index (kind, value, time_unix, id)
 /// Which values of a lookup's range belong to a filter (a glob, a network).
 type Keep = Box<dyn Fn(&[u8]) -> bool>;
 
-/// The values a filter looks up: exactly `low`, or from `low` (included) to `high`
-/// (excluded; `None`: no end), those `keep` keeps.
-struct Lookup {
-    low: Value,
-    high: Option<Value>,
-    exact: bool,
-    keep: Option<Keep>,
+/// The values a filter looks up: one value, or the values from `low` (included) to `high`
+/// (excluded; `None`: no end) that `keep` keeps (a glob's users, a network's /24s or /64s).
+enum Lookup {
+    Exact(Value),
+    Range {
+        low: Value,
+        high: Option<Value>,
+        keep: Keep,
+    },
 }
 
 impl Lookup {
-    fn exact(value: Value) -> Lookup {
-        Lookup {
-            low: value,
-            high: None,
-            exact: true,
-            keep: None,
-        }
-    }
-
     /// Values starting with `prefix` (as text, or as bytes when `blob`).
     fn prefixed(prefix: &[u8], blob: bool, keep: Keep) -> Lookup {
         // The first byte string after every one starting with `prefix`: its last byte below
@@ -96,31 +90,52 @@ impl Lookup {
                 Value::Text(String::from_utf8_lossy(&b).into_owned())
             }
         };
-        Lookup {
+        Lookup::Range {
             low: value(prefix.to_vec()),
             high: high.map(value),
-            exact: false,
-            keep: Some(keep),
+            keep,
         }
     }
 
     /// `value = ?2`, or the range as `?2` and `?3`, and the parameters from `?2` on.
     fn condition(&self) -> (&'static str, Vec<Value>) {
-        match (&self.high, self.exact) {
-            (_, true) => ("value = ?2", vec![self.low.clone()]),
-            (Some(h), false) => (
-                "value >= ?2 AND value < ?3",
-                vec![self.low.clone(), h.clone()],
-            ),
-            (None, false) => ("value >= ?2", vec![self.low.clone()]),
+        match self {
+            Lookup::Exact(v) => ("value = ?2", vec![v.clone()]),
+            Lookup::Range {
+                low, high: Some(h), ..
+            } => ("value >= ?2 AND value < ?3", vec![low.clone(), h.clone()]),
+            Lookup::Range { low, .. } => ("value >= ?2", vec![low.clone()]),
         }
     }
 
     fn keeps(&self, value: ValueRef) -> bool {
-        match (&self.keep, value) {
-            (None, _) => true,
-            (Some(keep), ValueRef::Text(b) | ValueRef::Blob(b)) => keep(b),
+        match (self, value) {
+            (Lookup::Exact(_), _) => true,
+            (Lookup::Range { keep, .. }, ValueRef::Text(b) | ValueRef::Blob(b)) => keep(b),
             _ => false,
+        }
+    }
+}
+
+/// The text every network of `c` starts with as the store writes networks
+/// (`event::network`): its whole octets for IPv4, its first group for IPv6 (never compressed
+/// away in a routable address). Empty when nothing narrows it.
+fn network_text_prefix(c: &Cidr) -> String {
+    match c.addr() {
+        IpAddr::V4(v4) => {
+            let whole = usize::from((c.prefix() / 8).min(3));
+            v4.octets()[..whole]
+                .iter()
+                .map(|o| format!("{o}."))
+                .collect()
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            if c.prefix() >= 16 && first != 0 {
+                format!("{first:x}:")
+            } else {
+                String::new()
+            }
         }
     }
 }
@@ -129,15 +144,14 @@ impl Lookup {
 /// user (`None`: the day summary serves the filters).
 fn index_lookup(f: &Filters) -> Option<(IndexKind, Lookup)> {
     if let Some(c) = f.ip {
-        let whole = if c.addr().is_ipv4() { 24 } else { 64 };
+        let net = Cidr::network_of(c.addr());
         return Some(if c.is_host() {
             (
                 IndexKind::Ip,
-                Lookup::exact(Value::Text(c.addr().to_string())),
+                Lookup::Exact(Value::Text(c.addr().to_string())),
             )
-        } else if c.prefix() >= whole {
-            let net = Cidr::network_of(c.addr()).to_string();
-            (IndexKind::Net, Lookup::exact(Value::Text(net)))
+        } else if c.prefix() >= net.prefix() {
+            (IndexKind::Net, Lookup::Exact(Value::Text(net.to_string())))
         } else {
             let keep = move |net: &[u8]| {
                 std::str::from_utf8(net)
@@ -154,7 +168,7 @@ fn index_lookup(f: &Filters) -> Option<(IndexKind, Lookup)> {
     }
     let u = f.user.as_ref()?;
     Some(match u {
-        UserFilter::Exact(name) => (IndexKind::User, Lookup::exact(Value::Blob(name.clone()))),
+        UserFilter::Exact(name) => (IndexKind::User, Lookup::Exact(Value::Blob(name.clone()))),
         UserFilter::Like(_) => {
             let filter = u.clone();
             let keep = Box::new(move |v: &[u8]| filter.matches(v));

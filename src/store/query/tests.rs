@@ -457,3 +457,14 @@ fn every_filter_is_served_by_an_index() {
         );
     }
 }
+
+#[test]
+fn network_prefixes_narrow_by_whole_octets_and_the_first_group() {
+    let p = |s: &str| network_text_prefix(&s.parse().unwrap());
+    assert_eq!(p("192.0.2.0/24"), "192.0.2.");
+    assert_eq!(p("198.51.100.7"), "198.51.100.");
+    assert_eq!(p("10.16.0.0/12"), "10.");
+    assert_eq!(p("10.0.0.0/7"), "");
+    assert_eq!(p("2001:db8::/32"), "2001:");
+    assert_eq!(p("::/0"), "");
+}
