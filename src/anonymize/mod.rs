@@ -19,6 +19,7 @@
 //!
 //! Not here: reading the inputs and the threads (`cli::anonymize`).
 
+mod bytemap;
 pub mod cryptopan;
 
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ use crate::envelope::{
     self,
     timestamp::{Clock, YearRule},
 };
+use bytemap::ByteMap;
 use cryptopan::CryptoPan;
 
 /// The secrets of one key file: the Crypto-PAn key and the names' key, both derived from the
@@ -101,6 +103,10 @@ pub struct Anonymizer {
     addresses: Replacements,
     /// Which lines the detectors look at (as in `parse`).
     prefilter: Prefilter,
+    /// The current chunk's words.
+    map: ByteMap,
+    /// The current chunk's candidate lines (their starts; kept for the allocation).
+    candidates: Vec<usize>,
     /// For the envelope's split only: the instants are not used.
     clock: Clock,
     /// The current line's spans (kept for its allocation).
@@ -131,9 +137,7 @@ enum Replacement {
     LogHost,
 }
 
-/// Byte classes of [`CLASS`]: what ends a word of a message (`:` and `.` do not: addresses
-/// hold them), and the bytes whose presence in a word says what it may be.
-const SEPARATOR: u8 = 1;
+/// Byte classes of [`CLASS`]: the bytes whose presence in a word says what it may be.
 const DOT: u8 = 2;
 const COLON: u8 = 4;
 const AT: u8 = 8;
@@ -143,12 +147,6 @@ const NOT_IN_ADDRESS: u8 = 32;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
-    let separators = b" \t,;<>[]()=\"{}";
-    let mut i = 0;
-    while i < separators.len() {
-        t[separators[i] as usize] = SEPARATOR;
-        i += 1;
-    }
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
@@ -184,6 +182,8 @@ impl Anonymizer {
             names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names))),
             addresses: Replacements::default(),
             prefilter: Prefilter::default(),
+            map: ByteMap::default(),
+            candidates: Vec::new(),
             clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2000)),
             spans: Vec::new(),
             log_host: Default::default(),
@@ -191,8 +191,36 @@ impl Anonymizer {
         }
     }
 
-    /// Appends `line` (without its newline) rewritten to `out`.
-    pub fn line(&mut self, line: &[u8], out: &mut Vec<u8>) {
+    /// Appends `chunk` (whole lines, each ending with a newline) rewritten to `out`.
+    pub fn chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        self.map.fill(chunk);
+        // The lines `parse` would give the detectors, by their starts.
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        self.prefilter.for_each_candidate(chunk, |line| {
+            candidates.push(line.as_ptr() as usize - chunk.as_ptr() as usize);
+        });
+        let mut next_candidate = candidates.iter().copied().peekable();
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            let candidate = next_candidate.next_if_eq(&start).is_some();
+            self.line(chunk, start..end, candidate, out);
+            out.push(b'\n');
+            start = end + 1;
+        }
+        self.candidates = candidates;
+    }
+
+    /// Appends the line at `range` of `chunk` (without its newline) rewritten to `out`.
+    fn line(
+        &mut self,
+        chunk: &[u8],
+        range: std::ops::Range<usize>,
+        candidate: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let base = range.start;
+        let line = &chunk[range];
         let parsed = envelope::parse_line(line, &mut self.clock);
         let offset = |part: &[u8]| part.as_ptr() as usize - line.as_ptr() as usize;
         let mut spans = std::mem::take(&mut self.spans);
@@ -203,7 +231,7 @@ impl Anonymizer {
         }
         let message_at = offset(parsed.message);
         // What the detectors read: exactly the spans parse takes as user and session.
-        if self.prefilter.is_candidate(parsed.message)
+        if candidate
             && let Some(
                 Observation::Failure(a)
                 | Observation::SaslFailure(a)
@@ -222,7 +250,7 @@ impl Anonymizer {
             }
         }
         let known = spans.len();
-        self.scan_message(line, message_at, &mut spans, known);
+        self.scan_message(line, base, message_at, &mut spans, known);
         spans.sort_by_key(|s| s.start);
         let mut at = 0;
         for s in &spans {
@@ -238,37 +266,33 @@ impl Anonymizer {
     }
 
     /// Adds to `spans` those of the message (from `from`) that its words' shapes and fields
-    /// call for, outside the first `known` spans.
-    fn scan_message(&self, line: &[u8], from: usize, spans: &mut Vec<Replace>, known: usize) {
-        let mut i = from;
+    /// call for, outside the first `known` spans. `line` starts at `base` of the mapped chunk.
+    fn scan_message(
+        &self,
+        line: &[u8],
+        base: usize,
+        from: usize,
+        spans: &mut Vec<Replace>,
+        known: usize,
+    ) {
+        let mut words = self.map.words(base + from, base + line.len());
         let mut first_word = true;
-        while i < line.len() {
-            if CLASS[usize::from(line[i])] & SEPARATOR != 0 {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            let mut seen = 0;
-            while i < line.len() {
-                let class = CLASS[usize::from(line[i])];
-                if class & SEPARATOR != 0 {
-                    break;
-                }
-                seen |= class;
-                i += 1;
-            }
+        while let Some(word) = words.next() {
+            let (start, i) = (word.start - base, word.end - base);
             let opening = first_word;
             first_word = false;
             let before = &line[from..start];
             let next = line.get(i).copied();
             // Most words are plain ones in plain places: nothing to look at.
             let place = before.last().copied();
-            if seen == 0
+            let after_space_field = place == Some(b' ')
+                && matches!(before.len().checked_sub(2).map(|n| before[n]), Some(b's' | b':'))
+                && (before.ends_with(b"queued as ") || before.ends_with(b"(username: "));
+            if !self.map.marked(base + start, base + i)
                 && !opening
                 && next != Some(b'[')
                 && !matches!(place, Some(b'<' | b'=' | b'('))
-                && !is_queue_id(&line[start..i])
-                && !before.ends_with(b"(username: ")
+                && !after_space_field
             {
                 continue;
             }
@@ -279,6 +303,7 @@ impl Anonymizer {
                 continue;
             }
             let word = &line[start..i];
+            let seen = word.iter().fold(0, |seen, &c| seen | CLASS[usize::from(c)]);
             match place {
                 // A field's value: up to `>` when it opened with `<`.
                 Some(b'<') => {
@@ -295,7 +320,7 @@ impl Anonymizer {
                     if let Some(kind) = kind {
                         let end = closing(line, start, i, b'>');
                         spans.push(span(start, end, kind));
-                        i = end;
+                        words.skip_to(base + end);
                         continue;
                     }
                     if before.ends_with(b"session=<") || is_process_session(before) {
@@ -325,7 +350,7 @@ impl Anonymizer {
                 Some(b' ') if before.ends_with(b"(username: ") => {
                     let end = closing(line, start, i, b')');
                     spans.push(span(start, end, Replacement::Mailbox));
-                    i = end;
+                    words.skip_to(base + end);
                     continue;
                 }
                 _ => {}
@@ -346,20 +371,17 @@ impl Anonymizer {
             }
             if seen & (DOT | COLON) != 0
                 && seen & NOT_IN_ADDRESS == 0
-                && let Some(len) = address_shape(word)
+                && let Some(shape) = address_shape(word)
             {
                 // IPv4 read here once; the others by their text when written.
-                let text = &word[..len];
-                let kind = if text.contains(&b':') {
+                let text = &word[..shape.len];
+                let kind = if shape.colons > 0 {
                     Some(Replacement::Address)
                 } else {
-                    match detect::parse_ip(text) {
-                        Some(IpAddr::V4(a)) => Some(Replacement::V4(u32::from(a))),
-                        _ => None, // `999.1.1.1`
-                    }
+                    detect::parse_ipv4(text).map(|a| Replacement::V4(u32::from(a))) // not `999.1.1.1`
                 };
                 if let Some(kind) = kind {
-                    spans.push(span(start, start + len, kind));
+                    spans.push(span(start, start + shape.len, kind));
                 }
                 continue;
             }
@@ -428,7 +450,7 @@ impl Anonymizer {
             out.extend_from_slice(done);
             return;
         }
-        let Some((ip, _)) = address_in(text) else {
+        let Some(ip) = detect::parse_ip(text) else {
             out.extend_from_slice(text);
             return;
         };
@@ -583,40 +605,62 @@ fn trim_end(word: &[u8], start: usize) -> usize {
             .count()
 }
 
-/// The length of the address `word` (digits, hex digits, `.` and `:` only) starts with, by its
-/// shape alone (three dots and digits, or two colons or more): the whole word, or the word
-/// without a port (`192.0.2.1:25`) or a closing `.` or `:`. [`address_in`] parses it when it
-/// is written: a shape that is no address (`999.1.1.1`) is then written as it was.
-fn address_shape(word: &[u8]) -> Option<usize> {
-    let shaped = |w: &[u8]| {
-        let (mut dots, mut colons, mut letters) = (0, 0, false);
-        for &c in w {
-            match c {
-                b'.' => dots += 1,
-                b':' => colons += 1,
-                b'0'..=b'9' => {}
-                _ => letters = true,
-            }
-        }
-        w.len() <= detect::LONGEST_IP_TEXT
-            && w.last().is_some_and(|c| c.is_ascii_hexdigit())
-            && ((colons == 0 && dots == 3 && !letters) || colons >= 2)
-    };
-    let punctuation = word
-        .iter()
-        .rev()
-        .take_while(|&&c| c == b'.' || c == b':')
-        .count();
-    let port = memchr::memrchr(b':', word).unwrap_or(word.len());
-    [word.len(), word.len() - punctuation, port]
-        .into_iter()
-        .find(|&end| shaped(&word[..end]))
+/// The address a word of digits, hexadecimal digits, `.` and `:` starts with, by its shape
+/// alone (three dots and digits, or two colons or more): the whole word, or the word without
+/// a port (`192.0.2.1:25`) or a closing `.` or `:`. The text is parsed when it is replaced: a
+/// shape that is no address (`999.1.1.1`) is then written as it was.
+#[derive(Clone, Copy)]
+struct AddressShape {
+    len: usize,
+    dots: usize,
+    colons: usize,
+    /// `a` to `f`.
+    letters: bool,
 }
 
-/// The address `text` (of [`address_shape`]) and its length.
-fn address_in(text: &[u8]) -> Option<(IpAddr, usize)> {
-    let end = address_shape(text)?;
-    Some((detect::parse_ip(&text[..end])?, end))
+impl AddressShape {
+    fn is_address(&self, word: &[u8]) -> bool {
+        self.len <= detect::LONGEST_IP_TEXT
+            && self.len > 0
+            && word[self.len - 1].is_ascii_hexdigit()
+            && ((self.colons == 0 && self.dots == 3 && !self.letters) || self.colons >= 2)
+    }
+}
+
+/// One pass over `word`: the whole word, then without its closing `.` and `:`, then up to its
+/// last `:`, the first that [`AddressShape::is_address`].
+fn address_shape(word: &[u8]) -> Option<AddressShape> {
+    let mut whole = AddressShape {
+        len: word.len(),
+        dots: 0,
+        colons: 0,
+        letters: false,
+    };
+    let mut before_port = None;
+    for (i, &c) in word.iter().enumerate() {
+        match c {
+            b'.' => whole.dots += 1,
+            b':' => {
+                before_port = Some(AddressShape { len: i, ..whole });
+                whole.colons += 1;
+            }
+            b'0'..=b'9' => {}
+            _ => whole.letters = true,
+        }
+    }
+    let mut trimmed = whole;
+    for &c in word.iter().rev() {
+        match c {
+            b'.' => trimmed.dots -= 1,
+            b':' => trimmed.colons -= 1,
+            _ => break,
+        }
+        trimmed.len -= 1;
+    }
+    [Some(whole), Some(trimmed), before_port]
+        .into_iter()
+        .flatten()
+        .find(|shape| shape.is_address(word))
 }
 
 /// Postfix's queue ids: 6 to 12 upper-case hexadecimal digits, or the long form (15 or more

@@ -99,13 +99,7 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
                         let next = job_rx.lock().expect("no worker panics").recv();
                         let Ok((seq, chunk)) = next else { return };
                         let mut rewritten = Vec::with_capacity(chunk.len() + chunk.len() / 8);
-                        // Chunks end with a newline.
-                        let mut start = 0;
-                        for end in memchr::memchr_iter(b'\n', &chunk) {
-                            anonymizer.line(&chunk[start..end], &mut rewritten);
-                            rewritten.push(b'\n');
-                            start = end + 1;
-                        }
+                        anonymizer.chunk(&chunk, &mut rewritten);
                         if done.send((seq, rewritten)).is_err() {
                             return;
                         }

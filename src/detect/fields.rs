@@ -36,7 +36,7 @@ pub fn parse_ip(b: &[u8]) -> Option<IpAddr> {
 }
 
 /// Strict dotted quad (no leading `+`, no empty parts), without going through `str`.
-fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+pub fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut parts = b.split(|&c| c == b'.');
     for o in &mut octets {
