@@ -1,16 +1,16 @@
 //! `maillogsentinel anonymize [FILE|-]... --key-file K [--output FILE]`: logs rewritten for
-//! sharing, line for line, in input order. Chunks of whole lines are rewritten by one worker
-//! per core and written back in order. Stateless: no config, no store, no network.
+//! sharing, line for line, in input order. One worker per core reads a chunk of whole lines
+//! (in turn), rewrites it, and writes it when the chunks before are written: each chunk stays
+//! in its worker's cache. Stateless: no config, no store, no network.
 //!
 //! Not here: what is replaced and how (`anonymize`).
 
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc::{Receiver, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use clap::Args;
 
@@ -82,82 +82,65 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.files.iter().map(|f| Input::from_arg(f)).collect()
     };
+    let reading = Mutex::new(Reading {
+        inputs: inputs.iter(),
+        current: None,
+        seq: 0,
+        failed_inputs: 0,
+        oversized: 0,
+    });
+    let writing = Mutex::new(Writing {
+        next: 0,
+        out,
+        error: None,
+    });
+    let turn = Condvar::new();
+    let stop = AtomicBool::new(false);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (jobs, job_rx) = sync_channel::<(u64, Vec<u8>)>(workers * 2);
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let (done, done_rx) = sync_channel::<(u64, Vec<u8>)>(workers * 2);
-    let mut failed_inputs = 0;
-    let mut oversized = 0;
-    let written = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         for _ in 0..workers {
-            let (job_rx, done, key) = (Arc::clone(&job_rx), done.clone(), key.clone());
             let worker = std::thread::Builder::new().name("mls-anonymize".into());
+            let (reading, writing, turn, stop, key) = (&reading, &writing, &turn, &stop, &key);
             worker
                 .spawn_scoped(s, move || {
-                    let mut anonymizer = Anonymizer::new(&key);
-                    loop {
-                        let next = job_rx.lock().expect("no worker panics").recv();
-                        let Ok((seq, chunk)) = next else { return };
-                        let mut rewritten = Vec::with_capacity(chunk.len() + chunk.len() / 8);
+                    let mut anonymizer = Anonymizer::new(key);
+                    let (mut chunk, mut rewritten) = (Vec::new(), Vec::new());
+                    while !stop.load(Ordering::Relaxed) {
+                        let next = lock(reading).next_into(&mut chunk);
+                        let Some(seq) = next else { return };
+                        rewritten.clear();
                         anonymizer.chunk(&chunk, &mut rewritten);
-                        if done.send((seq, rewritten)).is_err() {
-                            return;
+                        // Written in input order: wait for the chunks before.
+                        let mut w = lock(writing);
+                        while w.next != seq {
+                            w = turn.wait(w).expect("no worker panics");
                         }
+                        if w.error.is_none()
+                            && let Err(e) = w.out.write_all(&rewritten)
+                        {
+                            w.error = Some(e);
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        w.next += 1;
+                        turn.notify_all();
                     }
                 })
                 .expect("spawning a worker");
         }
-        drop(done);
-        let writer = std::thread::Builder::new()
-            .name("mls-write".into())
-            .spawn_scoped(s, move || write_in_order(done_rx, out))
-            .expect("spawning the writer");
-        let mut seq = 0u64;
-        'inputs: for input in &inputs {
-            let opened = match source::open(input) {
-                Ok(o) => o,
-                Err(e) => {
-                    eprintln!("maillogsentinel: {e}");
-                    failed_inputs += 1;
-                    continue;
-                }
-            };
-            let mut chunks = LineChunks::new(opened.reader, CHUNK);
-            loop {
-                match chunks.next_chunk() {
-                    Ok(Some(chunk)) => {
-                        let mut chunk = chunk.to_vec();
-                        // The last line of a file without its newline still ends a line.
-                        if !chunk.ends_with(b"\n") {
-                            chunk.push(b'\n');
-                        }
-                        if jobs.send((seq, chunk)).is_err() {
-                            break 'inputs; // the writer stopped: its error says why
-                        }
-                        seq += 1;
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        eprintln!(
-                            "maillogsentinel: {}: {e}; the lines before were written",
-                            input.name()
-                        );
-                        failed_inputs += 1;
-                        break;
-                    }
-                }
-            }
-            oversized += chunks.oversized;
-        }
-        drop(jobs);
-        writer.join().expect("the writer does not panic")
     });
-    if oversized > 0 {
+    let reading = reading.into_inner().expect("no worker panics");
+    let mut writing = writing.into_inner().expect("no worker panics");
+    if reading.oversized > 0 {
         eprintln!(
-            "maillogsentinel: {oversized} lines longer than {} KiB left out",
+            "maillogsentinel: {} lines longer than {} KiB left out",
+            reading.oversized,
             source::MAX_LINE >> 10
         );
     }
+    let written = match writing.error {
+        Some(e) => Err(e),
+        None => writing.out.flush(),
+    };
     if let Err(e) = written {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return Ok(ExitCode::SUCCESS);
@@ -165,24 +148,76 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("maillogsentinel: writing the anonymised log: {e}");
         return Ok(ExitCode::from(super::exit::CANT_CREATE));
     }
-    Ok(if failed_inputs > 0 {
+    Ok(if reading.failed_inputs > 0 {
         ExitCode::from(super::exit::NO_INPUT)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-/// Writes the rewritten chunks in their input order as they come back from the workers.
-fn write_in_order(done: Receiver<(u64, Vec<u8>)>, out: Box<dyn Write + Send>) -> io::Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 16, out);
-    let mut waiting = BTreeMap::new();
-    let mut next = 0u64;
-    for (seq, chunk) in done {
-        waiting.insert(seq, chunk);
-        while let Some(chunk) = waiting.remove(&next) {
-            out.write_all(&chunk)?;
-            next += 1;
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().expect("no worker panics")
+}
+
+/// The inputs, read in order by whichever worker is free, a chunk at a time.
+struct Reading<'a> {
+    inputs: std::slice::Iter<'a, Input>,
+    current: Option<(&'a Input, LineChunks<Box<dyn Read + Send>>)>,
+    /// The next chunk's place in the output.
+    seq: u64,
+    failed_inputs: usize,
+    oversized: u64,
+}
+
+impl Reading<'_> {
+    /// Fills `chunk` with the next whole lines (each ending with a newline, also the last of
+    /// a file without one) and says their place in the output; `None` after the last input.
+    fn next_into(&mut self, chunk: &mut Vec<u8>) -> Option<u64> {
+        loop {
+            let (input, lines) = match &mut self.current {
+                Some(current) => current,
+                None => {
+                    let input = self.inputs.next()?;
+                    match source::open(input) {
+                        Ok(o) => self.current.insert((input, LineChunks::new(o.reader, CHUNK))),
+                        Err(e) => {
+                            eprintln!("maillogsentinel: {e}");
+                            self.failed_inputs += 1;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match lines.next_chunk() {
+                Ok(Some(lines)) => {
+                    chunk.clear();
+                    chunk.extend_from_slice(lines);
+                    if !chunk.ends_with(b"\n") {
+                        chunk.push(b'\n');
+                    }
+                    self.seq += 1;
+                    return Some(self.seq - 1);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!(
+                        "maillogsentinel: {}: {e}; the lines before were written",
+                        input.name()
+                    );
+                    self.failed_inputs += 1;
+                }
+            }
+            self.oversized += lines.oversized;
+            self.current = None;
         }
     }
-    out.flush()
+}
+
+/// The output and whose turn it is to write.
+struct Writing {
+    /// The place of the chunk to write next.
+    next: u64,
+    out: Box<dyn Write + Send>,
+    /// The first write that failed: nothing more is written.
+    error: Option<io::Error>,
 }
