@@ -162,17 +162,10 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// Field names whose value, up to `>` for those ending in `<`, up to the word's end for
-/// the others, is a user or a mail address.
-const USER_FIELDS: [&[u8]; 7] = [
-    b"user=<",
-    b"from=<",
-    b"to=<",
-    b"orig_to=<",
-    b"sasl_username=",
-    b"sasl_sender=",
-    b"user=",
-];
+/// Field names whose value, up to `>`, is a user or a mail address.
+const MAILBOX_FIELDS: [&[u8]; 4] = [b"user=<", b"from=<", b"to=<", b"orig_to=<"];
+/// Field names whose value, up to the word's end, is a user or a mail address.
+const USER_FIELDS: [&[u8]; 3] = [b"sasl_username=", b"sasl_sender=", b"user="];
 
 impl Anonymizer {
     pub fn new(key: &Key) -> Anonymizer {
@@ -184,7 +177,9 @@ impl Anonymizer {
             prefilter: Prefilter::default(),
             map: ByteMap::default(),
             candidates: Vec::new(),
-            clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::StartingIn(2000)),
+            // The instants are not used: the rule that splits fastest (a year found once a
+            // minute of log).
+            clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::NotAfter(0)),
             spans: Vec::new(),
             log_host: Default::default(),
             v4: HashMap::default(),
@@ -286,9 +281,9 @@ impl Anonymizer {
             // Most words are plain ones in plain places: nothing to look at.
             let place = before.last().copied();
             let after_space_field = place == Some(b' ')
-                && matches!(before.len().checked_sub(2).map(|n| before[n]), Some(b's' | b':'))
-                && (before.ends_with(b"queued as ") || before.ends_with(b"(username: "));
-            if !self.map.marked(base + start, base + i)
+                && (ends_with(before, b"queued as ") || ends_with(before, b"(username: "));
+            let marked = self.map.marked(base + start, base + i);
+            if !marked
                 && !opening
                 && next != Some(b'[')
                 && !matches!(place, Some(b'<' | b'=' | b'('))
@@ -303,16 +298,12 @@ impl Anonymizer {
                 continue;
             }
             let word = &line[start..i];
-            let seen = word.iter().fold(0, |seen, &c| seen | CLASS[usize::from(c)]);
             match place {
                 // A field's value: up to `>` when it opened with `<`.
                 Some(b'<') => {
-                    let kind = if USER_FIELDS
-                        .iter()
-                        .any(|f| f.ends_with(b"<") && before.ends_with(f))
-                    {
+                    let kind = if MAILBOX_FIELDS.iter().any(|f| ends_with(before, f)) {
                         Some(Replacement::Mailbox)
-                    } else if before.ends_with(b"helo=<") {
+                    } else if ends_with(before, b"helo=<") {
                         Some(Replacement::Name(Kind::Host))
                     } else {
                         None
@@ -323,16 +314,12 @@ impl Anonymizer {
                         words.skip_to(base + end);
                         continue;
                     }
-                    if before.ends_with(b"session=<") || is_process_session(before) {
+                    if ends_with(before, b"session=<") || is_process_session(before) {
                         spans.push(span(start, i, Replacement::Name(Kind::Session)));
                         continue;
                     }
                 }
-                Some(b'=')
-                    if USER_FIELDS
-                        .iter()
-                        .any(|f| f.ends_with(b"=") && before.ends_with(f)) =>
-                {
+                Some(b'=') if USER_FIELDS.iter().any(|f| ends_with(before, f)) => {
                     spans.push(span(start, i, Replacement::Mailbox));
                     continue;
                 }
@@ -347,7 +334,7 @@ impl Anonymizer {
                     continue;
                 }
                 // Dovecot's `(username: admin+test)`.
-                Some(b' ') if before.ends_with(b"(username: ") => {
+                Some(b' ') if ends_with(before, b"(username: ") => {
                     let end = closing(line, start, i, b')');
                     spans.push(span(start, end, Replacement::Mailbox));
                     words.skip_to(base + end);
@@ -358,7 +345,7 @@ impl Anonymizer {
             // `4F2A81C0D3: client=…` (the word holds its colon), `queued as 4F2A81C0D3)`.
             let id = match word.strip_suffix(b":") {
                 Some(id) if opening => id,
-                _ if place == Some(b' ') && before.ends_with(b"queued as ") => word,
+                _ if after_space_field && ends_with(before, b"queued as ") => word,
                 _ => b"",
             };
             if is_queue_id(id) {
@@ -369,6 +356,14 @@ impl Anonymizer {
                 ));
                 continue;
             }
+            // Only `[` after a word can make a name of a word without `.`, `:` or `@`.
+            if !marked {
+                if next == Some(b'[') && word != b"unknown" && !word.contains(&b'/') {
+                    spans.push(span(start, i, Replacement::Name(Kind::Host)));
+                }
+                continue;
+            }
+            let seen = word.iter().fold(0, |seen, &c| seen | CLASS[usize::from(c)]);
             if seen & (DOT | COLON) != 0
                 && seen & NOT_IN_ADDRESS == 0
                 && let Some(shape) = address_shape(word)
@@ -545,8 +540,9 @@ impl Anonymizer {
 }
 
 /// The keyed pseudo-random function of names: a CBC-MAC under AES-128 of the kind, the
-/// length and the bytes (length first: no encoding is the prefix of another), then AES in
-/// counter mode from that MAC for as many bytes as asked.
+/// length and the bytes (kind and length first, in the first block with up to 12 bytes of the
+/// value: no encoding is the prefix of another, and a queue id costs one block). The MAC is
+/// the first 16 bytes; AES of the MAC with a counter gives the next ones, if asked.
 struct NamePrf(Aes128);
 
 impl NamePrf {
@@ -557,24 +553,31 @@ impl NamePrf {
     }
 
     fn fill(&self, kind: Kind, value: &[u8], out: &mut [u8]) {
-        let mut header = [0u8; 16];
-        header[0] = kind as u8;
-        header[1..9].copy_from_slice(&(value.len() as u64).to_le_bytes());
-        let mut mac = self.encrypt(header);
-        for chunk in value.chunks(16) {
-            let mut block = [0u8; 16];
-            block[..chunk.len()].copy_from_slice(chunk);
-            for (m, b) in mac.iter_mut().zip(block) {
+        const HEADER: usize = 4;
+        let mut block = [0u8; 16];
+        block[0] = kind as u8;
+        // Values are parts of a line: far below 2^24 bytes.
+        block[1..HEADER].copy_from_slice(&(value.len() as u32).to_le_bytes()[..HEADER - 1]);
+        let first = value.len().min(16 - HEADER);
+        block[HEADER..HEADER + first].copy_from_slice(&value[..first]);
+        let mut mac = self.encrypt(block);
+        for chunk in value[first..].chunks(16) {
+            for (m, b) in mac.iter_mut().zip(chunk) {
                 *m ^= b;
             }
             mac = self.encrypt(mac);
         }
         for (counter, part) in out.chunks_mut(16).enumerate() {
-            let mut block = mac;
-            for (b, c) in block[..8].iter_mut().zip((counter as u64).to_le_bytes()) {
-                *b ^= c;
-            }
-            let stream = self.encrypt(block);
+            let stream = match counter {
+                0 => mac,
+                _ => {
+                    let mut block = mac;
+                    for (b, c) in block[..8].iter_mut().zip((counter as u64).to_le_bytes()) {
+                        *b ^= c;
+                    }
+                    self.encrypt(block)
+                }
+            };
             part.copy_from_slice(&stream[..part.len()]);
         }
     }
@@ -588,6 +591,16 @@ const LONGEST_BRACKETED: usize = 1024;
 fn closing(line: &[u8], start: usize, word_end: usize, close: u8) -> usize {
     let window = &line[start..line.len().min(start + LONGEST_BRACKETED)];
     memchr::memchr(close, window).map_or(word_end, |n| start + n)
+}
+
+/// `b.ends_with(suffix)`, compared in place (no call for a few bytes).
+#[inline]
+fn ends_with(b: &[u8], suffix: &[u8]) -> bool {
+    b.len() >= suffix.len()
+        && b[b.len() - suffix.len()..]
+            .iter()
+            .zip(suffix)
+            .all(|(x, y)| x == y)
 }
 
 fn span(start: usize, end: usize, kind: Replacement) -> Replace {

@@ -35,21 +35,29 @@ pub fn parse_ip(b: &[u8]) -> Option<IpAddr> {
     })
 }
 
-/// Strict dotted quad (no leading `+`, no empty parts), without going through `str`.
+/// Strict dotted quad (four parts of 1 to 3 digits, each at most 255; no leading `+`, no
+/// empty part), in one pass without going through `str`.
 pub fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = b.split(|&c| c == b'.');
-    for o in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
+    let (mut part, mut value, mut digits) = (0, 0u32, 0);
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || part == 3 {
+                return None;
+            }
+            octets[part] = u8::try_from(value).ok()?;
+            (part, value, digits) = (part + 1, 0, 0);
+        } else if c.is_ascii_digit() && digits < 3 {
+            value = value * 10 + u32::from(c - b'0');
+            digits += 1;
+        } else {
             return None;
         }
-        let v = part.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
-        *o = u8::try_from(v).ok()?;
     }
-    if parts.next().is_some() {
+    if part != 3 || digits == 0 {
         return None;
     }
+    octets[3] = u8::try_from(value).ok()?;
     Some(Ipv4Addr::from(octets))
 }
 
@@ -95,6 +103,7 @@ mod tests {
     #[test]
     fn ips() {
         assert_eq!(parse_ip(b"1.2.3.4"), Some("1.2.3.4".parse().unwrap()));
+        assert_eq!(parse_ip(b"01.002.3.255"), Some("1.2.3.255".parse().unwrap()));
         assert_eq!(
             parse_ip(b"::ffff:1.2.3.4"),
             Some("1.2.3.4".parse().unwrap())
@@ -115,6 +124,11 @@ mod tests {
             b"",
             b"x",
             b"1.2.3.4 ",
+            b"1.2.3.",
+            b".1.2.3",
+            b"1234.1.1.1",
+            b"+1.2.3.4",
+            b"1.2.3.4.",
         ] {
             assert_eq!(parse_ip(bad), None, "{bad:?}");
         }
