@@ -172,7 +172,13 @@ pub struct Clock {
     hour_cache: Option<(i64, i32)>,
     /// Last yearless minute resolved: (month, day, hour, minute) and its instant at second 0.
     minute_cache: Option<([u8; 4], EventTime)>,
+    /// The last classic stamp of [`CLASSIC_LEN`] bytes without a fraction, and its instant:
+    /// consecutive lines share their second, and the same stamp again changes nothing.
+    last_classic: Option<([u8; CLASSIC_LEN], Option<EventTime>)>,
 }
+
+/// `Mmm dd hh:mm:ss`.
+const CLASSIC_LEN: usize = 15;
 
 const SLACK_SECS: i64 = 86_400;
 const MAX_OFFSET_SECS: i64 = 26 * 3600;
@@ -185,6 +191,7 @@ impl Clock {
             rolling: None,
             hour_cache: None,
             minute_cache: None,
+            last_classic: None,
         }
     }
 
@@ -197,6 +204,7 @@ impl Clock {
         self.rule = rule;
         self.rolling = None;
         self.minute_cache = None;
+        self.last_classic = None;
     }
 
     /// Instant of a wall-clock time with a known year, in this clock's zone.
@@ -436,6 +444,13 @@ pub fn parse_leading(line: &[u8], clock: &mut Clock) -> Option<(Option<EventTime
         return parse_tai64n(line);
     }
     // Classic: "Mmm dd hh:mm:ss", the day padded with a space, a zero, or not at all.
+    let without_fraction = !matches!(line.get(CLASSIC_LEN), Some(b'.' | b','));
+    if let Some((stamp, time)) = &clock.last_classic
+        && line.get(..CLASSIC_LEN) == Some(&stamp[..])
+        && without_fraction
+    {
+        return Some((*time, CLASSIC_LEN));
+    }
     let month = month_from(line)?;
     if line.get(3) != Some(&b' ') {
         return None;
@@ -462,6 +477,10 @@ pub fn parse_leading(line: &[u8], clock: &mut Clock) -> Option<(Option<EventTime
     let mut time = clock.yearless(month, day, h, mi, s);
     if let Some(t) = time.as_mut() {
         t.nanos = nanos;
+    }
+    if at == CLASSIC_LEN && without_fraction {
+        let stamp = line[..CLASSIC_LEN].try_into().expect("15 bytes");
+        clock.last_classic = Some((stamp, time));
     }
     Some((time, at))
 }
@@ -622,6 +641,34 @@ mod tests {
         assert_eq!(t.unwrap().unix, unix(2026, 1, 1, 0, 0, 1));
         let (t, _) = parse_leading(b"Jan  1 00:00:02 h", &mut c).unwrap();
         assert_eq!(t.unwrap().unix, unix(2026, 1, 1, 0, 0, 2));
+    }
+
+    #[test]
+    fn a_repeated_stamp_reads_as_the_first_with_or_without_fraction() {
+        let mut c = utc_clock(YearRule::StartingIn(2025));
+        let dec = unix(2025, 12, 31, 23, 59, 59);
+        for (line, nanos, used) in [
+            (&b"Dec 31 23:59:59 a"[..], 0, 15),
+            (b"Dec 31 23:59:59 b", 0, 15),
+            (b"Dec 31 23:59:59.25 c", 250_000_000, 18),
+            (b"Dec 31 23:59:59,5 d", 500_000_000, 17),
+            (b"Dec 31 23:59:59 e", 0, 15),
+        ] {
+            let (t, n) = parse_leading(line, &mut c).unwrap();
+            let t = t.unwrap();
+            assert_eq!((t.unix, t.nanos, n), (dec, nanos, used), "{line:?}");
+        }
+        // The year still rolls over, and comes back to the stamp's own when asked anew.
+        let (t, _) = parse_leading(b"Jan  1 00:00:01 h", &mut c).unwrap();
+        assert_eq!(t.unwrap().unix, unix(2026, 1, 1, 0, 0, 1));
+        let (t, _) = parse_leading(b"Jan  1 00:00:01 h", &mut c).unwrap();
+        assert_eq!(t.unwrap().unix, unix(2026, 1, 1, 0, 0, 1));
+        c.set_rule(YearRule::StartingIn(2030));
+        let (t, _) = parse_leading(b"Jan  1 00:00:01 h", &mut c).unwrap();
+        assert_eq!(t.unwrap().unix, unix(2030, 1, 1, 0, 0, 1));
+        // An impossible date stays impossible.
+        assert_eq!(parse_leading(b"Feb 30 00:00:00 h", &mut c), Some((None, 15)));
+        assert_eq!(parse_leading(b"Feb 30 00:00:00 h", &mut c), Some((None, 15)));
     }
 
     #[test]
