@@ -179,7 +179,9 @@ impl Reading<'_> {
                 None => {
                     let input = self.inputs.next()?;
                     match source::open(input) {
-                        Ok(o) => self.current.insert((input, LineChunks::new(o.reader, CHUNK))),
+                        Ok(o) => self
+                            .current
+                            .insert((input, LineChunks::new(o.reader, CHUNK))),
                         Err(e) => {
                             eprintln!("maillogsentinel: {e}");
                             self.failed_inputs += 1;

@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn ips() {
         assert_eq!(parse_ip(b"1.2.3.4"), Some("1.2.3.4".parse().unwrap()));
-        assert_eq!(parse_ip(b"01.002.3.255"), Some("1.2.3.255".parse().unwrap()));
+        assert_eq!(
+            parse_ip(b"01.002.3.255"),
+            Some("1.2.3.255".parse().unwrap())
+        );
         assert_eq!(
             parse_ip(b"::ffff:1.2.3.4"),
             Some("1.2.3.4".parse().unwrap())

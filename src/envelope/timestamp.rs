@@ -667,8 +667,14 @@ mod tests {
         let (t, _) = parse_leading(b"Jan  1 00:00:01 h", &mut c).unwrap();
         assert_eq!(t.unwrap().unix, unix(2030, 1, 1, 0, 0, 1));
         // An impossible date stays impossible.
-        assert_eq!(parse_leading(b"Feb 30 00:00:00 h", &mut c), Some((None, 15)));
-        assert_eq!(parse_leading(b"Feb 30 00:00:00 h", &mut c), Some((None, 15)));
+        assert_eq!(
+            parse_leading(b"Feb 30 00:00:00 h", &mut c),
+            Some((None, 15))
+        );
+        assert_eq!(
+            parse_leading(b"Feb 30 00:00:00 h", &mut c),
+            Some((None, 15))
+        );
     }
 
     #[test]
