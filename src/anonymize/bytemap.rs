@@ -75,7 +75,7 @@ impl ByteMap {
         self.separators[at / 64] >> (at % 64) & 1 != 0
     }
 
-    /// Whether a byte of `start..end` (not empty) is one of [`MARKS`].
+    /// Whether a byte of `start..end` (not empty) is a mark: `.`, `:` or `@`.
     pub fn marked(&self, start: usize, end: usize) -> bool {
         let (first, last) = (start / 64, (end - 1) / 64);
         if first == last {

@@ -138,12 +138,12 @@ enum Replacement {
 }
 
 /// Byte classes of [`CLASS`]: the bytes whose presence in a word says what it may be.
-const DOT: u8 = 2;
-const COLON: u8 = 4;
-const AT: u8 = 8;
-const SLASH: u8 = 16;
+const DOT: u8 = 1;
+const COLON: u8 = 2;
+const AT: u8 = 4;
+const SLASH: u8 = 8;
 /// Neither a hexadecimal digit, nor `.` or `:`.
-const NOT_IN_ADDRESS: u8 = 32;
+const NOT_IN_ADDRESS: u8 = 16;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
