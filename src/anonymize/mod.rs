@@ -280,14 +280,16 @@ impl Anonymizer {
             let next = line.get(i).copied();
             // Most words are plain ones in plain places: nothing to look at.
             let place = before.last().copied();
-            let after_space_field = place == Some(b' ')
-                && (ends_with(before, b"queued as ") || ends_with(before, b"(username: "));
+            // Fields whose value follows a space.
+            let queued_as = place == Some(b' ') && before.ends_with(b"queued as ");
+            let username = place == Some(b' ') && before.ends_with(b"(username: ");
             let marked = self.map.marked(base + start, base + i);
             if !marked
                 && !opening
                 && next != Some(b'[')
                 && !matches!(place, Some(b'<' | b'=' | b'('))
-                && !after_space_field
+                && !queued_as
+                && !username
             {
                 continue;
             }
@@ -301,9 +303,9 @@ impl Anonymizer {
             match place {
                 // A field's value: up to `>` when it opened with `<`.
                 Some(b'<') => {
-                    let kind = if MAILBOX_FIELDS.iter().any(|f| ends_with(before, f)) {
+                    let kind = if MAILBOX_FIELDS.iter().any(|f| before.ends_with(f)) {
                         Some(Replacement::Mailbox)
-                    } else if ends_with(before, b"helo=<") {
+                    } else if before.ends_with(b"helo=<") {
                         Some(Replacement::Name(Kind::Host))
                     } else {
                         None
@@ -314,12 +316,12 @@ impl Anonymizer {
                         words.skip_to(base + end);
                         continue;
                     }
-                    if ends_with(before, b"session=<") || is_process_session(before) {
+                    if before.ends_with(b"session=<") || is_process_session(before) {
                         spans.push(span(start, i, Replacement::Name(Kind::Session)));
                         continue;
                     }
                 }
-                Some(b'=') if USER_FIELDS.iter().any(|f| ends_with(before, f)) => {
+                Some(b'=') if USER_FIELDS.iter().any(|f| before.ends_with(f)) => {
                     spans.push(span(start, i, Replacement::Mailbox));
                     continue;
                 }
@@ -334,7 +336,7 @@ impl Anonymizer {
                     continue;
                 }
                 // Dovecot's `(username: admin+test)`.
-                Some(b' ') if ends_with(before, b"(username: ") => {
+                Some(b' ') if username => {
                     let end = closing(line, start, i, b')');
                     spans.push(span(start, end, Replacement::Mailbox));
                     words.skip_to(base + end);
@@ -345,7 +347,7 @@ impl Anonymizer {
             // `4F2A81C0D3: client=…` (the word holds its colon), `queued as 4F2A81C0D3)`.
             let id = match word.strip_suffix(b":") {
                 Some(id) if opening => id,
-                _ if after_space_field && ends_with(before, b"queued as ") => word,
+                _ if queued_as => word,
                 _ => b"",
             };
             if is_queue_id(id) {
@@ -591,16 +593,6 @@ const LONGEST_BRACKETED: usize = 1024;
 fn closing(line: &[u8], start: usize, word_end: usize, close: u8) -> usize {
     let window = &line[start..line.len().min(start + LONGEST_BRACKETED)];
     memchr::memchr(close, window).map_or(word_end, |n| start + n)
-}
-
-/// `b.ends_with(suffix)`, compared in place (no call for a few bytes).
-#[inline]
-fn ends_with(b: &[u8], suffix: &[u8]) -> bool {
-    b.len() >= suffix.len()
-        && b[b.len() - suffix.len()..]
-            .iter()
-            .zip(suffix)
-            .all(|(x, y)| x == y)
 }
 
 fn span(start: usize, end: usize, kind: Replacement) -> Replace {
