@@ -16,7 +16,7 @@ use crate::config::{Config, MailLog};
 use crate::enrich::{EnrichStats, Enricher};
 use crate::sink::{JsonlExport, LegacyCsv, Repair};
 use crate::source::journal::{JournalFollower, JournalQuery};
-use crate::store::{Commit, IngestStore, RunCounts, Store};
+use crate::store::{Commit, INDEX_PER_FOLLOW_PASS, IngestStore, RunCounts, Store};
 use crate::workdir::WorkDir;
 
 /// How one extraction runs (the run's command-line options).
@@ -172,12 +172,10 @@ impl Extraction {
             jsonl: self.jsonl.as_mut(),
             enricher: Some(&mut self.enricher),
         };
-        let report = match journal {
+        match journal {
             Some(f) => super::follow_journal(f, config.time_zone(), &mut outputs),
             None => ingest(config, opts, &mut outputs),
-        }?;
-        self.store.index_pending(report.events_stored)?;
-        Ok(report)
+        }
     }
 
     /// Records what `report` (one pass, or a follow's passes since the last record) did.
@@ -220,6 +218,7 @@ pub fn run(config: &Config, opts: &JobOptions) -> Result<Store, IngestError> {
     let mut x = Extraction::open(config, opts)?;
     let started = Instant::now();
     let report = x.pass(config, opts, None)?;
+    x.store.index_pending(report.events_stored, i64::MAX)?;
     x.record(&report, started.elapsed())?;
     Ok(x.store)
 }
@@ -276,8 +275,11 @@ pub fn follow(
         }
         // --from-end is for the first pass only: later passes read what is written.
         opts.from_end = false;
+        let stored = pass.events_stored;
         summed.add(pass);
         after_pass(&mut x.store, &summed);
+        // After the alerts, and a bounded part: new lines wait for it.
+        x.store.index_pending(stored, INDEX_PER_FOLLOW_PASS)?;
         alive();
         let stopping = stop.load(Ordering::SeqCst);
         if stopping || since.elapsed() >= FOLLOW_RECORD_EVERY {

@@ -128,8 +128,8 @@ fn fixed_store(indexed: bool) -> (tempfile::TempDir, Store) {
         })
         .unwrap();
     if indexed {
-        assert_eq!(store.index_pending(7).unwrap(), 7);
-        assert_eq!(store.index_pending(0).unwrap(), 0);
+        assert_eq!(store.index_pending(7, i64::MAX).unwrap(), 7);
+        assert_eq!(store.index_pending(0, i64::MAX).unwrap(), 0);
     }
     (dir, store)
 }
@@ -176,7 +176,7 @@ fn events_not_indexed_yet_are_found_too() {
 fn each_filter_finds_exactly_its_events(indexed: bool) {
     let (_d, mut s) = fixed_store(indexed);
     // A backlog's pass leaves its events waiting: they are read one by one.
-    assert_eq!(s.index_pending(QUIET_PASS).unwrap(), 0);
+    assert_eq!(s.index_pending(QUIET_PASS, i64::MAX).unwrap(), 0);
     assert_eq!(ids(&s, &Filters::default()), [7, 6, 5, 4, 3, 2, 1]);
     assert_eq!(ids(&s, &ip("192.0.2.10")), [2, 1]);
     assert_eq!(ids(&s, &ip("192.0.2.0/24")), [3, 2, 1]);
@@ -467,4 +467,17 @@ fn network_prefixes_narrow_by_whole_octets_and_the_first_group() {
     assert_eq!(p("10.0.0.0/7"), "");
     assert_eq!(p("2001:db8::/32"), "2001:");
     assert_eq!(p("::/0"), "");
+}
+
+#[test]
+fn a_bounded_pass_indexes_the_oldest_waiting_events_and_the_next_pass_goes_on() {
+    let (_d, mut s) = fixed_store(false);
+    for (most, indexed, up_to) in [(3, 3, 3), (3, 3, 6), (3, 1, 7), (3, 0, 7)] {
+        assert_eq!(s.index_pending(0, most).unwrap(), indexed);
+        assert_eq!(s.indexed_up_to().unwrap(), up_to);
+        // Indexed or waiting, the same events are found.
+        assert_eq!(ids(&s, &ip("192.0.2.0/24")), [3, 2, 1]);
+        assert_eq!(ids(&s, &ip("2001:db8::/32")), [6, 5]);
+        assert_eq!(ids(&s, &ip("0.0.0.0/0")), [7, 4, 3, 2, 1]);
+    }
 }
