@@ -64,6 +64,14 @@ fn unix_of(t: SystemTime) -> i64 {
     }
 }
 
+/// The year rule of a file's lines without a year: none to set with `--year` (one rule for
+/// all), else none after the file's last change (`now` for a stream).
+fn file_year_rule(args: &ParseArgs, modified: Option<SystemTime>, now: i64) -> Option<YearRule> {
+    args.year
+        .is_none()
+        .then(|| YearRule::NotAfter(modified.map_or(now, unix_of)))
+}
+
 pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let tz = match &args.timezone {
         Some(name) => TimeZone::get(name).with_context(|| format!("--timezone {name}"))?,
@@ -115,8 +123,8 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        if args.year.is_none() {
-            pipeline.set_year_rule(YearRule::NotAfter(modified.map_or(now, unix_of)));
+        if let Some(rule) = file_year_rule(&args, modified, now) {
+            pipeline.set_year_rule(rule);
         }
         if feed(
             &mut pipeline,
@@ -167,9 +175,8 @@ fn explain(args: &ParseArgs, inputs: &[Input], clock: Clock, now: i64) -> anyhow
                 continue;
             }
         };
-        if args.year.is_none() {
-            x.pipeline()
-                .set_year_rule(YearRule::NotAfter(opened.modified.map_or(now, unix_of)));
+        if let Some(rule) = file_year_rule(args, opened.modified, now) {
+            x.pipeline().set_year_rule(rule);
         }
         let mut reader = io::BufReader::new(opened.reader);
         let mut line = Vec::new();
