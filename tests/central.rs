@@ -632,7 +632,7 @@ fn a_schema_1_store_migrates_with_its_summary() {
     let out = mls(&["--allow-root", "--config", to_old.to_str().unwrap(), "ship"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("version 1, older than this version needs (2)")
+        text(&out).contains("version 1, older than this version needs (3)")
             && text(&out).contains("central init"),
         "{}",
         text(&out)
@@ -647,7 +647,7 @@ fn a_schema_1_store_migrates_with_its_summary() {
         "disable",
     ]);
     assert!(out.status.success(), "central init: {}", text(&out));
-    assert!(text(&out).contains("version 1 -> 2"), "{}", text(&out));
+    assert!(text(&out).contains("version 1 -> 3"), "{}", text(&out));
     assert_eq!(summary_mismatches(&c, "old"), 0);
     assert_eq!(
         summary_of(&c, "old"),
@@ -1106,4 +1106,150 @@ fn three_servers_ship() -> Option<()> {
         assert_eq!(cells[6..8], [count("failure"), count("success")], "{row}");
     }
     Some(())
+}
+
+/// Every filter of `query --fleet` reads only its days' events, through indexes (the plans,
+/// with sequential scans priced out, hold none), and finds what the local `query` finds in
+/// the store the events were shipped from.
+#[test]
+fn every_fleet_filter_is_served_by_an_index_and_agrees_with_the_local_query() {
+    use maillogsentinel::central::{self, Params, Window};
+    use maillogsentinel::query::{Filters, UserFilter};
+    let Some(c) = Cluster::start("every_fleet_filter_is_served_by_an_index") else {
+        return;
+    };
+    c.init();
+    let tmp = tempfile::tempdir().unwrap();
+    let mx = server(&c, &tmp.path().join("mx"), "mx");
+    let mut log = lines(0, 300, "mx");
+    for i in 0..20 {
+        log.push_str(&format!("Nov 24 11:00:{i:02} mx dovecot: imap-login: Login: user=<u{}>, method=PLAIN, rip=192.0.2.{}, lip=192.0.2.1, mpid=7, TLS, session=<s{i}>\n", i % 7, i + 1));
+    }
+    log.push_str(&lines(0, 40, "mx").replace("Nov 23", "Nov 25"));
+    fs::write(mx.logs.join("mail.log"), log).unwrap();
+    support::run_ok(&mx.config);
+    add_reader(&c, tmp.path(), &mx.config);
+
+    let query = |fleet: bool, args: &[&str]| {
+        let mut all = vec![
+            "--allow-root",
+            "--config",
+            mx.config.to_str().unwrap(),
+            "query",
+        ];
+        if fleet {
+            all.push("--fleet");
+        }
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--format", "csv"]);
+        if !args.contains(&"--limit") {
+            all.extend_from_slice(&["--limit", "1000"]);
+        }
+        let out = mls(&all);
+        assert!(out.status.success(), "query {args:?}: {}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for args in [
+        &["--ip", "192.0.2.5"][..],
+        &["--ip", "192.0.2.5", "--outcome", "success"],
+        &["--ip", "192.0.2.0/24"],
+        &["--ip", "192.0.2.4/30", "--outcome", "failure"],
+        &["--ip", "192.0.0.0/16"],
+        &["--user", "u3"],
+        &["--user", "u3", "--outcome", "failure"],
+        &["--user-like", "u1*"],
+        &["--user-like", "*5"],
+        &["--outcome", "success"],
+        &["--server", "mx"],
+        &["--since", "2026-11-24", "--until", "2026-11-25"],
+        // A limit reached inside a day, after whole newer days.
+        &["--ip", "192.0.2.5", "--limit", "2"],
+        &["--user-like", "u*", "--limit", "45"],
+    ] {
+        let local = query(false, args);
+        assert!(local.lines().count() > 1, "{args:?} finds events: {local}");
+        assert_eq!(query(true, args), local, "{args:?}");
+    }
+
+    let mut db = c.admin("mls");
+    db.batch_execute("ANALYZE; SET enable_seqscan = off")
+        .unwrap();
+    for f in [
+        Filters {
+            ip: Some("192.0.2.5".parse().unwrap()),
+            ..Filters::default()
+        },
+        Filters {
+            ip: Some("192.0.2.0/24".parse().unwrap()),
+            ..Filters::default()
+        },
+        Filters {
+            ip: Some("10.0.0.0/8".parse().unwrap()),
+            ..Filters::default()
+        },
+        Filters {
+            user: Some(UserFilter::Exact(b"u3".to_vec())),
+            ..Filters::default()
+        },
+        Filters {
+            user: Some(UserFilter::Like(b"*5".to_vec())),
+            ..Filters::default()
+        },
+        Filters {
+            asn: Some("64500".into()),
+            ..Filters::default()
+        },
+        Filters {
+            country: Some("FR".into()),
+            ..Filters::default()
+        },
+        Filters {
+            server: Some("mx".into()),
+            ..Filters::default()
+        },
+        Filters {
+            outcome: Some(maillogsentinel::event::Outcome::Success),
+            ..Filters::default()
+        },
+        Filters {
+            since: Some(1_795_000_000),
+            ..Filters::default()
+        },
+    ] {
+        let explain = |db: &mut postgres::Client, (sql, params): &(String, Params)| {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                params.iter().map(|p| &**p).collect();
+            let plan: Vec<String> = db
+                .query(&format!("EXPLAIN {sql}"), &params)
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let plan = plan.join("\n");
+            assert!(!plan.contains("Seq Scan"), "{f:?}:\n{plan}");
+            plan
+        };
+        // A value's filter reads its days from the summary, then only those days' events.
+        let by_value = f.ip.is_some() || f.user.is_some() || f.asn.is_some() || f.country.is_some();
+        let days = central::days_statement(&f);
+        assert_eq!(days.is_some(), by_value, "{f:?}");
+        let windows: Option<Vec<Window>> = days.map(|days| {
+            assert!(
+                explain(&mut db, &days).contains("mls_source_days_key"),
+                "{f:?}"
+            );
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                days.1.iter().map(|p| &**p).collect();
+            let rows = db.query(&days.0, &params).unwrap();
+            let newest = rows.first().map(|r| r.get::<_, i32>(0));
+            rows.iter()
+                .filter(|r| Some(r.get::<_, i32>(0)) == newest)
+                .map(|r| (r.get(1), r.get(2), r.get(3)))
+                .collect()
+        });
+        explain(
+            &mut db,
+            &central::events_statement(&f, windows.as_deref(), Some(100)),
+        );
+    }
 }

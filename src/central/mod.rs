@@ -5,7 +5,8 @@
 //! Shipping protocol (exactly once): in one central transaction, read the (server, store)
 //! mark, stage the local events after it by binary COPY into a temporary table, insert them
 //! into `mls_events` (row-level security checks the server name) with their summary per
-//! source and day into `mls_source_days` (staged the same way), insert the runs after the
+//! source and day into `mls_source_days` (staged the same way; the fleet report and
+//! `query --fleet` find a source's days there), insert the runs after the
 //! run mark, and insert the new mark. A ship killed at any instant, or a PostgreSQL restart,
 //! leaves the previous mark and none of the rows; the next ship starts from the central mark,
 //! never from a local belief. The local store only keeps a copy of the mark for check-config.
@@ -15,7 +16,7 @@
 mod reader;
 pub mod schema;
 
-pub use reader::{CentralReader, Connect};
+pub use reader::{CentralReader, Connect, Params, Window, days_statement, events_statement};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -406,19 +407,21 @@ fn source_days(events: &[StoredEvent]) -> SourceDays {
             d.1 = d.1.max(t.unix);
             d.2 += i64::from(e.attempts);
         };
-        match e.outcome {
-            Outcome::Failure => {
-                add("ip", e.ip.to_string().into_bytes());
-                add("net", crate::event::network(e.ip).into_bytes());
-                if let Some(asn) = &s.enrichment.asn {
-                    add("asn", asn.clone().into_bytes());
-                }
-            }
-            Outcome::Success => {
-                if let Some(user) = &e.user {
-                    add("user", user.clone());
-                }
-            }
+        // Each source under its failure or its login kind; the country under either.
+        let (ip, net, asn, user) = match e.outcome {
+            Outcome::Failure => ("ip", "net", "asn", "failed_user"),
+            Outcome::Success => ("login_ip", "login_net", "login_asn", "user"),
+        };
+        add(ip, e.ip.to_string().into_bytes());
+        add(net, crate::event::network(e.ip).into_bytes());
+        if let Some(a) = &s.enrichment.asn {
+            add(asn, a.clone().into_bytes());
+        }
+        if let Some(u) = &e.user {
+            add(user, u.clone());
+        }
+        if let Some(cc) = &s.enrichment.country_code {
+            add("country", cc.clone().into_bytes());
         }
     }
     days

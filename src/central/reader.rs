@@ -14,6 +14,7 @@ use super::CentralError;
 
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
+use crate::policy::Cidr;
 use crate::query::{Filters, UserFilter};
 use crate::store::{
     EarlierFailures, Enrichment, FailureKey, ReportStore, RunCounts, ServerHealth, StoreError,
@@ -120,8 +121,9 @@ fn row_event(r: &postgres::Row) -> Result<StoredEvent, StoreError> {
 
 impl CentralReader {
     /// `query --fleet`: calls `f` with each event `filters` match, newest first, at most
-    /// `limit` of them. Every filter is applied by PostgreSQL (a network by `inet`
-    /// containment, a user glob as `LIKE`), then once more by [`Filters::matches`].
+    /// `limit` of them, each checked once more by [`Filters::matches`]. A filter the summary
+    /// holds reads the days the value was seen, newest first, one statement a day (a day's
+    /// events are all newer than the day before's), until the limit.
     pub fn query_events(
         &self,
         filters: &Filters,
@@ -130,58 +132,204 @@ impl CentralReader {
     ) -> Result<(), StoreError> {
         use postgres::fallible_iterator::FallibleIterator;
         use postgres::types::ToSql;
-        let mut sql = format!("{SELECT_EVENTS} WHERE has_time");
-        let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-        let mut add = |condition: &str, v: Box<dyn ToSql + Sync>| {
-            params.push(v);
-            sql.push_str(&condition.replace('$', &format!("${}", params.len())));
-        };
-        if let Some(c) = filters.ip {
-            if c.is_host() {
-                add(" AND ip = $", Box::new(c.addr().to_string()));
-            } else {
-                add(" AND ip::inet <<= $::text::inet", Box::new(c.to_string()));
-            }
-        }
-        match &filters.user {
-            Some(UserFilter::Exact(u)) => add(" AND \"user\" = $", Box::new(u.clone())),
-            Some(UserFilter::Like(p)) => add(" AND \"user\" LIKE $", Box::new(glob_to_like(p))),
-            None => {}
-        }
-        for (column, value) in [
-            ("asn", &filters.asn),
-            ("country_code", &filters.country),
-            ("server", &filters.server),
-        ] {
-            if let Some(v) = value {
-                add(&format!(" AND {column} = $"), Box::new(v.clone()));
-            }
-        }
-        if let Some(o) = filters.outcome {
-            add(" AND outcome = $", Box::new(o.as_str()));
-        }
-        if let Some(t) = filters.since {
-            add(" AND time_unix >= $", Box::new(t));
-        }
-        if let Some(t) = filters.until {
-            add(" AND time_unix < $", Box::new(t));
-        }
-        sql.push_str(" ORDER BY time_unix DESC, server, local_id DESC");
-        if let Some(n) = limit {
-            sql.push_str(&format!(" LIMIT {n}"));
-        }
         let mut client = self.client.borrow_mut();
-        let mut rows = client
-            .query_raw(&sql, params.iter().map(|p| &**p as &dyn ToSql))
-            .map_err(central)?;
-        while let Some(r) = rows.next().map_err(central)? {
-            let e = row_event(&r)?;
-            if filters.matches(&e) {
-                f(e);
+        let mut left = limit;
+        let mut read = |client: &mut Client, windows: Option<&[Window]>| {
+            let (sql, params) = events_statement(filters, windows, left);
+            let mut rows = client
+                .query_raw(&sql, params.iter().map(|p| &**p as &dyn ToSql))
+                .map_err(central)?;
+            while let Some(r) = rows.next().map_err(central)? {
+                let e = row_event(&r)?;
+                if filters.matches(&e) {
+                    f(e);
+                    left = left.map(|n| n.saturating_sub(1));
+                }
+            }
+            Ok::<_, StoreError>(left)
+        };
+        let Some((sql, params)) = days_statement(filters) else {
+            return read(&mut client, None).map(drop);
+        };
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p).collect();
+        let windows: Vec<(i32, Window)> = client
+            .query(&sql, &params)
+            .map_err(central)?
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+            .collect();
+        for day in windows.chunk_by(|a, b| a.0 == b.0) {
+            let day: Vec<Window> = day.iter().map(|(_, w)| w.clone()).collect();
+            if read(&mut client, Some(&day))? == Some(0) {
+                break;
             }
         }
         Ok(())
     }
+}
+
+/// Where a value was seen on one day: a server, from when to when (both included).
+pub type Window = (String, i64, i64);
+
+/// Statement parameters.
+pub type Params = Vec<Box<dyn postgres::types::ToSql + Sync>>;
+
+/// The values of a summary lookup: one, or those from the first (included) to the second
+/// (excluded; `None`: no end).
+enum SummaryValues {
+    Exact(Vec<u8>),
+    From(Vec<u8>, Option<Vec<u8>>),
+}
+
+/// Values starting with `prefix`.
+fn prefixed(prefix: &[u8]) -> SummaryValues {
+    SummaryValues::From(prefix.to_vec(), crate::store::prefix_end(prefix))
+}
+
+/// The `mls_source_days` lookup of the filter that narrows `f` most (an address, a network,
+/// a user, an ASN, a country): its kinds and values (a superset: the events are filtered
+/// again). `None`: no filter the summary holds.
+fn summary_lookup(f: &Filters) -> Option<(Vec<&'static str>, SummaryValues)> {
+    if let Some(c) = f.ip {
+        let net = Cidr::network_of(c.addr());
+        return Some(if c.is_host() {
+            let ip = c.addr().to_string().into_bytes();
+            (f.by_outcome("ip", "login_ip"), SummaryValues::Exact(ip))
+        } else if c.prefix() >= net.prefix() {
+            let net = net.to_string().into_bytes();
+            (f.by_outcome("net", "login_net"), SummaryValues::Exact(net))
+        } else {
+            let prefix = crate::store::network_text_prefix(&c);
+            (
+                f.by_outcome("net", "login_net"),
+                prefixed(prefix.as_bytes()),
+            )
+        });
+    }
+    if let Some(u) = &f.user {
+        let values = match u {
+            UserFilter::Exact(name) => SummaryValues::Exact(name.clone()),
+            UserFilter::Like(_) => prefixed(u.prefix()),
+        };
+        return Some((f.by_outcome("failed_user", "user"), values));
+    }
+    if let Some(asn) = &f.asn {
+        let asn = asn.clone().into_bytes();
+        return Some((f.by_outcome("asn", "login_asn"), SummaryValues::Exact(asn)));
+    }
+    let cc = f.country.as_ref()?;
+    Some((
+        vec!["country"],
+        SummaryValues::Exact(cc.clone().into_bytes()),
+    ))
+}
+
+/// The days, newest first, and per server the spans, on which the value of the filter the
+/// summary holds was seen (`day`, `server`, `lo`, `hi`); `None`: no such filter.
+pub fn days_statement(filters: &Filters) -> Option<(String, Params)> {
+    let (kinds, values) = summary_lookup(filters)?;
+    let mut params: Params = vec![Box::new(kinds)];
+    let condition = match values {
+        SummaryValues::Exact(v) => {
+            params.push(Box::new(v));
+            "value = $2"
+        }
+        SummaryValues::From(low, Some(high)) => {
+            params.extend::<Params>(vec![Box::new(low), Box::new(high)]);
+            "value >= $2 AND value < $3"
+        }
+        SummaryValues::From(low, None) => {
+            params.push(Box::new(low));
+            "value >= $2"
+        }
+    };
+    let mut sql = format!(
+        "SELECT day, server, min(first_unix), max(last_unix) FROM mls_source_days
+         WHERE kind = ANY($1) AND {condition}"
+    );
+    // Only the days of the time span.
+    for (condition, t) in [
+        (" AND last_unix >= $", filters.since),
+        (" AND first_unix < $", filters.until),
+    ] {
+        if let Some(t) = t {
+            params.push(Box::new(t));
+            sql.push_str(&condition.replace('$', &format!("${}", params.len())));
+        }
+    }
+    sql.push_str(" GROUP BY day, server ORDER BY day DESC, server");
+    Some((sql, params))
+}
+
+/// The events `filters` match, newest first, at most `limit`: those of `windows` (read
+/// through the time index, a `LATERAL` join), or all (through the primary key or the time
+/// index: a server, an outcome, a time span). Every filter is applied by PostgreSQL (a
+/// network by `inet` containment, a user glob as `LIKE`).
+pub fn events_statement(
+    filters: &Filters,
+    windows: Option<&[Window]>,
+    limit: Option<usize>,
+) -> (String, Params) {
+    let mut params: Params = Vec::new();
+    let (mut sql, e) = match windows {
+        Some(w) => {
+            let (servers, (los, his)): (Vec<String>, (Vec<i64>, Vec<i64>)) =
+                w.iter().map(|(s, lo, hi)| (s.clone(), (*lo, *hi))).unzip();
+            params.extend::<Params>(vec![Box::new(servers), Box::new(los), Box::new(his)]);
+            let sql = format!(
+                "SELECT e.* FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS w (server, lo, hi)
+                 CROSS JOIN LATERAL ({SELECT_EVENTS}
+                     WHERE server = w.server AND time_unix >= w.lo AND time_unix <= w.hi
+                     AND has_time"
+            );
+            (sql, "e.")
+        }
+        None => (format!("{SELECT_EVENTS} WHERE has_time"), ""),
+    };
+    let mut add = |condition: &str, v: Box<dyn postgres::types::ToSql + Sync>| {
+        params.push(v);
+        sql.push_str(&condition.replace('$', &format!("${}", params.len())));
+    };
+    if let Some(c) = filters.ip {
+        if c.is_host() {
+            add(" AND ip = $", Box::new(c.addr().to_string()));
+        } else {
+            add(" AND ip::inet <<= $::text::inet", Box::new(c.to_string()));
+        }
+    }
+    match &filters.user {
+        Some(UserFilter::Exact(u)) => add(" AND \"user\" = $", Box::new(u.clone())),
+        Some(UserFilter::Like(p)) => add(" AND \"user\" LIKE $", Box::new(glob_to_like(p))),
+        None => {}
+    }
+    for (column, value) in [
+        ("asn", &filters.asn),
+        ("country_code", &filters.country),
+        ("server", &filters.server),
+    ] {
+        if let Some(v) = value {
+            add(&format!(" AND {column} = $"), Box::new(v.clone()));
+        }
+    }
+    if let Some(o) = filters.outcome {
+        add(" AND outcome = $", Box::new(o.as_str()));
+    }
+    if let Some(t) = filters.since {
+        add(" AND time_unix >= $", Box::new(t));
+    }
+    if let Some(t) = filters.until {
+        add(" AND time_unix < $", Box::new(t));
+    }
+    if windows.is_some() {
+        sql.push_str(") e");
+    }
+    sql.push_str(&format!(
+        " ORDER BY {e}time_unix DESC, {e}server, {e}local_id DESC"
+    ));
+    if let Some(n) = limit {
+        sql.push_str(&format!(" LIMIT {n}"));
+    }
+    (sql, params)
 }
 
 /// A `*`/`?` glob as a `LIKE` pattern (`%`, `_` and `\` of the glob taken literally).

@@ -202,4 +202,31 @@ GRANT INSERT ON mls_source_days TO mls_server;
 GRANT SELECT ON mls_source_days TO mls_reader;
 GRANT EXECUTE ON FUNCTION mls_derived_source_days(bigint, bigint) TO mls_reader;
 "#,
+    // 2 -> 3: `query --fleet`. The summary also says on which days an address, a /24-/64 or an
+    // ASN logged in, a user failed, a country was seen (either outcome), so that every
+    // filter reads only the events of its days, through the time index.
+    r#"
+CREATE OR REPLACE FUNCTION mls_derived_source_days(lo bigint DEFAULT -9223372036854775808,
+        hi bigint DEFAULT 9223372036854775807)
+    RETURNS TABLE (server text, kind text, value bytea, day integer, first_unix bigint,
+        last_unix bigint, attempts bigint)
+    LANGUAGE sql STABLE AS $$
+    SELECT e.server, k.kind, k.value, div(e.time_unix, 86400)::integer, min(e.time_unix),
+        max(e.time_unix), sum(e.attempts)
+    FROM mls_events e CROSS JOIN LATERAL (VALUES
+        ('ip', CASE WHEN e.outcome = 'failure' THEN convert_to(e.ip, 'UTF8') END),
+        ('net', CASE WHEN e.outcome = 'failure' THEN convert_to(e.net, 'UTF8') END),
+        ('asn', CASE WHEN e.outcome = 'failure' THEN convert_to(e.asn, 'UTF8') END),
+        ('user', CASE WHEN e.outcome = 'success' THEN e."user" END),
+        ('login_ip', CASE WHEN e.outcome = 'success' THEN convert_to(e.ip, 'UTF8') END),
+        ('login_net', CASE WHEN e.outcome = 'success' THEN convert_to(e.net, 'UTF8') END),
+        ('login_asn', CASE WHEN e.outcome = 'success' THEN convert_to(e.asn, 'UTF8') END),
+        ('failed_user', CASE WHEN e.outcome = 'failure' THEN e."user" END),
+        ('country', convert_to(e.country_code, 'UTF8'))) k (kind, value)
+    WHERE e.has_time AND k.value IS NOT NULL AND e.time_unix >= lo AND e.time_unix < hi
+    GROUP BY 1, 2, 3, 4
+$$;
+INSERT INTO mls_source_days SELECT * FROM mls_derived_source_days()
+    WHERE kind IN ('login_ip', 'login_net', 'login_asn', 'failed_user', 'country');
+"#,
 ];

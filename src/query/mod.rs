@@ -95,6 +95,15 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// Of a source's failure and login kinds, those the outcome filter keeps.
+    pub fn by_outcome<T>(&self, failed: T, login: T) -> Vec<T> {
+        match self.outcome {
+            Some(Outcome::Failure) => vec![failed],
+            Some(Outcome::Success) => vec![login],
+            None => vec![failed, login],
+        }
+    }
+
     pub fn matches(&self, e: &StoredEvent) -> bool {
         let ev = &e.event;
         let en = &e.enrichment;

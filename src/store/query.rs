@@ -26,7 +26,6 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params, params_from_iter}
 
 use super::error::Doing;
 use super::{SourceKind, Store, StoreError, StoredEvent};
-use crate::event::Outcome;
 use crate::policy::Cidr;
 use crate::query::{Filters, UserFilter};
 
@@ -81,13 +80,7 @@ enum Lookup {
 impl Lookup {
     /// Values starting with `prefix` (as text, or as bytes when `blob`).
     fn prefixed(prefix: &[u8], blob: bool, keep: Keep) -> Lookup {
-        // The first byte string after every one starting with `prefix`: its last byte below
-        // 0xFF incremented (none: no end).
-        let mut high = prefix.to_vec();
-        while high.last() == Some(&0xFF) {
-            high.pop();
-        }
-        let high = high.last_mut().map(|b| *b += 1).map(|()| high);
+        let high = prefix_end(prefix);
         let value = |b: Vec<u8>| {
             if blob {
                 Value::Blob(b)
@@ -122,10 +115,20 @@ impl Lookup {
     }
 }
 
+/// The first byte string after every one starting with `prefix`: its last byte below 0xFF
+/// incremented (`None`: no end).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut high = prefix.to_vec();
+    while high.last() == Some(&0xFF) {
+        high.pop();
+    }
+    high.last_mut().map(|b| *b += 1).map(|()| high)
+}
+
 /// The text every network of `c` starts with as the store writes networks
 /// (`event::network`): its whole octets for IPv4, its first group for IPv6 (never compressed
 /// away in a routable address). Empty when nothing narrows it.
-fn network_text_prefix(c: &Cidr) -> String {
+pub fn network_text_prefix(c: &Cidr) -> String {
     match c.addr() {
         IpAddr::V4(v4) => {
             let whole = usize::from((c.prefix() / 8).min(3));
@@ -198,20 +201,11 @@ fn index_statement(l: &Lookup, kind: IndexKind, lo: i64, hi: i64) -> (String, Ve
     (sql, params)
 }
 
-/// The summary kinds of a filter with a failure and a login kind, narrowed by the outcome.
-fn by_outcome(outcome: Option<Outcome>, failed: SourceKind, login: SourceKind) -> Vec<SourceKind> {
-    match outcome {
-        Some(Outcome::Failure) => vec![failed],
-        Some(Outcome::Success) => vec![login],
-        None => vec![failed, login],
-    }
-}
-
 /// The summary lookups (kinds, value) of the filters the summary serves.
 fn summary_lookups(f: &Filters) -> Vec<(Vec<SourceKind>, Value)> {
     let mut out = Vec::new();
     if let Some(asn) = &f.asn {
-        let kinds = by_outcome(f.outcome, SourceKind::FailedAsn, SourceKind::LoginAsn);
+        let kinds = f.by_outcome(SourceKind::FailedAsn, SourceKind::LoginAsn);
         out.push((kinds, Value::Text(asn.clone())));
     }
     if let Some(cc) = &f.country {

@@ -1,6 +1,6 @@
 use super::*;
 use crate::envelope::timestamp::EventTime;
-use crate::event::{AuthEvent, Protocol, Service};
+use crate::event::{AuthEvent, Outcome, Protocol, Service};
 use crate::query::{GroupBy, Groups};
 use crate::store::{Commit, Enrichment, IngestStore};
 
