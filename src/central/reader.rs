@@ -133,23 +133,28 @@ impl CentralReader {
         use postgres::fallible_iterator::FallibleIterator;
         use postgres::types::ToSql;
         let mut client = self.client.borrow_mut();
+        // A day's statement is small, but planned for an array of unknown length it looks
+        // costly enough to be compiled: 0.5 s a statement.
+        client.batch_execute("SET jit = off").map_err(central)?;
         let mut left = limit;
-        let mut read = |client: &mut Client, windows: Option<&[Window]>| {
-            let (sql, params) = events_statement(filters, windows, left);
-            let mut rows = client
-                .query_raw(&sql, params.iter().map(|p| &**p as &dyn ToSql))
-                .map_err(central)?;
-            while let Some(r) = rows.next().map_err(central)? {
-                let e = row_event(&r)?;
-                if filters.matches(&e) {
-                    f(e);
-                    left = left.map(|n| n.saturating_sub(1));
+        // Lists the events of `windows` (all: `None`) up to `left`: how many are left then.
+        let mut read =
+            |client: &mut Client, windows: Option<&[Window]>, mut left: Option<usize>| {
+                let (sql, params) = events_statement(filters, windows, left);
+                let mut rows = client
+                    .query_raw(&sql, params.iter().map(|p| &**p as &dyn ToSql))
+                    .map_err(central)?;
+                while let Some(r) = rows.next().map_err(central)? {
+                    let e = row_event(&r)?;
+                    if filters.matches(&e) {
+                        f(e);
+                        left = left.map(|n| n.saturating_sub(1));
+                    }
                 }
-            }
-            Ok::<_, StoreError>(left)
-        };
+                Ok::<_, StoreError>(left)
+            };
         let Some((sql, params)) = days_statement(filters) else {
-            return read(&mut client, None).map(drop);
+            return read(&mut client, None, left).map(drop);
         };
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p).collect();
         let windows: Vec<(i32, Window)> = client
@@ -160,7 +165,8 @@ impl CentralReader {
             .collect();
         for day in windows.chunk_by(|a, b| a.0 == b.0) {
             let day: Vec<Window> = day.iter().map(|(_, w)| w.clone()).collect();
-            if read(&mut client, Some(&day))? == Some(0) {
+            left = read(&mut client, Some(&day), left)?;
+            if left == Some(0) {
                 break;
             }
         }
@@ -271,20 +277,23 @@ pub fn events_statement(
     limit: Option<usize>,
 ) -> (String, Params) {
     let mut params: Params = Vec::new();
-    let (mut sql, e) = match windows {
+    let mut sql = match windows {
         Some(w) => {
             let (servers, (los, his)): (Vec<String>, (Vec<i64>, Vec<i64>)) =
                 w.iter().map(|(s, lo, hi)| (s.clone(), (*lo, *hi))).unzip();
             params.extend::<Params>(vec![Box::new(servers), Box::new(los), Box::new(his)]);
-            let sql = format!(
-                "SELECT e.* FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS w (server, lo, hi)
-                 CROSS JOIN LATERAL ({SELECT_EVENTS}
-                     WHERE server = w.server AND time_unix >= w.lo AND time_unix <= w.hi
-                     AND has_time"
-            );
-            (sql, "e.")
+            // Materialized, so that the spans drive the reading: with the order and the limit
+            // at the same level, PostgreSQL read every month's events by time instead
+            // (38 s against 3 ms in a 50,000,000-event store).
+            format!(
+                "WITH e AS MATERIALIZED (SELECT e.*
+                     FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS w (server, lo, hi)
+                     CROSS JOIN LATERAL ({SELECT_EVENTS}
+                         WHERE server = w.server AND time_unix >= w.lo AND time_unix <= w.hi
+                         AND has_time"
+            )
         }
-        None => (format!("{SELECT_EVENTS} WHERE has_time"), ""),
+        None => format!("{SELECT_EVENTS} WHERE has_time"),
     };
     let mut add = |condition: &str, v: Box<dyn postgres::types::ToSql + Sync>| {
         params.push(v);
@@ -321,11 +330,9 @@ pub fn events_statement(
         add(" AND time_unix < $", Box::new(t));
     }
     if windows.is_some() {
-        sql.push_str(") e");
+        sql.push_str(") e) SELECT * FROM e");
     }
-    sql.push_str(&format!(
-        " ORDER BY {e}time_unix DESC, {e}server, {e}local_id DESC"
-    ));
+    sql.push_str(" ORDER BY time_unix DESC, server, local_id DESC");
     if let Some(n) = limit {
         sql.push_str(&format!(" LIMIT {n}"));
     }
