@@ -27,7 +27,7 @@ use crate::event::{AuthEvent, Outcome};
 pub use access::{EarlierFailures, IngestStore, ReportStore, ServerHealth};
 use error::Doing;
 pub use error::StoreError;
-pub use query::{INDEX_PER_FOLLOW_PASS, network_text_prefix, prefix_end};
+pub use query::{AddressLookup, INDEX_PER_FOLLOW_PASS, prefix_end};
 pub use realtime::{NewDetection, QueuedAlert, Totals};
 pub use schema::SCHEMA_VERSION;
 

@@ -125,10 +125,32 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     high.last_mut().map(|b| *b += 1).map(|()| high)
 }
 
+/// The values an address filter is looked up by, as the stores write them (both stores' indexes
+/// and summaries): the address, its /24 or /64 (a filter inside one), or the networks whose
+/// text starts with a prefix (a wider filter: a superset, filtered again).
+pub enum AddressLookup {
+    Address(String),
+    Network(String),
+    NetworksFrom(String),
+}
+
+impl AddressLookup {
+    pub fn of(c: Cidr) -> AddressLookup {
+        let net = Cidr::network_of(c.addr());
+        if c.is_host() {
+            AddressLookup::Address(c.addr().to_string())
+        } else if c.prefix() >= net.prefix() {
+            AddressLookup::Network(net.to_string())
+        } else {
+            AddressLookup::NetworksFrom(network_text_prefix(&c))
+        }
+    }
+}
+
 /// The text every network of `c` starts with as the store writes networks
 /// (`event::network`): its whole octets for IPv4, its first group for IPv6 (never compressed
 /// away in a routable address). Empty when nothing narrows it.
-pub fn network_text_prefix(c: &Cidr) -> String {
+fn network_text_prefix(c: &Cidr) -> String {
     match c.addr() {
         IpAddr::V4(v4) => {
             let whole = usize::from((c.prefix() / 8).min(3));
@@ -152,26 +174,21 @@ pub fn network_text_prefix(c: &Cidr) -> String {
 /// user (`None`: the day summary serves the filters).
 fn index_lookup(f: &Filters) -> Option<(IndexKind, Lookup)> {
     if let Some(c) = f.ip {
-        let net = Cidr::network_of(c.addr());
-        return Some(if c.is_host() {
-            (
-                IndexKind::Ip,
-                Lookup::Exact(Value::Text(c.addr().to_string())),
-            )
-        } else if c.prefix() >= net.prefix() {
-            (IndexKind::Net, Lookup::Exact(Value::Text(net.to_string())))
-        } else {
-            let keep = move |net: &[u8]| {
-                std::str::from_utf8(net)
-                    .ok()
-                    .and_then(|n| n.parse::<Cidr>().ok())
-                    .is_some_and(|n| c.overlaps(&n))
-            };
-            let prefix = network_text_prefix(&c);
-            (
-                IndexKind::Net,
-                Lookup::prefixed(prefix.as_bytes(), false, Box::new(keep)),
-            )
+        return Some(match AddressLookup::of(c) {
+            AddressLookup::Address(a) => (IndexKind::Ip, Lookup::Exact(Value::Text(a))),
+            AddressLookup::Network(n) => (IndexKind::Net, Lookup::Exact(Value::Text(n))),
+            AddressLookup::NetworksFrom(prefix) => {
+                let keep = move |net: &[u8]| {
+                    std::str::from_utf8(net)
+                        .ok()
+                        .and_then(|n| n.parse::<Cidr>().ok())
+                        .is_some_and(|n| c.overlaps(&n))
+                };
+                (
+                    IndexKind::Net,
+                    Lookup::prefixed(prefix.as_bytes(), false, Box::new(keep)),
+                )
+            }
         });
     }
     let u = f.user.as_ref()?;
