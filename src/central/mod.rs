@@ -383,6 +383,15 @@ fn stage_and_insert<T>(
     Ok(())
 }
 
+/// The `mls_source_days` kinds of a source: for its failures, for its logins (as
+/// `mls_derived_source_days` spells them). A failure kind is also the event column.
+const IP_KINDS: (&str, &str) = ("ip", "login_ip");
+const NET_KINDS: (&str, &str) = ("net", "login_net");
+const ASN_KINDS: (&str, &str) = ("asn", "login_asn");
+const USER_KINDS: (&str, &str) = ("failed_user", "user");
+/// The kind of countries, either outcome.
+const COUNTRY_KIND: &str = "country";
+
 /// One `mls_source_days` row: (kind, value, day) -> (first, last, attempts).
 type SourceDays = HashMap<(&'static str, Vec<u8>, i32), (i64, i64, i64)>;
 
@@ -408,20 +417,20 @@ fn source_days(events: &[StoredEvent]) -> SourceDays {
             d.2 += i64::from(e.attempts);
         };
         // Each source under its failure or its login kind; the country under either.
-        let (ip, net, asn, user) = match e.outcome {
-            Outcome::Failure => ("ip", "net", "asn", "failed_user"),
-            Outcome::Success => ("login_ip", "login_net", "login_asn", "user"),
+        let kind = |(failed, login): (&'static str, &'static str)| match e.outcome {
+            Outcome::Failure => failed,
+            Outcome::Success => login,
         };
-        add(ip, e.ip.to_string().into_bytes());
-        add(net, crate::event::network(e.ip).into_bytes());
+        add(kind(IP_KINDS), e.ip.to_string().into_bytes());
+        add(kind(NET_KINDS), crate::event::network(e.ip).into_bytes());
         if let Some(a) = &s.enrichment.asn {
-            add(asn, a.clone().into_bytes());
+            add(kind(ASN_KINDS), a.clone().into_bytes());
         }
         if let Some(u) = &e.user {
-            add(user, u.clone());
+            add(kind(USER_KINDS), u.clone());
         }
         if let Some(cc) = &s.enrichment.country_code {
-            add("country", cc.clone().into_bytes());
+            add(COUNTRY_KIND, cc.clone().into_bytes());
         }
     }
     days

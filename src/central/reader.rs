@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use postgres::Client;
 
-use super::CentralError;
+use super::{ASN_KINDS, COUNTRY_KIND, CentralError, IP_KINDS, NET_KINDS, USER_KINDS};
 
 use crate::envelope::timestamp::EventTime;
 use crate::event::{AuthEvent, Outcome};
@@ -71,9 +71,9 @@ impl CentralReader {
 /// The event column of a key, which is also its `kind` in `mls_source_days`.
 fn key_column(key: FailureKey) -> &'static str {
     match key {
-        FailureKey::Ip => "ip",
-        FailureKey::Network => "net",
-        FailureKey::Asn => "asn",
+        FailureKey::Ip => IP_KINDS.0,
+        FailureKey::Network => NET_KINDS.0,
+        FailureKey::Asn => ASN_KINDS.0,
     }
 }
 
@@ -198,16 +198,17 @@ fn summary_lookup(f: &Filters) -> Option<(Vec<&'static str>, SummaryValues)> {
     if let Some(c) = f.ip {
         return Some(match AddressLookup::of(c) {
             AddressLookup::Address(a) => (
-                f.by_outcome("ip", "login_ip"),
+                f.by_outcome(IP_KINDS.0, IP_KINDS.1),
                 SummaryValues::Exact(a.into_bytes()),
             ),
             AddressLookup::Network(n) => (
-                f.by_outcome("net", "login_net"),
+                f.by_outcome(NET_KINDS.0, NET_KINDS.1),
                 SummaryValues::Exact(n.into_bytes()),
             ),
-            AddressLookup::NetworksFrom(p) => {
-                (f.by_outcome("net", "login_net"), prefixed(p.as_bytes()))
-            }
+            AddressLookup::NetworksFrom(p) => (
+                f.by_outcome(NET_KINDS.0, NET_KINDS.1),
+                prefixed(p.as_bytes()),
+            ),
         });
     }
     if let Some(u) = &f.user {
@@ -215,15 +216,18 @@ fn summary_lookup(f: &Filters) -> Option<(Vec<&'static str>, SummaryValues)> {
             UserFilter::Exact(name) => SummaryValues::Exact(name.clone()),
             UserFilter::Like(_) => prefixed(u.prefix()),
         };
-        return Some((f.by_outcome("failed_user", "user"), values));
+        return Some((f.by_outcome(USER_KINDS.0, USER_KINDS.1), values));
     }
     if let Some(asn) = &f.asn {
         let asn = asn.clone().into_bytes();
-        return Some((f.by_outcome("asn", "login_asn"), SummaryValues::Exact(asn)));
+        return Some((
+            f.by_outcome(ASN_KINDS.0, ASN_KINDS.1),
+            SummaryValues::Exact(asn),
+        ));
     }
     let cc = f.country.as_ref()?;
     Some((
-        vec!["country"],
+        vec![COUNTRY_KIND],
         SummaryValues::Exact(cc.clone().into_bytes()),
     ))
 }
