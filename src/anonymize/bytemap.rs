@@ -1,6 +1,11 @@
-//! Where the words of a chunk are and which of them may be an address or a name: two bitmaps
-//! of the chunk, one bit per byte, computed 32 bytes at a time (AVX2, when the processor has
-//! it) so that the scan looks at words, not bytes.
+//! Where the words of a chunk are and which of them are worth a look: bitmaps of the chunk,
+//! one bit per byte, computed 32 bytes at a time (AVX2, when the processor has it), so that
+//! the scan goes from candidate to candidate and never looks at most words of a line.
+//!
+//! A candidate is a superset of the words `anonymize` may replace, decided from a byte and its
+//! neighbours: a word holding `@`, or `.`/`:` between two of its bytes; the word before `[`
+//! (`host[addr]`); the word after `<`, `(`, `e=`/`r=` (`user=`, `sasl_username=`), `s ` and
+//! `: ` (`queued as `, `(username: `). Whether the word is replaced is decided there, not here.
 //!
 //! Not here: what a word is replaced by (`anonymize`).
 
@@ -9,6 +14,28 @@
 pub struct ByteMap {
     separators: Vec<u64>,
     marks: Vec<u64>,
+    /// A byte of each candidate word, or the `[` right after it.
+    candidates: Vec<u64>,
+}
+
+/// The classes of 64 bytes that the bitmaps are made of.
+#[derive(Clone, Copy, Default)]
+struct Classes {
+    separators: u64,
+    /// `.`, `:` or `@`.
+    marks: u64,
+    /// `.` or `:`.
+    dots_colons: u64,
+    at: u64,
+    open_bracket: u64,
+    /// `<` or `(`.
+    opening: u64,
+    equals: u64,
+    /// `e` or `r`: the ends of the user fields' names.
+    field_end: u64,
+    space: u64,
+    /// `s` or `:`: before the space of `queued as ` and `(username: `.
+    before_space: u64,
 }
 
 impl ByteMap {
@@ -16,6 +43,7 @@ impl ByteMap {
     pub fn fill(&mut self, chunk: &[u8]) {
         self.separators.clear();
         self.marks.clear();
+        self.candidates.clear();
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, as just checked.
@@ -32,47 +60,132 @@ impl ByteMap {
     }
 
     #[inline(always)]
-    fn fill_with(&mut self, chunk: &[u8], classify: impl Fn(&[u8; 64]) -> (u64, u64)) {
+    fn fill_with(&mut self, chunk: &[u8], classify: impl Fn(&[u8; 64]) -> Classes) {
+        // Before the chunk: a line's end.
+        let mut before = Classes {
+            separators: u64::MAX,
+            ..Classes::default()
+        };
         let mut blocks = chunk.chunks_exact(64);
         for block in &mut blocks {
-            let (s, m) = classify(block.try_into().expect("64 bytes"));
-            self.separators.push(s);
-            self.marks.push(m);
+            let classes = classify(block.try_into().expect("64 bytes"));
+            self.push(&classes, &before);
+            before = classes;
         }
         let rest = blocks.remainder();
         if !rest.is_empty() {
             let mut block = [0u8; 64];
             block[..rest.len()].copy_from_slice(rest);
-            let (s, m) = classify(&block);
-            self.separators.push(s);
-            self.marks.push(m);
+            self.push(&classify(&block), &before);
         }
     }
 
-    /// The words of `from..end` of the mapped chunk, in order (a word may begin at `from`).
-    pub fn words(&self, from: usize, end: usize) -> Words<'_> {
-        let mut words = Words {
-            separators: &self.separators,
-            block: self.separators.len(),
-            edges: 0,
-            end,
-        };
-        if from < end {
-            // The first word starts at `from` when it is no separator, after it otherwise,
-            // whatever comes before.
-            words.seek(from);
-            let here = 1 << (from % 64);
-            if self.is_separator(from) {
-                words.edges &= !here;
-            } else {
-                words.edges |= here;
-            }
-        }
-        words
+    /// Adds a block's bitmaps, its candidates decided with the block `before` it.
+    #[inline(always)]
+    fn push(&mut self, c: &Classes, before: &Classes) {
+        // Each bit moved to the next byte, the last of `before` coming first.
+        let next = |x: u64, before: u64| x << 1 | before >> 63;
+        let in_word = !c.separators;
+        let in_word_before = !before.separators;
+        let after_in_word = next(in_word, in_word_before);
+        let two_after_in_word = in_word << 2 | in_word_before >> 62;
+        // The byte after a `.`/`:` with word bytes on both sides of it.
+        let inner_mark = next(c.dots_colons, before.dots_colons) & in_word & two_after_in_word;
+        let word_before_bracket = c.open_bracket & after_in_word;
+        let field = c.equals & next(c.field_end, before.field_end);
+        let field_before = before.equals & (before.field_end << 1);
+        let spaced = c.space & next(c.before_space, before.before_space);
+        let spaced_before = before.space & (before.before_space << 1);
+        let word_after = (next(c.opening, before.opening)
+            | next(field, field_before)
+            | next(spaced, spaced_before))
+            & in_word;
+        self.separators.push(c.separators);
+        self.marks.push(c.marks);
+        self.candidates
+            .push(c.at | inner_mark | word_before_bracket | word_after);
     }
 
     fn is_separator(&self, at: usize) -> bool {
         self.separators[at / 64] >> (at % 64) & 1 != 0
+    }
+
+    /// The first place at or after `from` (before `end`) whose separator bit is `separator`;
+    /// `end` if none.
+    fn next_with(&self, from: usize, end: usize, separator: bool) -> usize {
+        let flip = if separator { 0 } else { u64::MAX };
+        let mut block = from / 64;
+        let mut bits = (self.separators[block] ^ flip) & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return (block * 64 + bits.trailing_zeros() as usize).min(end);
+            }
+            block += 1;
+            if block * 64 >= end || block >= self.separators.len() {
+                return end;
+            }
+            bits = self.separators[block] ^ flip;
+        }
+    }
+
+    /// Where the word ending at or before `at` (a byte of it, or the separator after it)
+    /// starts: after the last separator before it, or at the chunk's start.
+    fn word_start(&self, at: usize) -> usize {
+        let mut block = at / 64;
+        // The separators before `at`.
+        let mut bits = self.separators[block] & !(u64::MAX << (at % 64));
+        loop {
+            if bits != 0 {
+                return block * 64 + 64 - bits.leading_zeros() as usize;
+            }
+            if block == 0 {
+                return 0;
+            }
+            block -= 1;
+            bits = self.separators[block];
+        }
+    }
+
+    /// The first word of `from..end`: starting at `from` when it is no separator, after it
+    /// otherwise, whatever comes before.
+    pub fn first_word(&self, from: usize, end: usize) -> Option<std::ops::Range<usize>> {
+        if from >= end {
+            return None;
+        }
+        let start = if self.is_separator(from) {
+            self.next_with(from, end, false)
+        } else {
+            from
+        };
+        (start < end).then(|| start..self.next_with(start, end, true))
+    }
+
+    /// The next candidate word starting after `after` (a separator or `end`) and ending by
+    /// `end`, a separator or the end of a line.
+    pub fn next_candidate(&self, after: usize, end: usize) -> Option<std::ops::Range<usize>> {
+        let from = after + 1;
+        if from >= end {
+            return None;
+        }
+        let mut block = from / 64;
+        let mut bits = self.candidates[block] & (u64::MAX << (from % 64));
+        while bits == 0 {
+            block += 1;
+            if block * 64 >= end || block >= self.candidates.len() {
+                return None;
+            }
+            bits = self.candidates[block];
+        }
+        let at = block * 64 + bits.trailing_zeros() as usize;
+        if at >= end {
+            return None;
+        }
+        Some(if self.is_separator(at) {
+            // The `[` after the word.
+            self.word_start(at - 1)..at
+        } else {
+            self.word_start(at)..self.next_with(at, end, true)
+        })
     }
 
     /// Whether a byte of `start..end` (not empty) is a mark: `.`, `:` or `@`.
@@ -87,82 +200,22 @@ impl ByteMap {
             || self.marks[first + 1..last].iter().any(|&m| m != 0)
             || self.marks[last] & (u64::MAX >> (63 - (end - 1) % 64)) != 0
     }
-}
 
-/// The words of a span of the chunk, as ranges: where the separators' bitmap changes (an
-/// edge) a word starts or ends, and the edges are read a 64-bit block at a time.
-pub struct Words<'a> {
-    separators: &'a [u64],
-    /// The block of `edges`.
-    block: usize,
-    /// Edges of `block` not handed out yet.
-    edges: u64,
-    end: usize,
-}
-
-impl Words<'_> {
-    /// The edges of `block`: bit `i` set when byte `i` is a separator and the one before is
-    /// not, or the other way round (before the chunk: a line's end).
-    fn edges_of(&self, block: usize) -> u64 {
-        let separators = self.separators[block];
-        let before = match block {
-            0 => 1,
-            _ => self.separators[block - 1] >> 63,
-        };
-        separators ^ (separators << 1 | before)
-    }
-
-    /// Reads on from `at`: the next edges are those at `at` or after.
-    fn seek(&mut self, at: usize) {
-        self.block = at / 64;
-        self.edges = self.edges_of(self.block) & (u64::MAX << (at % 64));
-    }
-
-    /// Goes on after `at`, a separator or the end (inside a word already read, bracketed
-    /// values being a word of their own).
-    pub fn skip_to(&mut self, at: usize) {
-        if at + 1 < self.end {
-            self.seek(at + 1);
-        } else {
-            self.edges = 0;
-            self.block = self.separators.len();
+    /// Every word a candidate: what the candidates must not miss, for the tests.
+    #[cfg(test)]
+    pub fn take_every_word(&mut self) {
+        for (candidate, separator) in self.candidates.iter_mut().zip(&self.separators) {
+            *candidate = !separator;
         }
     }
-
-    fn next_edge(&mut self) -> usize {
-        while self.edges == 0 {
-            self.block += 1;
-            if self.block >= self.separators.len() || self.block * 64 >= self.end {
-                return self.end;
-            }
-            self.edges = self.edges_of(self.block);
-        }
-        let at = self.block * 64 + self.edges.trailing_zeros() as usize;
-        self.edges &= self.edges - 1;
-        at.min(self.end)
-    }
 }
 
-impl Iterator for Words<'_> {
-    type Item = std::ops::Range<usize>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let start = self.next_edge();
-        if start >= self.end {
-            return None;
-        }
-        Some(start..self.next_edge())
-    }
-}
-
-/// Byte classes by nibbles: separators end a word of a message (`:` and `.` do not: addresses
-/// hold them), marks say that a word may be an address, a host or a mail address.
-/// A byte is in a class when a bit of the class is set both in
-/// `LOW[byte & 15]` and in `HIGH[byte >> 4]` (each bit a set of high nibbles times a set of low
-/// ones), so that 32 bytes are classified with two table lookups (`vpshufb`).
-/// Separators are bits 0 to 3: `\t\n` (0), ` "(),` (1), `;<=>` (2), `[]{}` (3); marks are
-/// bits 4 to 6: `.` (4), `:` (5), `@` (6).
-const LOW: [u8; 16] = [
+/// Byte classes by nibbles: a byte is in a class when a bit of the class is set both in
+/// `LOW[byte & 15]` and in `HIGH[byte >> 4]` (each bit a set of high nibbles times a set of
+/// low ones), so that 32 bytes are classified with two table lookups (`vpshufb`) a table.
+/// Table 1: separators end a word of a message (`:` and `.` do not: addresses hold them):
+/// `\t\n` (0), ` "(),` (1), `;<=>` (2), `[]{}` (3); marks `.` (4), `:` (5), `@` (6); `[` (7).
+const LOW_1: [u8; 16] = [
     0b0100_0010, // 0: ` ` `@`
     0,
     0b0000_0010, // 2: `"`
@@ -174,19 +227,19 @@ const LOW: [u8; 16] = [
     0b0000_0010, // 8: `(`
     0b0000_0011, // 9: `\t` `)`
     0b0010_0001, // A: `\n` `:`
-    0b0000_1100, // B: `;` `[` `{`
+    0b1000_1100, // B: `;` `[` `{`
     0b0000_0110, // C: `,` `<`
     0b0000_1100, // D: `=` `]` `}`
     0b0001_0100, // E: `.` `>`
     0,
 ];
-const HIGH: [u8; 16] = [
+const HIGH_1: [u8; 16] = [
     0b0000_0001, // 0x0_
     0,
     0b0001_0010, // 0x2_
     0b0010_0100, // 0x3_
     0b0100_0000, // 0x4_
-    0b0000_1000, // 0x5_
+    0b1000_1000, // 0x5_
     0,
     0b0000_1000, // 0x7_
     0,
@@ -199,12 +252,81 @@ const HIGH: [u8; 16] = [
     0,
 ];
 const SEPARATOR_BITS: u8 = 0b0000_1111;
-const MARK_BITS: u8 = 0b0111_0000;
+const DOT_BIT: u8 = 0b0001_0000;
+const COLON_BIT: u8 = 0b0010_0000;
+const AT_BIT: u8 = 0b0100_0000;
+const OPEN_BRACKET_BIT: u8 = 0b1000_0000;
+/// Table 2, a byte a bit: `<` (0), `(` (1), `=` (2), `e` (3), `r` (4), ` ` (5), `s` (6).
+const LOW_2: [u8; 16] = [
+    0b0010_0000, // 0: ` `
+    0,
+    0b0001_0000, // 2: `r`
+    0b0100_0000, // 3: `s`
+    0,
+    0b0000_1000, // 5: `e`
+    0,
+    0,
+    0b0000_0010, // 8: `(`
+    0,
+    0,
+    0,
+    0b0000_0001, // C: `<`
+    0b0000_0100, // D: `=`
+    0,
+    0,
+];
+const HIGH_2: [u8; 16] = [
+    0,
+    0,
+    0b0010_0010, // 0x2_
+    0b0000_0101, // 0x3_
+    0,
+    0,
+    0b0000_1000, // 0x6_
+    0b0101_0000, // 0x7_
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+];
+const OPENING_BITS: u8 = 0b0000_0011;
+const EQUALS_BIT: u8 = 0b0000_0100;
+const FIELD_END_BITS: u8 = 0b0001_1000;
+const SPACE_BIT: u8 = 0b0010_0000;
+const S_BIT: u8 = 0b0100_0000;
 
-/// The separator and mark bits of 64 bytes, 32 at a time.
+/// The classes of one byte, by the tables: (table 1's bits, table 2's bits).
+fn byte_classes(c: u8) -> (u8, u8) {
+    let (low, high) = (usize::from(c & 15), usize::from(c >> 4));
+    (LOW_1[low] & HIGH_1[high], LOW_2[low] & HIGH_2[high])
+}
+
+/// 64 bytes' classes from their bits in the tables, taken by `has(table, bits)`: the bitmap
+/// of the bytes with one of `bits` in that table.
+#[inline(always)]
+fn classes_from(has: impl Fn(usize, u8) -> u64) -> Classes {
+    Classes {
+        separators: has(0, SEPARATOR_BITS),
+        marks: has(0, DOT_BIT | COLON_BIT | AT_BIT),
+        dots_colons: has(0, DOT_BIT | COLON_BIT),
+        at: has(0, AT_BIT),
+        open_bracket: has(0, OPEN_BRACKET_BIT),
+        opening: has(1, OPENING_BITS),
+        equals: has(1, EQUALS_BIT),
+        field_end: has(1, FIELD_END_BITS),
+        space: has(1, SPACE_BIT),
+        before_space: has(1, S_BIT) | has(0, COLON_BIT),
+    }
+}
+
+/// The classes of 64 bytes, 32 at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn classify_avx2(block: &[u8; 64]) -> (u64, u64) {
+fn classify_avx2(block: &[u8; 64]) -> Classes {
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
         _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
@@ -214,44 +336,78 @@ fn classify_avx2(block: &[u8; 64]) -> (u64, u64) {
         // SAFETY: 32 readable bytes; the load needs no alignment.
         unsafe { _mm256_loadu_si256(both.as_ptr().cast::<__m256i>()) }
     };
-    let (low, high) = (table(&LOW), table(&HIGH));
+    let tables = [
+        (table(&LOW_1), table(&HIGH_1)),
+        (table(&LOW_2), table(&HIGH_2)),
+    ];
     let nibble = _mm256_set1_epi8(0x0f);
-    let (mut separators, mut marks) = (0u64, 0u64);
+    let mut classes = [[_mm256_setzero_si256(); 2]; 2];
     for (k, half) in block.chunks_exact(32).enumerate() {
         // SAFETY: `half` is 32 readable bytes; the load needs no alignment.
         let v = unsafe { _mm256_loadu_si256(half.as_ptr().cast::<__m256i>()) };
-        let classes = _mm256_and_si256(
-            _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble)),
-            _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)),
+        let (low, high) = (
+            _mm256_and_si256(v, nibble),
+            _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble),
         );
-        let none_of = |bits: u8| {
-            let hits = _mm256_and_si256(classes, _mm256_set1_epi8(bits as i8));
-            _mm256_movemask_epi8(_mm256_cmpeq_epi8(hits, _mm256_setzero_si256())) as u32
-        };
-        separators |= u64::from(!none_of(SEPARATOR_BITS)) << (32 * k);
-        marks |= u64::from(!none_of(MARK_BITS)) << (32 * k);
+        for (t, (low_table, high_table)) in tables.iter().enumerate() {
+            classes[t][k] = _mm256_and_si256(
+                _mm256_shuffle_epi8(*low_table, low),
+                _mm256_shuffle_epi8(*high_table, high),
+            );
+        }
     }
-    (separators, marks)
+    classes_from(|t, bits| {
+        let half = |k: usize| {
+            let hits = _mm256_and_si256(classes[t][k], _mm256_set1_epi8(bits as i8));
+            !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hits, _mm256_setzero_si256())) as u32)
+        };
+        u64::from(half(0)) | u64::from(half(1)) << 32
+    })
 }
 
-/// The separator and mark bits of 64 bytes, one byte at a time.
-fn classify_bytes(block: &[u8; 64]) -> (u64, u64) {
-    let (mut separators, mut marks) = (0u64, 0u64);
-    for (i, &c) in block.iter().enumerate() {
-        let classes = LOW[usize::from(c & 15)] & HIGH[usize::from(c >> 4)];
-        separators |= u64::from(classes & SEPARATOR_BITS != 0) << i;
-        marks |= u64::from(classes & MARK_BITS != 0) << i;
-    }
-    (separators, marks)
+/// The classes of 64 bytes, one byte at a time.
+fn classify_bytes(block: &[u8; 64]) -> Classes {
+    let classes = block.map(byte_classes);
+    classes_from(|t, bits| {
+        classes.iter().enumerate().fold(0, |map, (i, c)| {
+            let byte = if t == 0 { c.0 } else { c.1 };
+            map | u64::from(byte & bits != 0) << i
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The classes the tables encode.
-    const SEPARATORS: &[u8; 15] = b" \t,;<>[]()=\"{}\n";
-    const MARKS: &[u8; 3] = b".:@";
+    /// The classes the tables encode, by name.
+    const CLASSES: [(&str, &[u8]); 10] = [
+        ("separators", b" \t,;<>[]()=\"{}\n"),
+        ("marks", b".:@"),
+        ("dots_colons", b".:"),
+        ("at", b"@"),
+        ("open_bracket", b"["),
+        ("opening", b"<("),
+        ("equals", b"="),
+        ("field_end", b"er"),
+        ("space", b" "),
+        ("before_space", b"s:"),
+    ];
+
+    fn by_name(c: &Classes) -> [u64; 10] {
+        [
+            c.separators,
+            c.marks,
+            c.dots_colons,
+            c.at,
+            c.open_bracket,
+            c.opening,
+            c.equals,
+            c.field_end,
+            c.space,
+            c.before_space,
+        ]
+    }
 
     #[test]
     fn every_byte_value_is_classified_as_the_lists_say_at_every_place() {
@@ -262,56 +418,92 @@ mod tests {
                 for (i, b) in block.iter_mut().enumerate() {
                     *b = ((base + (i + shift) % 64) % 256) as u8;
                 }
-                let (mut separators, mut marks) = (0u64, 0u64);
-                for (i, c) in block.iter().enumerate() {
-                    separators |= u64::from(SEPARATORS.contains(c)) << i;
-                    marks |= u64::from(MARKS.contains(c)) << i;
-                }
-                assert_eq!(classify_bytes(&block), (separators, marks), "{block:?}");
+                let expected = CLASSES.map(|(_, bytes)| {
+                    block
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |map, (i, c)| map | u64::from(bytes.contains(c)) << i)
+                });
+                let names = CLASSES.map(|(name, _)| name);
+                let bytewise = by_name(&classify_bytes(&block));
+                assert_eq!((names, bytewise), (names, expected), "{block:?}");
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the processor has AVX2, as just checked.
-                    let vector = unsafe { classify_avx2(&block) };
-                    assert_eq!(vector, (separators, marks), "{block:?}");
+                    let vector = by_name(&unsafe { classify_avx2(&block) });
+                    assert_eq!((names, vector), (names, expected), "{block:?}");
                 }
             }
         }
     }
 
-    fn words_of(map: &ByteMap, from: usize, end: usize) -> Vec<(usize, usize)> {
-        map.words(from, end).map(|w| (w.start, w.end)).collect()
+    fn candidates(map: &ByteMap, from: usize, end: usize) -> Vec<(usize, usize)> {
+        let Some(first) = map.first_word(from, end) else {
+            return Vec::new();
+        };
+        let mut words = vec![(first.start, first.end)];
+        let mut after = first.end;
+        while let Some(w) = map.next_candidate(after, end) {
+            words.push((w.start, w.end));
+            after = w.end;
+        }
+        words
     }
 
     #[test]
-    fn words_are_found_across_64_byte_blocks() {
-        let mut text = vec![b'a'; 200];
-        text[10] = b' ';
-        text[70] = b'=';
-        text[71] = b'<';
-        text[127] = b' ';
-        text[140] = b'@';
-        text[199] = b'\n';
+    fn candidate_words_are_found_across_64_byte_blocks() {
+        // The first word, then words at each kind of place, some across a block's end.
+        let mut text = vec![b'a'; 256];
+        let mut put = |at: usize, bytes: &[u8]| text[at..at + bytes.len()].copy_from_slice(bytes);
+        put(10, b" ");
+        put(20, b" ");
+        put(30, b".");
+        put(40, b" b. ");
+        put(62, b"=<"); // `<` opens a word at 64
+        put(70, b" user=x ");
+        put(90, b" rcpt=9 ");
+        put(120, b" queued as Q");
+        put(140, b" word ");
+        put(190, b"[");
+        put(200, b" :c c: ");
+        put(220, b" @ ");
+        put(255, b"\n");
         let mut map = ByteMap::default();
         map.fill(&text);
         assert_eq!(
-            words_of(&map, 0, 199),
-            [(0, 10), (11, 70), (72, 127), (128, 199)]
+            candidates(&map, 0, 255),
+            [
+                (0, 10),    // the first word
+                (21, 40),   // `.` inside
+                (64, 70),   // after `<`
+                (76, 77),   // after `r=`
+                (131, 140), // after `s `
+                (146, 190), // before `[`
+                (207, 220), // after `: `
+                (221, 222), // `@`
+            ]
         );
-        // From inside a word, or a separator; up to an end inside a word.
-        assert_eq!(words_of(&map, 5, 100), [(5, 10), (11, 70), (72, 100)]);
-        assert_eq!(words_of(&map, 70, 128), [(72, 127)]);
-        assert_eq!(words_of(&map, 128, 128), []);
-        // Going on after a separator read as part of a value.
-        let mut words = map.words(0, 199);
-        assert_eq!(words.next(), Some(0..10));
-        words.skip_to(70);
-        assert_eq!(words.next(), Some(72..127));
-        words.skip_to(198);
-        assert_eq!(words.next(), None);
-        assert!(!map.marked(72, 140));
-        assert!(map.marked(72, 141));
-        assert!(map.marked(140, 141));
+        // From inside a word, or from a separator; up to an end inside a word.
+        assert_eq!(candidates(&map, 5, 35), [(5, 10), (21, 35)]);
+        assert_eq!(candidates(&map, 62, 66), [(64, 66)]);
+        assert_eq!(candidates(&map, 140, 140), []);
+        // Every word, when every byte is a candidate.
+        map.take_every_word();
+        assert_eq!(
+            candidates(&map, 195, 255),
+            [
+                (195, 200),
+                (201, 203),
+                (204, 206),
+                (207, 220),
+                (221, 222),
+                (223, 255)
+            ]
+        );
+        assert!(!map.marked(72, 75));
+        assert!(map.marked(200, 205));
+        assert!(map.marked(221, 222));
         assert!(!map.marked(0, 10));
-        assert!(map.marked(0, 199));
+        assert!(map.marked(0, 255));
     }
 }

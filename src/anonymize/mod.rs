@@ -118,6 +118,17 @@ pub struct Anonymizer {
     v4: HashMap<u32, ([u8; 15], u8), foldhash::fast::RandomState>,
 }
 
+/// A line's message being scanned.
+struct Message<'a> {
+    line: &'a [u8],
+    /// Where `line` starts in the mapped chunk.
+    base: usize,
+    /// Where the message starts in `line`.
+    from: usize,
+    /// The spans of `line` that the detectors took (they are written whole).
+    known: usize,
+}
+
 /// A span of the message to write otherwise.
 struct Replace {
     start: usize,
@@ -189,6 +200,11 @@ impl Anonymizer {
     /// Appends `chunk` (whole lines, each ending with a newline) rewritten to `out`.
     pub fn chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.map.fill(chunk);
+        self.mapped_chunk(chunk, out);
+    }
+
+    /// [`Anonymizer::chunk`] once `chunk` is mapped.
+    fn mapped_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         // The lines `parse` would give the detectors, by their starts.
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
@@ -270,133 +286,160 @@ impl Anonymizer {
         spans: &mut Vec<Replace>,
         known: usize,
     ) {
-        let mut words = self.map.words(base + from, base + line.len());
-        let mut first_word = true;
-        while let Some(word) = words.next() {
-            let (start, i) = (word.start - base, word.end - base);
-            let opening = first_word;
-            first_word = false;
-            let before = &line[from..start];
-            let next = line.get(i).copied();
-            // Most words are plain ones in plain places: nothing to look at.
-            let place = before.last().copied();
-            // Fields whose value follows a space.
-            let queued_as = place == Some(b' ') && before.ends_with(b"queued as ");
-            let username = place == Some(b' ') && before.ends_with(b"(username: ");
-            let marked = self.map.marked(base + start, base + i);
-            if !marked
-                && !opening
-                && next != Some(b'[')
-                && !matches!(place, Some(b'<' | b'=' | b'('))
-                && !queued_as
-                && !username
-            {
-                continue;
-            }
-            if spans[..known]
-                .iter()
-                .any(|k| k.start <= start && start < k.end)
-            {
-                continue;
-            }
-            let word = &line[start..i];
-            match place {
-                // A field's value: up to `>` when it opened with `<`.
-                Some(b'<') => {
-                    let kind = if MAILBOX_FIELDS.iter().any(|f| before.ends_with(f)) {
-                        Some(Replacement::Mailbox)
-                    } else if before.ends_with(b"helo=<") {
-                        Some(Replacement::Name(Kind::Host))
-                    } else {
-                        None
-                    };
-                    if let Some(kind) = kind {
-                        let end = closing(line, start, i, b'>');
-                        spans.push(span(start, end, kind));
-                        words.skip_to(base + end);
-                        continue;
-                    }
-                    if before.ends_with(b"session=<") || is_process_session(before) {
-                        spans.push(span(start, i, Replacement::Name(Kind::Session)));
-                        continue;
-                    }
-                }
-                Some(b'=') if USER_FIELDS.iter().any(|f| before.ends_with(f)) => {
-                    spans.push(span(start, i, Replacement::Mailbox));
-                    continue;
-                }
-                // `imap(alice)<1><sid>`, `sql(alice,192.0.2.1)`: a process's user (not the
-                // pid of `auth-worker(977):`).
-                Some(b'(')
-                    if matches!(next, Some(b')' | b','))
-                        && !word.iter().all(u8::is_ascii_digit)
-                        && is_process_paren(before) =>
-                {
-                    spans.push(span(start, i, Replacement::Mailbox));
-                    continue;
-                }
-                // Dovecot's `(username: admin+test)`.
-                Some(b' ') if username => {
-                    let end = closing(line, start, i, b')');
-                    spans.push(span(start, end, Replacement::Mailbox));
-                    words.skip_to(base + end);
-                    continue;
-                }
-                _ => {}
-            }
-            // `4F2A81C0D3: client=…` (the word holds its colon), `queued as 4F2A81C0D3)`.
-            let id = match word.strip_suffix(b":") {
-                Some(id) if opening => id,
-                _ if queued_as => word,
-                _ => b"",
-            };
-            if is_queue_id(id) {
-                spans.push(span(
-                    start,
-                    start + id.len(),
-                    Replacement::Name(Kind::Queue),
-                ));
-                continue;
-            }
-            // Only `[` after a word can make a name of a word without `.`, `:` or `@`.
-            if !marked {
-                if next == Some(b'[') && word != b"unknown" && !word.contains(&b'/') {
-                    spans.push(span(start, i, Replacement::Name(Kind::Host)));
-                }
-                continue;
-            }
-            let seen = word.iter().fold(0, |seen, &c| seen | CLASS[usize::from(c)]);
-            if seen & (DOT | COLON) != 0
-                && seen & NOT_IN_ADDRESS == 0
-                && let Some(shape) = address_shape(word)
-            {
-                // IPv4 read here once; the others by their text when written.
-                let text = &word[..shape.len];
-                let kind = if shape.colons > 0 {
-                    Some(Replacement::Address)
+        let end = base + line.len();
+        let Some(first) = self.map.first_word(base + from, end) else {
+            return;
+        };
+        let message = Message {
+            line,
+            base,
+            from,
+            known,
+        };
+        // The first word opens the message (a queue id's place); the others are only those
+        // the map finds worth a look.
+        let mut after = self.word(&message, first.start - base, first.end - base, true, spans);
+        while let Some(word) = self.map.next_candidate(base + after, end) {
+            after = self.word(&message, word.start - base, word.end - base, false, spans);
+        }
+    }
+
+    /// Adds the span that the word at `start..i` of the message calls for, if any; says where
+    /// the scan goes on after (a separator, or the line's end): the word's end, or that of
+    /// the bracketed value it opened.
+    fn word(
+        &self,
+        message: &Message,
+        start: usize,
+        i: usize,
+        opening: bool,
+        spans: &mut Vec<Replace>,
+    ) -> usize {
+        let &Message {
+            line,
+            base,
+            from,
+            known,
+        } = message;
+        let before = &line[from..start];
+        let next = line.get(i).copied();
+        // Most words are plain ones in plain places: nothing to look at.
+        let place = before.last().copied();
+        // Fields whose value follows a space.
+        let queued_as = place == Some(b' ') && before.ends_with(b"queued as ");
+        let username = place == Some(b' ') && before.ends_with(b"(username: ");
+        let marked = self.map.marked(base + start, base + i);
+        if !marked
+            && !opening
+            && next != Some(b'[')
+            && !matches!(place, Some(b'<' | b'=' | b'('))
+            && !queued_as
+            && !username
+        {
+            return i;
+        }
+        if spans[..known]
+            .iter()
+            .any(|k| k.start <= start && start < k.end)
+        {
+            return i;
+        }
+        let word = &line[start..i];
+        match place {
+            // A field's value: up to `>` when it opened with `<`.
+            Some(b'<') => {
+                let kind = if MAILBOX_FIELDS.iter().any(|f| before.ends_with(f)) {
+                    Some(Replacement::Mailbox)
+                } else if before.ends_with(b"helo=<") {
+                    Some(Replacement::Name(Kind::Host))
                 } else {
-                    detect::parse_ipv4(text).map(|a| Replacement::V4(u32::from(a))) // not `999.1.1.1`
+                    None
                 };
                 if let Some(kind) = kind {
-                    spans.push(span(start, start + shape.len, kind));
+                    let end = closing(line, start, i, b'>');
+                    spans.push(span(start, end, kind));
+                    return end;
                 }
-                continue;
+                if before.ends_with(b"session=<") || is_process_session(before) {
+                    spans.push(span(start, i, Replacement::Name(Kind::Session)));
+                    return i;
+                }
             }
-            if seen & AT != 0 {
-                spans.push(span(start, trim_end(word, start), Replacement::Mailbox));
-                continue;
+            Some(b'=') if USER_FIELDS.iter().any(|f| before.ends_with(f)) => {
+                spans.push(span(start, i, Replacement::Mailbox));
+                return i;
             }
-            if next == Some(b'[') && word != b"unknown" && seen & SLASH == 0 {
+            // `imap(alice)<1><sid>`, `sql(alice,192.0.2.1)`: a process's user (not the
+            // pid of `auth-worker(977):`).
+            Some(b'(')
+                if matches!(next, Some(b')' | b','))
+                    && !word.iter().all(u8::is_ascii_digit)
+                    && is_process_paren(before) =>
+            {
+                spans.push(span(start, i, Replacement::Mailbox));
+                return i;
+            }
+            // Dovecot's `(username: admin+test)`.
+            Some(b' ') if username => {
+                let end = closing(line, start, i, b')');
+                spans.push(span(start, end, Replacement::Mailbox));
+                return end;
+            }
+            _ => {}
+        }
+        // `4F2A81C0D3: client=…` (the word holds its colon), `queued as 4F2A81C0D3)`.
+        let id = match word.strip_suffix(b":") {
+            Some(id) if opening => id,
+            _ if queued_as => word,
+            _ => b"",
+        };
+        if is_queue_id(id) {
+            spans.push(span(
+                start,
+                start + id.len(),
+                Replacement::Name(Kind::Queue),
+            ));
+            return i;
+        }
+        // Only `[` after a word can make a name of a word without `.`, `:` or `@`.
+        if !marked {
+            if next == Some(b'[') && word != b"unknown" && !word.contains(&b'/') {
                 spans.push(span(start, i, Replacement::Name(Kind::Host)));
-                continue;
             }
-            if seen & DOT != 0 && seen & SLASH == 0 {
-                let end = trim_end(word, start);
-                if is_host_name(&line[start..end]) {
-                    spans.push(span(start, end, Replacement::Name(Kind::Host)));
-                }
+            return i;
+        }
+        let seen = word.iter().fold(0, |seen, &c| seen | CLASS[usize::from(c)]);
+        if seen & (DOT | COLON) != 0
+            && seen & NOT_IN_ADDRESS == 0
+            && let Some(shape) = address_shape(word)
+        {
+            // IPv4 read here once; the others by their text when written.
+            let text = &word[..shape.len];
+            let kind = if shape.colons > 0 {
+                Some(Replacement::Address)
+            } else {
+                detect::parse_ipv4(text).map(|a| Replacement::V4(u32::from(a))) // not `999.1.1.1`
+            };
+            if let Some(kind) = kind {
+                spans.push(span(start, start + shape.len, kind));
+            }
+            return i;
+        }
+        if seen & AT != 0 {
+            spans.push(span(start, trim_end(word, start), Replacement::Mailbox));
+            return i;
+        }
+        if next == Some(b'[') && word != b"unknown" && seen & SLASH == 0 {
+            spans.push(span(start, i, Replacement::Name(Kind::Host)));
+            return i;
+        }
+        if seen & DOT != 0 && seen & SLASH == 0 {
+            let end = trim_end(word, start);
+            if is_host_name(&line[start..end]) {
+                spans.push(span(start, end, Replacement::Name(Kind::Host)));
             }
         }
+        i
     }
 
     fn write(&mut self, value: &[u8], kind: Replacement, out: &mut Vec<u8>) {
