@@ -4,8 +4,9 @@
 //!
 //! A candidate is a superset of the words `anonymize` may replace, decided from a byte and its
 //! neighbours: a word holding `@`, or `.`/`:` between two of its bytes; the word before `[`
-//! (`host[addr]`); the word after `<`, `(`, `e=`/`r=` (`user=`, `sasl_username=`), `s ` and
-//! `: ` (`queued as `, `(username: `). Whether the word is replaced is decided there, not here.
+//! (`host[addr]`); the word after `<`, a word's `(` (`imap(`), `e=`/`r=` (`user=`,
+//! `sasl_username=`), `as ` and `e: ` (`queued as `, `(username: `). Whether the word is
+//! replaced is decided there, not here.
 //!
 //! Not here: what a word is replaced by (`anonymize`).
 
@@ -18,6 +19,22 @@ pub struct ByteMap {
     candidates: Vec<u64>,
 }
 
+/// What a block passes on to the next one: the bitmaps whose bits say something of the byte
+/// after (the last bit, of the next block's first byte).
+#[derive(Clone, Copy, Default)]
+struct Shifted {
+    in_word: u64,
+    after_in_word: u64,
+    dots_colons: u64,
+    field_end: u64,
+    before_before_space: u64,
+    spaced_tail: u64,
+    angle: u64,
+    paren: u64,
+    field: u64,
+    spaced: u64,
+}
+
 /// The classes of 64 bytes that the bitmaps are made of.
 #[derive(Clone, Copy, Default)]
 struct Classes {
@@ -28,14 +45,16 @@ struct Classes {
     dots_colons: u64,
     at: u64,
     open_bracket: u64,
-    /// `<` or `(`.
-    opening: u64,
+    angle: u64,
+    paren: u64,
     equals: u64,
     /// `e` or `r`: the ends of the user fields' names.
     field_end: u64,
     space: u64,
     /// `s` or `:`: before the space of `queued as ` and `(username: `.
     before_space: u64,
+    /// `a` or `e`: before those.
+    before_before_space: u64,
 }
 
 impl ByteMap {
@@ -62,15 +81,10 @@ impl ByteMap {
     #[inline(always)]
     fn fill_with(&mut self, chunk: &[u8], classify: impl Fn(&[u8; 64]) -> Classes) {
         // Before the chunk: a line's end.
-        let mut before = Classes {
-            separators: u64::MAX,
-            ..Classes::default()
-        };
+        let mut before = Shifted::default();
         let mut blocks = chunk.chunks_exact(64);
         for block in &mut blocks {
-            let classes = classify(block.try_into().expect("64 bytes"));
-            self.push(&classes, &before);
-            before = classes;
+            before = self.push(&classify(block.try_into().expect("64 bytes")), &before);
         }
         let rest = blocks.remainder();
         if !rest.is_empty() {
@@ -80,30 +94,44 @@ impl ByteMap {
         }
     }
 
-    /// Adds a block's bitmaps, its candidates decided with the block `before` it.
+    /// Adds a block's bitmaps, its candidates decided with what the block before passes on.
     #[inline(always)]
-    fn push(&mut self, c: &Classes, before: &Classes) {
-        // Each bit moved to the next byte, the last of `before` coming first.
+    fn push(&mut self, c: &Classes, before: &Shifted) -> Shifted {
+        // Each bit moved to the next byte, the last of the block before coming first.
         let next = |x: u64, before: u64| x << 1 | before >> 63;
         let in_word = !c.separators;
-        let in_word_before = !before.separators;
-        let after_in_word = next(in_word, in_word_before);
-        let two_after_in_word = in_word << 2 | in_word_before >> 62;
+        let after_in_word = next(in_word, before.in_word);
+        let two_after_in_word = next(after_in_word, before.after_in_word);
         // The byte after a `.`/`:` with word bytes on both sides of it.
         let inner_mark = next(c.dots_colons, before.dots_colons) & in_word & two_after_in_word;
         let word_before_bracket = c.open_bracket & after_in_word;
+        // `name(`, not ` (`.
+        let paren = c.paren & after_in_word;
         let field = c.equals & next(c.field_end, before.field_end);
-        let field_before = before.equals & (before.field_end << 1);
-        let spaced = c.space & next(c.before_space, before.before_space);
-        let spaced_before = before.space & (before.before_space << 1);
-        let word_after = (next(c.opening, before.opening)
-            | next(field, field_before)
-            | next(spaced, spaced_before))
+        // `as `, `e: `.
+        let spaced_tail = c.before_space & next(c.before_before_space, before.before_before_space);
+        let spaced = c.space & next(spaced_tail, before.spaced_tail);
+        let word_after = (next(c.angle, before.angle)
+            | next(paren, before.paren)
+            | next(field, before.field)
+            | next(spaced, before.spaced))
             & in_word;
         self.separators.push(c.separators);
         self.marks.push(c.marks);
         self.candidates
             .push(c.at | inner_mark | word_before_bracket | word_after);
+        Shifted {
+            in_word,
+            after_in_word,
+            dots_colons: c.dots_colons,
+            field_end: c.field_end,
+            before_before_space: c.before_before_space,
+            spaced_tail,
+            angle: c.angle,
+            paren,
+            field,
+            spaced,
+        }
     }
 
     fn is_separator(&self, at: usize) -> bool {
@@ -256,10 +284,11 @@ const DOT_BIT: u8 = 0b0001_0000;
 const COLON_BIT: u8 = 0b0010_0000;
 const AT_BIT: u8 = 0b0100_0000;
 const OPEN_BRACKET_BIT: u8 = 0b1000_0000;
-/// Table 2, a byte a bit: `<` (0), `(` (1), `=` (2), `e` (3), `r` (4), ` ` (5), `s` (6).
+/// Table 2, a byte a bit: `<` (0), `(` (1), `=` (2), `e` (3), `r` (4), ` ` (5), `s` (6),
+/// `a` (7).
 const LOW_2: [u8; 16] = [
     0b0010_0000, // 0: ` `
-    0,
+    0b1000_0000, // 1: `a`
     0b0001_0000, // 2: `r`
     0b0100_0000, // 3: `s`
     0,
@@ -282,7 +311,7 @@ const HIGH_2: [u8; 16] = [
     0b0000_0101, // 0x3_
     0,
     0,
-    0b0000_1000, // 0x6_
+    0b1000_1000, // 0x6_
     0b0101_0000, // 0x7_
     0,
     0,
@@ -293,11 +322,14 @@ const HIGH_2: [u8; 16] = [
     0,
     0,
 ];
-const OPENING_BITS: u8 = 0b0000_0011;
+const ANGLE_BIT: u8 = 0b0000_0001;
+const PAREN_BIT: u8 = 0b0000_0010;
 const EQUALS_BIT: u8 = 0b0000_0100;
 const FIELD_END_BITS: u8 = 0b0001_1000;
 const SPACE_BIT: u8 = 0b0010_0000;
 const S_BIT: u8 = 0b0100_0000;
+const E_BIT: u8 = 0b0000_1000;
+const A_BIT: u8 = 0b1000_0000;
 
 /// The classes of one byte, by the tables: (table 1's bits, table 2's bits).
 fn byte_classes(c: u8) -> (u8, u8) {
@@ -315,11 +347,13 @@ fn classes_from(has: impl Fn(usize, u8) -> u64) -> Classes {
         dots_colons: has(0, DOT_BIT | COLON_BIT),
         at: has(0, AT_BIT),
         open_bracket: has(0, OPEN_BRACKET_BIT),
-        opening: has(1, OPENING_BITS),
+        angle: has(1, ANGLE_BIT),
+        paren: has(1, PAREN_BIT),
         equals: has(1, EQUALS_BIT),
         field_end: has(1, FIELD_END_BITS),
         space: has(1, SPACE_BIT),
         before_space: has(1, S_BIT) | has(0, COLON_BIT),
+        before_before_space: has(1, E_BIT | A_BIT),
     }
 }
 
@@ -381,31 +415,35 @@ mod tests {
     use super::*;
 
     /// The classes the tables encode, by name.
-    const CLASSES: [(&str, &[u8]); 10] = [
+    const CLASSES: [(&str, &[u8]); 12] = [
         ("separators", b" \t,;<>[]()=\"{}\n"),
         ("marks", b".:@"),
         ("dots_colons", b".:"),
         ("at", b"@"),
         ("open_bracket", b"["),
-        ("opening", b"<("),
+        ("angle", b"<"),
+        ("paren", b"("),
         ("equals", b"="),
         ("field_end", b"er"),
         ("space", b" "),
         ("before_space", b"s:"),
+        ("before_before_space", b"ae"),
     ];
 
-    fn by_name(c: &Classes) -> [u64; 10] {
+    fn by_name(c: &Classes) -> [u64; 12] {
         [
             c.separators,
             c.marks,
             c.dots_colons,
             c.at,
             c.open_bracket,
-            c.opening,
+            c.angle,
+            c.paren,
             c.equals,
             c.field_end,
             c.space,
             c.before_space,
+            c.before_before_space,
         ]
     }
 
@@ -466,6 +504,7 @@ mod tests {
         put(140, b" word ");
         put(190, b"[");
         put(200, b" :c c: ");
+        put(225, b" (x f(y ");
         put(220, b" @ ");
         put(255, b"\n");
         let mut map = ByteMap::default();
@@ -479,8 +518,8 @@ mod tests {
                 (76, 77),   // after `r=`
                 (131, 140), // after `s `
                 (146, 190), // before `[`
-                (207, 220), // after `: `
                 (221, 222), // `@`
+                (231, 232), // after `f(`
             ]
         );
         // From inside a word, or from a separator; up to an end inside a word.
@@ -497,7 +536,11 @@ mod tests {
                 (204, 206),
                 (207, 220),
                 (221, 222),
-                (223, 255)
+                (223, 225),
+                (227, 228),
+                (229, 230),
+                (231, 232),
+                (233, 255)
             ]
         );
         assert!(!map.marked(72, 75));
