@@ -1113,7 +1113,7 @@ fn three_servers_ship() -> Option<()> {
 /// the store the events were shipped from.
 #[test]
 fn every_fleet_filter_is_served_by_an_index_and_agrees_with_the_local_query() {
-    use maillogsentinel::central::{self, Params, Window};
+    use maillogsentinel::central::{self, DayReading, Params, Window};
     use maillogsentinel::query::{Filters, UserFilter};
     let Some(c) = Cluster::start("every_fleet_filter_is_served_by_an_index") else {
         return;
@@ -1233,23 +1233,46 @@ fn every_fleet_filter_is_served_by_an_index_and_agrees_with_the_local_query() {
         let by_value = f.ip.is_some() || f.user.is_some() || f.asn.is_some() || f.country.is_some();
         let days = central::days_statement(&f);
         assert_eq!(days.is_some(), by_value, "{f:?}");
-        let windows: Option<Vec<Window>> = days.map(|days| {
-            assert!(
-                explain(&mut db, &days).contains("mls_source_days_key"),
-                "{f:?}"
-            );
-            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                days.1.iter().map(|p| &**p).collect();
-            let rows = db.query(&days.0, &params).unwrap();
-            let newest = rows.first().map(|r| r.get::<_, i32>(0));
-            rows.iter()
-                .filter(|r| Some(r.get::<_, i32>(0)) == newest)
-                .map(|r| (r.get(1), r.get(2), r.get(3)))
-                .collect()
-        });
-        explain(
-            &mut db,
-            &central::events_statement(&f, windows.as_deref(), Some(100)),
+        let Some(days) = days else {
+            explain(&mut db, &central::events_statement(&f, None, Some(100)));
+            continue;
+        };
+        assert!(
+            explain(&mut db, &days).contains("mls_source_days_key"),
+            "{f:?}"
         );
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            days.1.iter().map(|p| &**p).collect();
+        let rows = db.query(&days.0, &params).unwrap();
+        let newest = rows.first().map(|r| r.get::<_, i64>(0));
+        let windows: Vec<Window> = rows
+            .iter()
+            .filter(|r| Some(r.get::<_, i64>(0)) == newest)
+            .map(|r| (r.get(1), r.get(2), r.get(3)))
+            .collect();
+        // Both ways of reading a day go through indexes, and read the same events (none for
+        // the values the store does not have).
+        let (from, to) = windows.first().map_or((0, 0), |w| (w.1, w.2));
+        let span = DayReading::Span {
+            servers: vec!["mx".into()],
+            from,
+            to,
+        };
+        let mut read = Vec::new();
+        for day in [DayReading::Windows(&windows), span] {
+            let statement = central::events_statement(&f, Some(&day), Some(100));
+            explain(&mut db, &statement);
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                statement.1.iter().map(|p| &**p).collect();
+            let ids: Vec<i64> = db
+                .query(&statement.0, &params)
+                .unwrap()
+                .iter()
+                .map(|r| r.get("local_id"))
+                .collect();
+            assert_eq!(ids.is_empty(), windows.is_empty(), "{f:?} {day:?}");
+            read.push(ids);
+        }
+        assert_eq!(read[0], read[1], "{f:?}");
     }
 }

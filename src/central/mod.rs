@@ -16,7 +16,9 @@
 mod reader;
 pub mod schema;
 
-pub use reader::{CentralReader, Connect, Params, Window, days_statement, events_statement};
+pub use reader::{
+    CentralReader, Connect, DayReading, Params, Window, days_statement, events_statement,
+};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -137,26 +137,25 @@ impl CentralReader {
         client.batch_execute("SET jit = off").map_err(central)?;
         let mut left = limit;
         // Lists the events of `windows` (all: `None`) up to `left`: how many are left then.
-        let mut read =
-            |client: &mut Client, windows: Option<&[Window]>, mut left: Option<usize>| {
-                let (sql, params) = events_statement(filters, windows, left);
-                let mut rows = client
-                    .query_raw(&sql, params.iter().map(|p| &**p as &dyn ToSql))
-                    .map_err(central)?;
-                while let Some(r) = rows.next().map_err(central)? {
-                    let e = row_event(&r)?;
-                    if filters.matches(&e) {
-                        f(e);
-                        left = left.map(|n| n.saturating_sub(1));
-                    }
+        let mut read = |client: &mut Client, day: Option<&DayReading>, mut left: Option<usize>| {
+            let (sql, params) = events_statement(filters, day, left);
+            let mut rows = client
+                .query_raw(&sql, params.iter().map(|p| &**p as &dyn ToSql))
+                .map_err(central)?;
+            while let Some(r) = rows.next().map_err(central)? {
+                let e = row_event(&r)?;
+                if filters.matches(&e) {
+                    f(e);
+                    left = left.map(|n| n.saturating_sub(1));
                 }
-                Ok::<_, StoreError>(left)
-            };
+            }
+            Ok::<_, StoreError>(left)
+        };
         let Some((sql, params)) = days_statement(filters) else {
             return read(&mut client, None, left).map(drop);
         };
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p).collect();
-        let windows: Vec<(i32, Window)> = client
+        let windows: Vec<(i64, Window)> = client
             .query(&sql, &params)
             .map_err(central)?
             .iter()
@@ -164,7 +163,7 @@ impl CentralReader {
             .collect();
         for day in windows.chunk_by(|a, b| a.0 == b.0) {
             let day: Vec<Window> = day.iter().map(|(_, w)| w.clone()).collect();
-            left = read(&mut client, Some(&day), left)?;
+            left = read(&mut client, Some(&DayReading::of(&day)), left)?;
             if left == Some(0) {
                 break;
             }
@@ -175,6 +174,37 @@ impl CentralReader {
 
 /// Where a value was seen on one day: a server, from when to when (both included).
 pub type Window = (String, i64, i64);
+
+/// How the events of a value's day are read through the time index (which has no server).
+#[derive(Debug)]
+pub enum DayReading<'a> {
+    /// Each window apart: when they are narrow and far apart (a rare value).
+    Windows(&'a [Window]),
+    /// Once from the first window's start to the last one's end, newest first until the
+    /// limit: when the windows overlap (a value seen all day on many servers: reading each
+    /// server's window apart read the day once a server, 7 s against 0.03 s in a
+    /// 50,000,000-event store of 20 servers).
+    Span {
+        servers: Vec<String>,
+        from: i64,
+        to: i64,
+    },
+}
+
+impl DayReading<'_> {
+    /// The reading that covers less time: the windows' lengths added up, or their span.
+    pub fn of(windows: &[Window]) -> DayReading<'_> {
+        let from = windows.iter().map(|w| w.1).min().unwrap_or(0);
+        let to = windows.iter().map(|w| w.2).max().unwrap_or(0);
+        let apart: i64 = windows.iter().map(|(_, lo, hi)| hi - lo + 1).sum();
+        if apart < to - from + 1 {
+            return DayReading::Windows(windows);
+        }
+        let mut servers: Vec<String> = windows.iter().map(|w| w.0.clone()).collect();
+        servers.dedup();
+        DayReading::Span { servers, from, to }
+    }
+}
 
 /// Statement parameters.
 pub type Params = Vec<Box<dyn postgres::types::ToSql + Sync>>;
@@ -238,8 +268,10 @@ pub fn days_statement(filters: &Filters) -> Option<(String, Params)> {
     let (kinds, values) = summary_lookup(filters)?;
     let mut s = Statement::default();
     s.and(
-        "SELECT day, server, min(first_unix), max(last_unix) FROM mls_source_days
-         WHERE kind = ANY($)",
+        // The day from `first_unix` (the UTC day's number, as `day`): the index holds it,
+        // so that no row is read.
+        "SELECT first_unix / 86400 AS day, server, min(first_unix), max(last_unix)
+         FROM mls_source_days WHERE kind = ANY($)",
         Box::new(kinds),
     );
     match values {
@@ -259,28 +291,28 @@ pub fn days_statement(filters: &Filters) -> Option<(String, Params)> {
         s.and(" AND first_unix < $", Box::new(t));
     }
     s.sql
-        .push_str(" GROUP BY day, server ORDER BY day DESC, server");
+        .push_str(" GROUP BY 1, server ORDER BY 1 DESC, server");
     Some((s.sql, s.params))
 }
 
-/// The events `filters` match, newest first, at most `limit`: those of `windows` (read
-/// through the time index, a `LATERAL` join), or all (through the primary key or the time
-/// index: a server, an outcome, a time span). Every filter is applied by PostgreSQL (a
-/// network by `inet` containment, a user glob as `LIKE`).
+/// The events `filters` match, newest first, at most `limit`: those of a value's day (read
+/// through the time index, its windows by a `LATERAL` join, or its span), or all (through the
+/// primary key or the time index: a server, an outcome, a time span). Every filter is applied
+/// by PostgreSQL (a network by `inet` containment, a user glob as `LIKE`).
 pub fn events_statement(
     filters: &Filters,
-    windows: Option<&[Window]>,
+    day: Option<&DayReading>,
     limit: Option<usize>,
 ) -> (String, Params) {
     let mut s = Statement::default();
-    s.sql = match windows {
-        Some(w) => {
+    s.sql = match day {
+        Some(DayReading::Windows(w)) => {
             let (servers, (los, his)): (Vec<String>, (Vec<i64>, Vec<i64>)) =
                 w.iter().map(|(s, lo, hi)| (s.clone(), (*lo, *hi))).unzip();
             s.params
                 .extend::<Params>(vec![Box::new(servers), Box::new(los), Box::new(his)]);
-            // Materialized, so that the spans drive the reading: with the order and the limit
-            // at the same level, PostgreSQL read every month's events by time instead
+            // Materialized, so that the windows drive the reading: with the order and the
+            // limit at the same level, PostgreSQL read every month's events by time instead
             // (38 s against 3 ms in a 50,000,000-event store).
             format!(
                 "WITH e AS MATERIALIZED (SELECT e.*
@@ -290,8 +322,13 @@ pub fn events_statement(
                          AND has_time"
             )
         }
-        None => format!("{SELECT_EVENTS} WHERE has_time"),
+        _ => format!("{SELECT_EVENTS} WHERE has_time"),
     };
+    if let Some(DayReading::Span { servers, from, to }) = day {
+        s.and(" AND server = ANY($)", Box::new(servers.clone()));
+        s.and(" AND time_unix >= $", Box::new(*from));
+        s.and(" AND time_unix <= $", Box::new(*to));
+    }
     if let Some(c) = filters.ip {
         if c.is_host() {
             s.and(" AND ip = $", Box::new(c.addr().to_string()));
@@ -322,7 +359,7 @@ pub fn events_statement(
     if let Some(t) = filters.until {
         s.and(" AND time_unix < $", Box::new(t));
     }
-    if windows.is_some() {
+    if let Some(DayReading::Windows(_)) = day {
         s.sql.push_str(") e) SELECT * FROM e");
     }
     s.sql
@@ -615,4 +652,31 @@ fn add_failures(s: &mut Sums, first: i64, attempts: i64) {
 /// The start of the UTC day of `t`: the summary's day boundary.
 fn day_start(t: i64) -> i64 {
     super::utc_day(t) * 86_400
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_read_by_its_windows_when_they_cover_less_time_than_their_span() {
+        let window = |server: &str, lo, hi| (server.to_string(), lo, hi);
+        // A rare value: a minute at each end of the day.
+        let rare = [window("a", 0, 59), window("b", 86_340, 86_399)];
+        assert!(matches!(DayReading::of(&rare), DayReading::Windows(w) if w.len() == 2));
+        // One window, or windows that overlap: their span, once.
+        let one = [window("a", 100, 200)];
+        let DayReading::Span { servers, from, to } = DayReading::of(&one) else {
+            panic!("one window");
+        };
+        assert_eq!((servers, from, to), (vec!["a".to_string()], 100, 200));
+        let all_day = [window("a", 0, 86_000), window("b", 300, 86_399)];
+        let DayReading::Span { servers, from, to } = DayReading::of(&all_day) else {
+            panic!("overlapping windows");
+        };
+        assert_eq!(
+            (servers, from, to),
+            (vec!["a".into(), "b".into()], 0, 86_399)
+        );
+    }
 }
