@@ -239,102 +239,54 @@ impl ByteMap {
 }
 
 /// Byte classes by nibbles: a byte is in a class when a bit of the class is set both in
-/// `LOW[byte & 15]` and in `HIGH[byte >> 4]` (each bit a set of high nibbles times a set of
+/// `low[byte & 15]` and in `high[byte >> 4]` (each bit a set of high nibbles times a set of
 /// low ones), so that 32 bytes are classified with two table lookups (`vpshufb`) a table.
-/// Table 1: separators end a word of a message (`:` and `.` do not: addresses hold them):
-/// `\t\n` (0), ` "(),` (1), `;<=>` (2), `[]{}` (3); marks `.` (4), `:` (5), `@` (6); `[` (7).
-const LOW_1: [u8; 16] = [
-    0b0100_0010, // 0: ` ` `@`
-    0,
-    0b0000_0010, // 2: `"`
-    0,
-    0,
-    0,
-    0,
-    0,
-    0b0000_0010, // 8: `(`
-    0b0000_0011, // 9: `\t` `)`
-    0b0010_0001, // A: `\n` `:`
-    0b1000_1100, // B: `;` `[` `{`
-    0b0000_0110, // C: `,` `<`
-    0b0000_1100, // D: `=` `]` `}`
-    0b0001_0100, // E: `.` `>`
-    0,
-];
-const HIGH_1: [u8; 16] = [
-    0b0000_0001, // 0x0_
-    0,
-    0b0001_0010, // 0x2_
-    0b0010_0100, // 0x3_
-    0b0100_0000, // 0x4_
-    0b1000_1000, // 0x5_
-    0,
-    0b0000_1000, // 0x7_
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-];
+/// The tables of up to 8 classes, bit `k` for the bytes of `classes[k]`: a class is exactly
+/// its bytes when they are all the pairs of their nibbles (the tests check it).
+const fn nibble_tables(classes: [&[u8]; 8]) -> ([u8; 16], [u8; 16]) {
+    let (mut low, mut high) = ([0u8; 16], [0u8; 16]);
+    let mut k = 0;
+    while k < 8 {
+        let mut i = 0;
+        while i < classes[k].len() {
+            let b = classes[k][i];
+            low[(b & 15) as usize] |= 1 << k;
+            high[(b >> 4) as usize] |= 1 << k;
+            i += 1;
+        }
+        k += 1;
+    }
+    (low, high)
+}
+
+/// Separators end a word of a message (`:` and `.` do not: addresses hold them), in four
+/// classes of nibble pairs (bits 0 to 3); the marks; `[`.
+const TABLE_1: ([u8; 16], [u8; 16]) =
+    nibble_tables([b"\t\n", b" \"(),", b";<=>", b"[]{}", b".", b":", b"@", b"["]);
 const SEPARATOR_BITS: u8 = 0b0000_1111;
 const DOT_BIT: u8 = 0b0001_0000;
 const COLON_BIT: u8 = 0b0010_0000;
 const AT_BIT: u8 = 0b0100_0000;
 const OPEN_BRACKET_BIT: u8 = 0b1000_0000;
-/// Table 2, a byte a bit: `<` (0), `(` (1), `=` (2), `e` (3), `r` (4), ` ` (5), `s` (6),
-/// `a` (7).
-const LOW_2: [u8; 16] = [
-    0b0010_0000, // 0: ` `
-    0b1000_0000, // 1: `a`
-    0b0001_0000, // 2: `r`
-    0b0100_0000, // 3: `s`
-    0,
-    0b0000_1000, // 5: `e`
-    0,
-    0,
-    0b0000_0010, // 8: `(`
-    0,
-    0,
-    0,
-    0b0000_0001, // C: `<`
-    0b0000_0100, // D: `=`
-    0,
-    0,
-];
-const HIGH_2: [u8; 16] = [
-    0,
-    0,
-    0b0010_0010, // 0x2_
-    0b0000_0101, // 0x3_
-    0,
-    0,
-    0b1000_1000, // 0x6_
-    0b0101_0000, // 0x7_
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-];
+/// The bytes that the places of candidates are made of, a byte a bit.
+const TABLE_2: ([u8; 16], [u8; 16]) =
+    nibble_tables([b"<", b"(", b"=", b"e", b"r", b" ", b"s", b"a"]);
 const ANGLE_BIT: u8 = 0b0000_0001;
 const PAREN_BIT: u8 = 0b0000_0010;
 const EQUALS_BIT: u8 = 0b0000_0100;
-const FIELD_END_BITS: u8 = 0b0001_1000;
+const E_BIT: u8 = 0b0000_1000;
+const FIELD_END_BITS: u8 = E_BIT | 0b0001_0000;
 const SPACE_BIT: u8 = 0b0010_0000;
 const S_BIT: u8 = 0b0100_0000;
-const E_BIT: u8 = 0b0000_1000;
 const A_BIT: u8 = 0b1000_0000;
 
 /// The classes of one byte, by the tables: (table 1's bits, table 2's bits).
 fn byte_classes(c: u8) -> (u8, u8) {
     let (low, high) = (usize::from(c & 15), usize::from(c >> 4));
-    (LOW_1[low] & HIGH_1[high], LOW_2[low] & HIGH_2[high])
+    (
+        TABLE_1.0[low] & TABLE_1.1[high],
+        TABLE_2.0[low] & TABLE_2.1[high],
+    )
 }
 
 /// 64 bytes' classes from their bits in the tables, taken by `has(table, bits)`: the bitmap
@@ -371,8 +323,8 @@ fn classify_avx2(block: &[u8; 64]) -> Classes {
         unsafe { _mm256_loadu_si256(both.as_ptr().cast::<__m256i>()) }
     };
     let tables = [
-        (table(&LOW_1), table(&HIGH_1)),
-        (table(&LOW_2), table(&HIGH_2)),
+        (table(&TABLE_1.0), table(&TABLE_1.1)),
+        (table(&TABLE_2.0), table(&TABLE_2.1)),
     ];
     let nibble = _mm256_set1_epi8(0x0f);
     let mut classes = [[_mm256_setzero_si256(); 2]; 2];
