@@ -408,6 +408,14 @@ impl Anonymizer {
             }
             return i;
         }
+        // Most marked words are IPv4 addresses, whole: read at once (what the shapes below
+        // would find, in one pass instead of three).
+        if word[0].is_ascii_digit()
+            && let Some(a) = detect::parse_ipv4(word)
+        {
+            spans.push(span(start, i, Replacement::V4(u32::from(a))));
+            return i;
+        }
         let seen = word.iter().fold(0, |seen, &c| seen | CLASS[usize::from(c)]);
         if seen & (DOT | COLON) != 0
             && seen & NOT_IN_ADDRESS == 0

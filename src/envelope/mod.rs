@@ -39,12 +39,31 @@ fn skip_spaces(b: &[u8]) -> &[u8] {
     &b[n..]
 }
 
+/// Bytes of a host name ([`HOST`]) and of a program name ([`NAME`]), by table: every line
+/// goes through them.
+static BYTE_CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+            t[c] = HOST | NAME;
+        }
+        c += 1;
+    }
+    t[b':' as usize] = HOST;
+    t[b'/' as usize] = NAME;
+    t
+};
+const HOST: u8 = 1;
+const NAME: u8 = 2;
+
 fn is_host_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':')
+    BYTE_CLASSES[usize::from(c)] & HOST != 0
 }
 
 fn is_name_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'/')
+    BYTE_CLASSES[usize::from(c)] & NAME != 0
 }
 
 /// Parses `name[pid]: `, `name(N): ` or `name: ` at the start of `b`: (name, rest).
