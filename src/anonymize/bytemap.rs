@@ -216,6 +216,21 @@ impl ByteMap {
         })
     }
 
+    /// Whether a byte of `start..=last` is a candidate's.
+    pub fn has_candidate(&self, start: usize, last: usize) -> bool {
+        let (first, end) = (start / 64, last / 64);
+        (first..=end).any(|block| {
+            let mut bits = self.candidates[block];
+            if block == first {
+                bits &= u64::MAX << (start % 64);
+            }
+            if block == end {
+                bits &= u64::MAX >> (63 - last % 64);
+            }
+            bits != 0
+        })
+    }
+
     /// Whether a byte of `start..end` (not empty) is a mark: `.`, `:` or `@`.
     pub fn marked(&self, start: usize, end: usize) -> bool {
         let (first, last) = (start / 64, (end - 1) / 64);

@@ -297,8 +297,19 @@ impl Anonymizer {
             known,
         };
         // The first word opens the message (a queue id's place); the others are only those
-        // the map finds worth a look.
-        let mut after = self.word(&message, first.start - base, first.end - base, true, spans);
+        // the map finds worth a look. Of a first word that is none of those, only a queue id
+        // is replaced.
+        let (start, i) = (first.start - base, first.end - base);
+        let mut after = if self.map.has_candidate(first.start, first.end) {
+            self.word(&message, start, i, true, spans)
+        } else {
+            if let Some(id) = queue_id(&line[start..i], true, false)
+                && !inside(&spans[..known], start)
+            {
+                spans.push(span(start, start + id, Replacement::Name(Kind::Queue)));
+            }
+            i
+        };
         while let Some(word) = self.map.next_candidate(base + after, end) {
             after = self.word(&message, word.start - base, word.end - base, false, spans);
         }
@@ -338,10 +349,7 @@ impl Anonymizer {
         {
             return i;
         }
-        if spans[..known]
-            .iter()
-            .any(|k| k.start <= start && start < k.end)
-        {
+        if inside(&spans[..known], start) {
             return i;
         }
         let word = &line[start..i];
@@ -387,18 +395,8 @@ impl Anonymizer {
             }
             _ => {}
         }
-        // `4F2A81C0D3: client=…` (the word holds its colon), `queued as 4F2A81C0D3)`.
-        let id = match word.strip_suffix(b":") {
-            Some(id) if opening => id,
-            _ if queued_as => word,
-            _ => b"",
-        };
-        if is_queue_id(id) {
-            spans.push(span(
-                start,
-                start + id.len(),
-                Replacement::Name(Kind::Queue),
-            ));
+        if let Some(id) = queue_id(word, opening, queued_as) {
+            spans.push(span(start, start + id, Replacement::Name(Kind::Queue)));
             return i;
         }
         // Only `[` after a word can make a name of a word without `.`, `:` or `@`.
@@ -646,6 +644,11 @@ fn closing(line: &[u8], start: usize, word_end: usize, close: u8) -> usize {
     memchr::memchr(close, window).map_or(word_end, |n| start + n)
 }
 
+/// Whether `at` is inside one of `spans`.
+fn inside(spans: &[Replace], at: usize) -> bool {
+    spans.iter().any(|s| s.start <= at && at < s.end)
+}
+
 fn span(start: usize, end: usize, kind: Replacement) -> Replace {
     Replace { start, end, kind }
 }
@@ -717,6 +720,17 @@ fn address_shape(word: &[u8]) -> Option<AddressShape> {
         .into_iter()
         .flatten()
         .find(|shape| shape.is_address(word))
+}
+
+/// The length of the queue id `word` is: `4F2A81C0D3:` opening a message (the word holds its
+/// colon), or the word after `queued as `.
+fn queue_id(word: &[u8], opening: bool, queued_as: bool) -> Option<usize> {
+    let id = match word.strip_suffix(b":") {
+        Some(id) if opening => id,
+        _ if queued_as => word,
+        _ => return None,
+    };
+    is_queue_id(id).then_some(id.len())
 }
 
 /// Postfix's queue ids: 6 to 12 upper-case hexadecimal digits, or the long form (15 or more
