@@ -3,7 +3,8 @@
 //! the scan goes from candidate to candidate and never looks at most words of a line.
 //!
 //! A candidate is a superset of the words `anonymize` may replace, decided from a byte and its
-//! neighbours: a word holding `@`, or `.`/`:` between two of its bytes; the word before `[`
+//! neighbours: a word holding `@`, a `:` between two of its bytes, a `.` before a letter or
+//! the third dot between digits of an IPv4 address; the word before `[`
 //! (`host[addr]`); the word after `<`, a word's `(` (`imap(`), `e=`/`r=` (`user=`,
 //! `sasl_username=`), `as ` and `e: ` (`queued as `, `(username: `). Whether the word is
 //! replaced is decided there, not here.
@@ -25,7 +26,11 @@ pub struct ByteMap {
 struct Shifted {
     in_word: u64,
     after_in_word: u64,
-    dots_colons: u64,
+    dots: u64,
+    colons: u64,
+    digits: u64,
+    digit_dot_digits: u64,
+    two_digit_dot_digits: u64,
     field_end: u64,
     before_before_space: u64,
     spaced_tail: u64,
@@ -41,14 +46,15 @@ struct Classes {
     separators: u64,
     /// `.`, `:` or `@`.
     marks: u64,
-    /// `.` or `:`.
-    dots_colons: u64,
+    dots: u64,
+    colons: u64,
+    digits: u64,
     at: u64,
     open_bracket: u64,
     angle: u64,
     paren: u64,
     equals: u64,
-    /// `e` or `r`: the ends of the user fields' names.
+    /// `e` or `r` (and `b`, `u`): the ends of the user fields' names.
     field_end: u64,
     space: u64,
     /// `s` or `:`: before the space of `queued as ` and `(username: `.
@@ -102,8 +108,23 @@ impl ByteMap {
         let in_word = !c.separators;
         let after_in_word = next(in_word, before.in_word);
         let two_after_in_word = next(after_in_word, before.after_in_word);
-        // The byte after a `.`/`:` with word bytes on both sides of it.
-        let inner_mark = next(c.dots_colons, before.dots_colons) & in_word & two_after_in_word;
+        // Moved by `k` bytes.
+        let by = |k: u32, x: u64, before: u64| x << k | before >> (64 - k);
+        let inner = in_word & two_after_in_word;
+        // The byte after a `.` or a `:` with word bytes on both sides of it; not a digit after
+        // a dot between digits (`0.66`, `2.0.0`), unless it is the third of three such within
+        // 4 bytes of each other (`192.0.2.1`): a host name has a letter after a dot (its
+        // top-level domain), an address three dots between digits.
+        let digit_dot_digits =
+            c.digits & next(c.dots, before.dots) & by(2, c.digits, before.digits);
+        let near = |x: u64, before: u64| by(2, x, before) | by(3, x, before) | by(4, x, before);
+        let two_digit_dot_digits =
+            digit_dot_digits & near(digit_dot_digits, before.digit_dot_digits);
+        let three_digit_dot_digits =
+            two_digit_dot_digits & near(two_digit_dot_digits, before.two_digit_dot_digits);
+        let inner_mark =
+            (next(c.colons, before.colons) | next(c.dots, before.dots) & !digit_dot_digits) & inner
+                | three_digit_dot_digits;
         let word_before_bracket = c.open_bracket & after_in_word;
         // `name(`, not ` (`.
         let paren = c.paren & after_in_word;
@@ -123,7 +144,11 @@ impl ByteMap {
         Shifted {
             in_word,
             after_in_word,
-            dots_colons: c.dots_colons,
+            dots: c.dots,
+            colons: c.colons,
+            digits: c.digits,
+            digit_dot_digits,
+            two_digit_dot_digits,
             field_end: c.field_end,
             before_before_space: c.before_before_space,
             spaced_tail,
@@ -283,17 +308,18 @@ const DOT_BIT: u8 = 0b0001_0000;
 const COLON_BIT: u8 = 0b0010_0000;
 const AT_BIT: u8 = 0b0100_0000;
 const OPEN_BRACKET_BIT: u8 = 0b1000_0000;
-/// The bytes that the places of candidates are made of, a byte a bit.
+/// The bytes that the places of candidates are made of (`b` and `u` come with `e` and `r`,
+/// their nibbles' pairs).
 const TABLE_2: ([u8; 16], [u8; 16]) =
-    nibble_tables([b"<", b"(", b"=", b"e", b"r", b" ", b"s", b"a"]);
+    nibble_tables([b"<", b"(", b"=", b"beru", b"0123456789", b" ", b"s", b"ae"]);
 const ANGLE_BIT: u8 = 0b0000_0001;
 const PAREN_BIT: u8 = 0b0000_0010;
 const EQUALS_BIT: u8 = 0b0000_0100;
-const E_BIT: u8 = 0b0000_1000;
-const FIELD_END_BITS: u8 = E_BIT | 0b0001_0000;
+const FIELD_END_BIT: u8 = 0b0000_1000;
+const DIGIT_BIT: u8 = 0b0001_0000;
 const SPACE_BIT: u8 = 0b0010_0000;
 const S_BIT: u8 = 0b0100_0000;
-const A_BIT: u8 = 0b1000_0000;
+const A_E_BIT: u8 = 0b1000_0000;
 
 /// The classes of one byte, by the tables: (table 1's bits, table 2's bits).
 fn byte_classes(c: u8) -> (u8, u8) {
@@ -311,16 +337,18 @@ fn classes_from(has: impl Fn(usize, u8) -> u64) -> Classes {
     Classes {
         separators: has(0, SEPARATOR_BITS),
         marks: has(0, DOT_BIT | COLON_BIT | AT_BIT),
-        dots_colons: has(0, DOT_BIT | COLON_BIT),
+        dots: has(0, DOT_BIT),
+        colons: has(0, COLON_BIT),
+        digits: has(1, DIGIT_BIT),
         at: has(0, AT_BIT),
         open_bracket: has(0, OPEN_BRACKET_BIT),
         angle: has(1, ANGLE_BIT),
         paren: has(1, PAREN_BIT),
         equals: has(1, EQUALS_BIT),
-        field_end: has(1, FIELD_END_BITS),
+        field_end: has(1, FIELD_END_BIT),
         space: has(1, SPACE_BIT),
         before_space: has(1, S_BIT) | has(0, COLON_BIT),
-        before_before_space: has(1, E_BIT | A_BIT),
+        before_before_space: has(1, A_E_BIT),
     }
 }
 
@@ -382,26 +410,30 @@ mod tests {
     use super::*;
 
     /// The classes the tables encode, by name.
-    const CLASSES: [(&str, &[u8]); 12] = [
+    const CLASSES: [(&str, &[u8]); 14] = [
         ("separators", b" \t,;<>[]()=\"{}\n"),
         ("marks", b".:@"),
-        ("dots_colons", b".:"),
+        ("dots", b"."),
+        ("colons", b":"),
+        ("digits", b"0123456789"),
         ("at", b"@"),
         ("open_bracket", b"["),
         ("angle", b"<"),
         ("paren", b"("),
         ("equals", b"="),
-        ("field_end", b"er"),
+        ("field_end", b"beru"),
         ("space", b" "),
         ("before_space", b"s:"),
         ("before_before_space", b"ae"),
     ];
 
-    fn by_name(c: &Classes) -> [u64; 12] {
+    fn by_name(c: &Classes) -> [u64; 14] {
         [
             c.separators,
             c.marks,
-            c.dots_colons,
+            c.dots,
+            c.colons,
+            c.digits,
             c.at,
             c.open_bracket,
             c.angle,

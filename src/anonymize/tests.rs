@@ -257,7 +257,13 @@ fn hostile_lines_stay_one_line() {
 fn the_words_left_out_as_no_candidates_are_never_replaced() {
     // Lines of pieces that make fields, shapes and places, at random offsets from the 64-byte
     // blocks' ends, rewritten looking at the candidates only and at every word.
-    const PIECES: [&str; 40] = [
+    const PIECES: [&str; 46] = [
+        "255.255.255.255",
+        "10.0.0.1.",
+        "1.22.3.44:25",
+        "0.01/0.01/0/0.04",
+        "9.",
+        "2.0.0",
         " ",
         " ",
         " ",
