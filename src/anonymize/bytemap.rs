@@ -3,9 +3,8 @@
 //! the scan goes from candidate to candidate and never looks at most words of a line.
 //!
 //! A candidate is a superset of the words `anonymize` may replace, decided from a byte and its
-//! neighbours: a word holding `@`, a `:` between two of its bytes, a `.` before a letter or
-//! the third dot between digits of an IPv4 address; the word before `[`
-//! (`host[addr]`); the word after `<`, a word's `(` (`imap(`), `e=`/`r=` (`user=`,
+//! neighbours: a word holding `@`, or `.`/`:` between two of its bytes (a dot between digits
+//! only as the third of an IPv4 address); the word before `[` (`host[addr]`); the word after `<`, a word's `(` (`imap(`), `e=`/`r=` (`user=`,
 //! `sasl_username=`), `as ` and `e: ` (`queued as `, `(username: `). Whether the word is
 //! replaced is decided there, not here.
 //!
