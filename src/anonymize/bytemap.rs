@@ -4,9 +4,9 @@
 //!
 //! A candidate is a superset of the words `anonymize` may replace, decided from a byte and its
 //! neighbours: a word holding `@`, or `.`/`:` between two of its bytes (a dot between digits
-//! only as the third of an IPv4 address); the word before `[` (`host[addr]`); the word after `<`, a word's `(` (`imap(`), `e=`/`r=` (`user=`,
-//! `sasl_username=`), `as ` and `e: ` (`queued as `, `(username: `). Whether the word is
-//! replaced is decided there, not here.
+//! only as the third of an IPv4 address); the word before `[` (`host[addr]`); the word after
+//! `<`, a word's `(` (`imap(`), `e=`/`r=` (`user=`, `sasl_username=`), `as ` and `e: `
+//! (`queued as `, `(username: `). Whether the word is replaced is decided there, not here.
 //!
 //! Not here: what a word is replaced by (`anonymize`).
 
@@ -43,8 +43,6 @@ struct Shifted {
 #[derive(Clone, Copy, Default)]
 struct Classes {
     separators: u64,
-    /// `.`, `:` or `@`.
-    marks: u64,
     dots: u64,
     colons: u64,
     digits: u64,
@@ -102,13 +100,13 @@ impl ByteMap {
     /// Adds a block's bitmaps, its candidates decided with what the block before passes on.
     #[inline(always)]
     fn push(&mut self, c: &Classes, before: &Shifted) -> Shifted {
-        // Each bit moved to the next byte, the last of the block before coming first.
-        let next = |x: u64, before: u64| x << 1 | before >> 63;
+        // Each bit moved by `k` bytes, the last of the block before coming first; by one: to
+        // the next byte.
+        let by = |k: u32, x: u64, before: u64| x << k | before >> (64 - k);
+        let next = |x: u64, before: u64| by(1, x, before);
         let in_word = !c.separators;
         let after_in_word = next(in_word, before.in_word);
         let two_after_in_word = next(after_in_word, before.after_in_word);
-        // Moved by `k` bytes.
-        let by = |k: u32, x: u64, before: u64| x << k | before >> (64 - k);
         let inner = in_word & two_after_in_word;
         // The byte after a `.` or a `:` with word bytes on both sides of it; not a digit after
         // a dot between digits (`0.66`, `2.0.0`), unless it is the third of three such within
@@ -137,7 +135,8 @@ impl ByteMap {
             | next(spaced, before.spaced))
             & in_word;
         self.separators.push(c.separators);
-        self.marks.push(c.marks);
+        // The marks: `.`, `:` or `@`.
+        self.marks.push(c.dots | c.colons | c.at);
         self.candidates
             .push(c.at | inner_mark | word_before_bracket | word_after);
         Shifted {
@@ -333,11 +332,11 @@ fn byte_classes(c: u8) -> (u8, u8) {
 /// of the bytes with one of `bits` in that table.
 #[inline(always)]
 fn classes_from(has: impl Fn(usize, u8) -> u64) -> Classes {
+    let colons = has(0, COLON_BIT);
     Classes {
         separators: has(0, SEPARATOR_BITS),
-        marks: has(0, DOT_BIT | COLON_BIT | AT_BIT),
         dots: has(0, DOT_BIT),
-        colons: has(0, COLON_BIT),
+        colons,
         digits: has(1, DIGIT_BIT),
         at: has(0, AT_BIT),
         open_bracket: has(0, OPEN_BRACKET_BIT),
@@ -346,7 +345,7 @@ fn classes_from(has: impl Fn(usize, u8) -> u64) -> Classes {
         equals: has(1, EQUALS_BIT),
         field_end: has(1, FIELD_END_BIT),
         space: has(1, SPACE_BIT),
-        before_space: has(1, S_BIT) | has(0, COLON_BIT),
+        before_space: has(1, S_BIT) | colons,
         before_before_space: has(1, A_E_BIT),
     }
 }
@@ -409,9 +408,8 @@ mod tests {
     use super::*;
 
     /// The classes the tables encode, by name.
-    const CLASSES: [(&str, &[u8]); 14] = [
+    const CLASSES: [(&str, &[u8]); 13] = [
         ("separators", b" \t,;<>[]()=\"{}\n"),
-        ("marks", b".:@"),
         ("dots", b"."),
         ("colons", b":"),
         ("digits", b"0123456789"),
@@ -426,10 +424,9 @@ mod tests {
         ("before_before_space", b"ae"),
     ];
 
-    fn by_name(c: &Classes) -> [u64; 14] {
+    fn by_name(c: &Classes) -> [u64; 13] {
         [
             c.separators,
-            c.marks,
             c.dots,
             c.colons,
             c.digits,
