@@ -7,8 +7,8 @@
 //!   many: an address, a network (/24, /64), a user. It is written after the commits, in key
 //!   order, by [`Store::index_pending`]: by a pass that stored few events (a timer's run, a
 //!   follow pass, [`INDEX_PER_FOLLOW_PASS`] at a time after its alerts), or once too many
-//!   wait. A query reads the entries, then the events not
-//!   indexed yet by their ids (`id > indexed_up_to`).
+//!   wait. A query reads the entries, then the events not indexed yet by their ids
+//!   (`id > indexed_up_to`).
 //! - the day summary `source_days` for an ASN, a country, a server: the days (and from when
 //!   to when) the value was seen; only those spans' events are read, through the time index.
 //!
