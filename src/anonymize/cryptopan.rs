@@ -32,25 +32,20 @@ impl CryptoPan {
         }
     }
 
-    /// The first bit of AES_k(`prefix` (its first `bits` bits, at the top), then the pad).
-    fn bit(&self, prefix: u128, bits: u32) -> u128 {
-        let keep = if bits == 0 {
-            0
-        } else {
-            u128::MAX << (128 - bits)
-        };
-        let input = (prefix & keep) | (self.pad & !keep);
-        let mut block = GenericArray::from(input.to_be_bytes());
-        self.aes.encrypt_block(&mut block);
-        u128::from(block[0] >> 7)
-    }
-
-    /// The top `width` bits of `addr` (placed at the top of a u128) permuted.
+    /// The top `width` bits of `addr` (placed at the top of a u128) permuted: the `width`
+    /// blocks are independent, so they are encrypted together (AES-NI pipelines them).
     fn permute(&self, addr: u128, width: u32) -> u128 {
-        let mut otp = 0u128;
-        for i in 0..width {
-            otp |= self.bit(addr, i) << (127 - i);
+        let mut blocks = [GenericArray::default(); 128];
+        let blocks = &mut blocks[..width as usize];
+        for (bits, block) in (0u32..).zip(blocks.iter_mut()) {
+            // The first `bits` bits of the address, then the pad's.
+            let keep = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            *block = GenericArray::from(((addr & keep) | (self.pad & !keep)).to_be_bytes());
         }
+        self.aes.encrypt_blocks(blocks);
+        let otp = (0..).zip(blocks.iter()).fold(0u128, |otp, (i, block)| {
+            otp | u128::from(block[0] >> 7) << (127 - i)
+        });
         addr ^ otp
     }
 

@@ -21,6 +21,7 @@
 
 mod bytemap;
 pub mod cryptopan;
+mod memo;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -37,6 +38,7 @@ use crate::envelope::{
 };
 use bytemap::ByteMap;
 use cryptopan::CryptoPan;
+use memo::Memo;
 
 /// The secrets of one key file: the Crypto-PAn key and the names' key, both derived from the
 /// file's bytes (so any file of at least [`Key::MIN_BYTES`] random bytes will do).
@@ -73,14 +75,12 @@ impl Key {
     }
 }
 
-/// Users, host names and addresses remembered, of each: a bounded memory whatever the log's
-/// size.
+/// Addresses remembered, of each kind: a bounded memory whatever the log's size.
 const REMEMBERED: usize = 100_000;
 
-/// What a replaced name is (each kind its own pseudonyms).
+/// What a replaced name is (each kind its own pseudonyms and its own `remembered`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// `User` and `Host` first: they index `remembered`.
     User,
     Host,
     Session,
@@ -97,8 +97,8 @@ pub struct Anonymizer {
     pan: CryptoPan,
     /// Every other name.
     names: NamePrf,
-    /// Users and host names (by [`Kind`]) and their pseudonyms (each up to [`REMEMBERED`]).
-    remembered: [Replacements; 2],
+    /// Names (by [`Kind`]) and their pseudonyms, lately made.
+    remembered: [Memo; 4],
     /// IPv6 and mapped address texts and what they became (up to [`REMEMBERED`]).
     addresses: Replacements,
     /// Which lines the detectors look at (as in `parse`).
@@ -517,26 +517,16 @@ impl Anonymizer {
         self.addresses.insert(text.into(), done.into());
     }
 
-    /// The replacement of `value` as a `kind`; users and host names, which come back again
-    /// and again, remembered (up to [`REMEMBERED`] of each), sessions and queue ids computed
-    /// each time (a few AES blocks cost less than remembering every one of a big log).
+    /// The replacement of `value` as a `kind`, remembered: a name comes back (a queue id in
+    /// each line of its message's way, a user in each attempt).
     fn write_pseudonym(&mut self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {
-        if matches!(kind, Kind::User | Kind::Host) {
-            let cache = &mut self.remembered[kind as usize];
-            if let Some(done) = cache.get(value) {
-                out.extend_from_slice(done);
-                return;
-            }
-            if cache.len() >= REMEMBERED {
-                cache.clear();
-            }
-            let mut done = Vec::with_capacity(24);
-            self.make_pseudonym(kind, value, &mut done);
-            out.extend_from_slice(&done);
-            self.remembered[kind as usize].insert(value.into(), done.into());
-        } else {
-            self.make_pseudonym(kind, value, out);
+        if let Some(done) = self.remembered[kind as usize].get(value) {
+            out.extend_from_slice(done);
+            return;
         }
+        let at = out.len();
+        self.make_pseudonym(kind, value, out);
+        self.remembered[kind as usize].put(value, &out[at..]);
     }
 
     fn make_pseudonym(&self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {

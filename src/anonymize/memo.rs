@@ -1,0 +1,141 @@
+//! The pseudonyms of users and host names made lately, by their texts: a direct-mapped table
+//! of one cache line a name, in a fixed memory whatever the log's size. A lookup costs a hash
+//! and at most one cache miss; a name that does not fit a slot, or whose slot another name took
+//! since, is made again (the pseudonym depends on the key and the text alone, so forgetting
+//! one changes nothing but time).
+//!
+//! Not here: how a pseudonym is made (`anonymize`).
+
+use std::hash::BuildHasher;
+
+/// Slots of a table: a power of two (64 bytes each).
+const SLOTS: usize = 1 << 13;
+/// The longest name kept.
+const LONGEST_TEXT: usize = 40;
+/// The longest pseudonym kept (`u` and 10, `h` and 8 and a top-level domain up to 12).
+const LONGEST_PSEUDONYM: usize = 22;
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Slot {
+    text: [u8; LONGEST_TEXT],
+    pseudonym: [u8; LONGEST_PSEUDONYM],
+    text_len: u8,
+    /// 0: an empty slot (no pseudonym is empty).
+    pseudonym_len: u8,
+}
+
+const EMPTY: Slot = Slot {
+    text: [0; LONGEST_TEXT],
+    pseudonym: [0; LONGEST_PSEUDONYM],
+    text_len: 0,
+    pseudonym_len: 0,
+};
+
+/// Names and their pseudonyms (a fast hash seeded per process: the texts are an attacker's).
+pub struct Memo {
+    slots: Box<[Slot]>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Default for Memo {
+    fn default() -> Memo {
+        Memo {
+            slots: vec![EMPTY; SLOTS].into_boxed_slice(),
+            hasher: Default::default(),
+        }
+    }
+}
+
+impl Memo {
+    /// The pseudonym of `text`, if remembered.
+    pub fn get(&self, text: &[u8]) -> Option<&[u8]> {
+        let slot = &self.slots[self.index(text)];
+        (slot.pseudonym_len != 0
+            && usize::from(slot.text_len) == text.len()
+            && same(&slot.text[..text.len()], text))
+        .then(|| &slot.pseudonym[..usize::from(slot.pseudonym_len)])
+    }
+
+    /// Remembers `pseudonym` for `text`, in place of the name that had its slot (not when
+    /// either is too long for a slot).
+    pub fn put(&mut self, text: &[u8], pseudonym: &[u8]) {
+        if text.len() > LONGEST_TEXT || pseudonym.is_empty() || pseudonym.len() > LONGEST_PSEUDONYM
+        {
+            return;
+        }
+        let i = self.index(text);
+        let slot = &mut self.slots[i];
+        slot.text[..text.len()].copy_from_slice(text);
+        slot.text_len = text.len() as u8;
+        slot.pseudonym[..pseudonym.len()].copy_from_slice(pseudonym);
+        slot.pseudonym_len = pseudonym.len() as u8;
+    }
+
+    fn index(&self, text: &[u8]) -> usize {
+        self.hasher.hash_one(text) as usize & (SLOTS - 1)
+    }
+}
+
+/// `a == b` for slices of one length up to a slot's, by overlapping words (no call into
+/// `memcmp` for a few bytes).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4"));
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a == b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_found_until_another_takes_its_slot() {
+        let mut memo = Memo::default();
+        assert_eq!(memo.get(b"alice"), None);
+        memo.put(b"alice", b"u0123456789");
+        assert_eq!(memo.get(b"alice"), Some(&b"u0123456789"[..]));
+        assert_eq!(memo.get(b"alicE"), None);
+        assert_eq!(memo.get(b"alic"), None);
+        // Names too long for a slot are never kept.
+        let long = [b'a'; LONGEST_TEXT + 1];
+        memo.put(&long, b"u0123456789");
+        assert_eq!(memo.get(&long), None);
+        // A name that lands on alice's slot replaces her.
+        let rival = (0u32..)
+            .map(|n| format!("n{n}"))
+            .find(|n| memo.index(n.as_bytes()) == memo.index(b"alice"))
+            .unwrap();
+        memo.put(rival.as_bytes(), b"u9876543210");
+        assert_eq!(memo.get(b"alice"), None);
+        assert_eq!(memo.get(rival.as_bytes()), Some(&b"u9876543210"[..]));
+    }
+
+    #[test]
+    fn same_compares_every_byte_at_every_length() {
+        for n in 0..=LONGEST_TEXT {
+            let a: Vec<u8> = (0..n as u8).collect();
+            assert!(same(&a, &a.clone()));
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x20;
+                assert!(!same(&a, &b), "length {n}, byte {i}");
+            }
+        }
+    }
+}
