@@ -190,17 +190,15 @@ impl Reading<'_> {
                     }
                 }
             };
-            match lines.next_chunk() {
-                Ok(Some(lines)) => {
-                    chunk.clear();
-                    chunk.extend_from_slice(lines);
+            match lines.next_chunk_into(chunk) {
+                Ok(true) => {
                     if !chunk.ends_with(b"\n") {
                         chunk.push(b'\n');
                     }
                     self.seq += 1;
                     return Some(self.seq - 1);
                 }
-                Ok(None) => {}
+                Ok(false) => {}
                 Err(e) => {
                     eprintln!(
                         "maillogsentinel: {}: {e}; the lines before were written",

@@ -138,6 +138,23 @@ impl<R: Read> LineChunks<R> {
             .unwrap_or(self.offset - (self.filled - self.consumed) as u64)
     }
 
+    /// [`LineChunks::next_chunk`] as `chunk`'s new contents: the buffer itself changes hands
+    /// (`chunk`'s becomes the one read into next), so the chunk is not copied. `Ok(false)` at
+    /// the end.
+    pub fn next_chunk_into(&mut self, chunk: &mut Vec<u8>) -> io::Result<bool> {
+        let Some(len) = self.next_chunk()?.map(<[u8]>::len) else {
+            return Ok(false);
+        };
+        // What follows the chunk (a partial line) starts the next buffer.
+        let tail = self.consumed..self.filled;
+        chunk.resize(self.buf.len(), 0);
+        chunk[..tail.len()].copy_from_slice(&self.buf[tail.clone()]);
+        std::mem::swap(&mut self.buf, chunk);
+        chunk.truncate(len);
+        (self.filled, self.consumed) = (tail.len(), 0);
+        Ok(true)
+    }
+
     /// The next chunk of whole lines, each ending in `\n` except maybe the last line of the
     /// input. `Ok(None)` at the end.
     pub fn next_chunk(&mut self) -> io::Result<Option<&[u8]>> {
@@ -225,6 +242,29 @@ mod tests {
         let mut partial = data.clone();
         partial.extend_from_slice(b"no newline at end");
         assert_eq!(chunks(&partial, 64).0, partial);
+    }
+
+    #[test]
+    fn chunks_handed_over_are_the_chunks_read() {
+        let mut data: Vec<u8> = (0..500)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        data.extend(std::iter::repeat_n(b'x', 1000));
+        data.extend_from_slice(b"\nafter\nno newline at end");
+        let mut read = LineChunks::new(&data[..], 100);
+        read.buf.truncate(100);
+        let (mut expected, mut handed) = (Vec::new(), Vec::new());
+        while let Some(chunk) = read.next_chunk().unwrap() {
+            expected.push(chunk.to_vec());
+        }
+        let mut over = LineChunks::new(&data[..], 100);
+        over.buf.truncate(100);
+        let mut chunk = b"left from before".to_vec();
+        while over.next_chunk_into(&mut chunk).unwrap() {
+            handed.push(chunk.clone());
+        }
+        assert_eq!(handed, expected);
+        assert_eq!((over.oversized, over.position()), (1, data.len() as u64));
     }
 
     #[test]
