@@ -8,8 +8,6 @@
 
 use std::hash::BuildHasher;
 
-/// Slots of a table: a power of two (64 bytes each).
-const SLOTS: usize = 1 << 13;
 /// The longest name kept.
 const LONGEST_TEXT: usize = 40;
 /// The longest pseudonym kept (`u` and 10, `h` and 8 and a top-level domain up to 12).
@@ -38,16 +36,15 @@ pub struct Memo {
     hasher: foldhash::fast::RandomState,
 }
 
-impl Default for Memo {
-    fn default() -> Memo {
+impl Memo {
+    /// A table of `2^bits` slots (64 bytes each).
+    pub fn new(bits: u32) -> Memo {
         Memo {
-            slots: vec![EMPTY; SLOTS].into_boxed_slice(),
+            slots: vec![EMPTY; 1 << bits].into_boxed_slice(),
             hasher: Default::default(),
         }
     }
-}
 
-impl Memo {
     /// The pseudonym of `text`, if remembered.
     pub fn get(&self, text: &[u8]) -> Option<&[u8]> {
         let slot = &self.slots[self.index(text)];
@@ -73,7 +70,7 @@ impl Memo {
     }
 
     fn index(&self, text: &[u8]) -> usize {
-        self.hasher.hash_one(text) as usize & (SLOTS - 1)
+        self.hasher.hash_one(text) as usize & (self.slots.len() - 1)
     }
 }
 
@@ -106,7 +103,7 @@ mod tests {
 
     #[test]
     fn a_name_is_found_until_another_takes_its_slot() {
-        let mut memo = Memo::default();
+        let mut memo = Memo::new(4);
         assert_eq!(memo.get(b"alice"), None);
         memo.put(b"alice", b"u0123456789");
         assert_eq!(memo.get(b"alice"), Some(&b"u0123456789"[..]));

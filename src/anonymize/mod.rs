@@ -97,7 +97,9 @@ pub struct Anonymizer {
     pan: CryptoPan,
     /// Every other name.
     names: NamePrf,
-    /// Names (by [`Kind`]) and their pseudonyms, lately made.
+    /// Names (by [`Kind`]) and their pseudonyms, lately made: many users and host names come
+    /// back all along, a session or a queue id only in the next lines (a small table that stays
+    /// in the processor's cache).
     remembered: [Memo; 4],
     /// IPv6 and mapped address texts and what they became (up to [`REMEMBERED`]).
     addresses: Replacements,
@@ -182,7 +184,7 @@ impl Anonymizer {
     pub fn new(key: &Key) -> Anonymizer {
         Anonymizer {
             pan: CryptoPan::new(&key.pan),
-            remembered: Default::default(),
+            remembered: [13, 13, 11, 11].map(Memo::new),
             names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names))),
             addresses: Replacements::default(),
             prefilter: Prefilter::default(),
