@@ -6,12 +6,33 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use memchr::memmem;
 
+/// Haystacks up to this long are searched from each place of the needle's first (or last)
+/// byte: a line's message, where building a linear-time searcher for each call costs more
+/// than the search. Longer ones get that searcher (an attacker's line stays linear).
+const SHORT_HAY: usize = 256;
+
+/// Where `needle` first starts in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memmem::find(hay, needle)
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    if hay.len() > SHORT_HAY {
+        return memmem::find(hay, needle);
+    }
+    memchr::memchr_iter(first, hay).find(|&at| hay[at + 1..].starts_with(rest))
 }
 
+/// Where `needle` last starts in `hay`.
 pub fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memmem::rfind(hay, needle)
+    let Some((&last, rest)) = needle.split_last() else {
+        return Some(hay.len());
+    };
+    if hay.len() > SHORT_HAY {
+        return memmem::rfind(hay, needle);
+    }
+    memchr::memrchr_iter(last, hay)
+        .find(|&at| hay[..at].ends_with(rest))
+        .map(|at| at - rest.len())
 }
 
 /// The longest text of an address: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`.
@@ -99,6 +120,25 @@ pub fn non_empty(b: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_and_rfind_agree_with_memmem_on_short_and_long_haystacks() {
+        // Few letters: needles overlap themselves and the haystacks (`aab` in `aaab`).
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for _ in 0..20_000 {
+            let len = [0, 3, 40, SHORT_HAY, SHORT_HAY + 1, 700][next(6) as usize];
+            let hay: Vec<u8> = (0..len).map(|_| b"ab="[next(3) as usize]).collect();
+            let needle: Vec<u8> = (0..next(6)).map(|_| b"ab="[next(3) as usize]).collect();
+            assert_eq!(find(&hay, &needle), memmem::find(&hay, &needle));
+            assert_eq!(rfind(&hay, &needle), memmem::rfind(&hay, &needle));
+        }
+    }
 
     #[test]
     fn ips() {
