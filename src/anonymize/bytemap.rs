@@ -13,6 +13,8 @@
 /// The bitmaps of one chunk: bit `i % 64` of word `i / 64` for byte `i`.
 #[derive(Default)]
 pub struct ByteMap {
+    /// The lines' ends.
+    newlines: Vec<u64>,
     separators: Vec<u64>,
     marks: Vec<u64>,
     /// A byte of each candidate word, or the `[` right after it.
@@ -42,6 +44,7 @@ struct Shifted {
 /// The classes of 64 bytes that the bitmaps are made of.
 #[derive(Clone, Copy, Default)]
 struct Classes {
+    newlines: u64,
     separators: u64,
     dots: u64,
     colons: u64,
@@ -63,6 +66,7 @@ struct Classes {
 impl ByteMap {
     /// Maps `chunk` (the buffers are kept from chunk to chunk).
     pub fn fill(&mut self, chunk: &[u8]) {
+        self.newlines.clear();
         self.separators.clear();
         self.marks.clear();
         self.candidates.clear();
@@ -134,6 +138,7 @@ impl ByteMap {
             | next(field, before.field)
             | next(spaced, before.spaced))
             & in_word;
+        self.newlines.push(c.newlines);
         self.separators.push(c.separators);
         // The marks: `.`, `:` or `@`.
         self.marks.push(c.dots | c.colons | c.at);
@@ -155,6 +160,17 @@ impl ByteMap {
             field,
             spaced,
         }
+    }
+
+    /// The first line's end at or after `from`.
+    pub fn next_newline(&self, from: usize) -> Option<usize> {
+        let mut block = from / 64;
+        let mut bits = self.newlines.get(block)? & (u64::MAX << (from % 64));
+        while bits == 0 {
+            block += 1;
+            bits = *self.newlines.get(block)?;
+        }
+        Some(block * 64 + bits.trailing_zeros() as usize)
     }
 
     fn is_separator(&self, at: usize) -> bool {
@@ -329,11 +345,12 @@ fn byte_classes(c: u8) -> (u8, u8) {
 }
 
 /// 64 bytes' classes from their bits in the tables, taken by `has(table, bits)`: the bitmap
-/// of the bytes with one of `bits` in that table.
+/// of the bytes with one of `bits` in that table; and their newlines.
 #[inline(always)]
-fn classes_from(has: impl Fn(usize, u8) -> u64) -> Classes {
+fn classes_from(has: impl Fn(usize, u8) -> u64, newlines: u64) -> Classes {
     let colons = has(0, COLON_BIT);
     Classes {
+        newlines,
         separators: has(0, SEPARATOR_BITS),
         dots: has(0, DOT_BIT),
         colons,
@@ -369,9 +386,12 @@ fn classify_avx2(block: &[u8; 64]) -> Classes {
     ];
     let nibble = _mm256_set1_epi8(0x0f);
     let mut classes = [[_mm256_setzero_si256(); 2]; 2];
+    let mut newlines = 0u64;
     for (k, half) in block.chunks_exact(32).enumerate() {
         // SAFETY: `half` is 32 readable bytes; the load needs no alignment.
         let v = unsafe { _mm256_loadu_si256(half.as_ptr().cast::<__m256i>()) };
+        let newline = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8)));
+        newlines |= u64::from(newline as u32) << (32 * k);
         let (low, high) = (
             _mm256_and_si256(v, nibble),
             _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble),
@@ -383,24 +403,32 @@ fn classify_avx2(block: &[u8; 64]) -> Classes {
             );
         }
     }
-    classes_from(|t, bits| {
-        let half = |k: usize| {
-            let hits = _mm256_and_si256(classes[t][k], _mm256_set1_epi8(bits as i8));
-            !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hits, _mm256_setzero_si256())) as u32)
-        };
-        u64::from(half(0)) | u64::from(half(1)) << 32
-    })
+    classes_from(
+        |t, bits| {
+            let half = |k: usize| {
+                let hits = _mm256_and_si256(classes[t][k], _mm256_set1_epi8(bits as i8));
+                !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hits, _mm256_setzero_si256())) as u32)
+            };
+            u64::from(half(0)) | u64::from(half(1)) << 32
+        },
+        newlines,
+    )
 }
 
 /// The classes of 64 bytes, one byte at a time.
 fn classify_bytes(block: &[u8; 64]) -> Classes {
     let classes = block.map(byte_classes);
-    classes_from(|t, bits| {
-        classes.iter().enumerate().fold(0, |map, (i, c)| {
-            let byte = if t == 0 { c.0 } else { c.1 };
-            map | u64::from(byte & bits != 0) << i
-        })
-    })
+    let bitmap =
+        |has: &dyn Fn(usize) -> bool| (0..64).fold(0, |map, i| map | u64::from(has(i)) << i);
+    classes_from(
+        |t, bits| {
+            bitmap(&|i| {
+                let byte = if t == 0 { classes[i].0 } else { classes[i].1 };
+                byte & bits != 0
+            })
+        },
+        bitmap(&|i| block[i] == b'\n'),
+    )
 }
 
 #[cfg(test)]
@@ -408,7 +436,8 @@ mod tests {
     use super::*;
 
     /// The classes the tables encode, by name.
-    const CLASSES: [(&str, &[u8]); 13] = [
+    const CLASSES: [(&str, &[u8]); 14] = [
+        ("newlines", b"\n"),
         ("separators", b" \t,;<>[]()=\"{}\n"),
         ("dots", b"."),
         ("colons", b":"),
@@ -424,8 +453,9 @@ mod tests {
         ("before_before_space", b"ae"),
     ];
 
-    fn by_name(c: &Classes) -> [u64; 13] {
+    fn by_name(c: &Classes) -> [u64; 14] {
         [
+            c.newlines,
             c.separators,
             c.dots,
             c.colons,

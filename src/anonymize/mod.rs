@@ -215,7 +215,7 @@ impl Anonymizer {
         });
         let mut next_candidate = candidates.iter().copied().peekable();
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', chunk) {
+        while let Some(end) = self.map.next_newline(start) {
             let candidate = next_candidate.next_if_eq(&start).is_some();
             self.line(chunk, start..end, candidate, out);
             out.push(b'\n');
