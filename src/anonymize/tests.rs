@@ -257,7 +257,7 @@ fn hostile_lines_stay_one_line() {
 fn the_words_left_out_as_no_candidates_are_never_replaced() {
     // Lines of pieces that make fields, shapes and places, at random offsets from the 64-byte
     // blocks' ends, rewritten looking at the candidates only and at every word.
-    const PIECES: [&str; 46] = [
+    const PIECES: [&str; 50] = [
         "255.255.255.255",
         "10.0.0.1.",
         "1.22.3.44:25",
@@ -298,6 +298,10 @@ fn the_words_left_out_as_no_candidates_are_never_replaced() {
         "sasl_username=",
         "user=",
         "size=",
+        "scantime=",
+        "sasl_sender=",
+        "from=<",
+        "1234",
         "queued as ",
         "(username: ",
         "C41CC4E508:",
