@@ -125,16 +125,16 @@ pub fn parse_line<'a>(line: &'a [u8], clock: &mut Clock) -> LogLine<'a> {
     };
     let rest = skip_spaces(&line[used..]);
     // HOSTNAME is absent when the first token is already the tag (`auth-worker(1): ...`).
-    let token_len = rest.iter().take_while(|&&c| c != b' ').count();
-    let token = &rest[..token_len];
-    let host = if token.is_empty()
-        || token.ends_with(b":") && split_tag(rest).is_some()
-        || !token.iter().all(|&c| is_host_byte(c))
-    {
-        None
-    } else {
-        Some(token)
-    };
+    // Host bytes hold no space: the token is all of them when a space (or the end) follows.
+    let host_len = rest.iter().take_while(|&&c| is_host_byte(c)).count();
+    let all_host = rest.get(host_len).is_none_or(|&c| c == b' ');
+    let token = &rest[..host_len];
+    let host =
+        if token.is_empty() || !all_host || token.ends_with(b":") && split_tag(rest).is_some() {
+            None
+        } else {
+            Some(token)
+        };
     let after_host = match host {
         Some(h) => skip_spaces(&rest[h.len()..]),
         None => rest,
