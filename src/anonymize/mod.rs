@@ -78,6 +78,11 @@ impl Key {
 /// Addresses remembered, of each kind: a bounded memory whatever the log's size.
 const REMEMBERED: usize = 100_000;
 
+/// The sizes of the names' tables, by [`Kind`] (2^bits slots of 64 bytes): many users and
+/// host names come back all along (512 KiB each), a session or a queue id only in the next
+/// lines (128 KiB each, a table that stays in the processor's cache).
+const MEMO_BITS: [u32; 4] = [13, 13, 11, 11];
+
 /// What a replaced name is (each kind its own pseudonyms and its own `remembered`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -97,9 +102,7 @@ pub struct Anonymizer {
     pan: CryptoPan,
     /// Every other name.
     names: NamePrf,
-    /// Names (by [`Kind`]) and their pseudonyms, lately made: many users and host names come
-    /// back all along, a session or a queue id only in the next lines (a small table that stays
-    /// in the processor's cache).
+    /// Names (by [`Kind`]) and their pseudonyms, lately made (tables of [`MEMO_BITS`]).
     remembered: [Memo; 4],
     /// IPv6 and mapped address texts and what they became (up to [`REMEMBERED`]).
     addresses: Replacements,
@@ -184,7 +187,7 @@ impl Anonymizer {
     pub fn new(key: &Key) -> Anonymizer {
         Anonymizer {
             pan: CryptoPan::new(&key.pan),
-            remembered: [13, 13, 11, 11].map(Memo::new),
+            remembered: MEMO_BITS.map(Memo::new),
             names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names))),
             addresses: Replacements::default(),
             prefilter: Prefilter::default(),
