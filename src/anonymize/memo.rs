@@ -1,4 +1,5 @@
-//! The pseudonyms of users and host names made lately, by their texts: a direct-mapped table
+//! The pseudonyms of names (users, host names, sessions, queue ids) made lately, by their
+//! texts: a direct-mapped table
 //! of one cache line a name, in a fixed memory whatever the log's size. A lookup costs a hash
 //! and at most one cache miss; a name that does not fit a slot, or whose slot another name took
 //! since, is made again (the pseudonym depends on the key and the text alone, so forgetting
@@ -10,7 +11,8 @@ use std::hash::BuildHasher;
 
 /// The longest name kept.
 const LONGEST_TEXT: usize = 40;
-/// The longest pseudonym kept (`u` and 10, `h` and 8 and a top-level domain up to 12).
+/// The longest pseudonym kept (`u` and 10; `h` and 8 and a top-level domain up to 12; a
+/// session or queue id of up to 22).
 const LONGEST_PSEUDONYM: usize = 22;
 
 #[derive(Clone, Copy)]

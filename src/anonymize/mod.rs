@@ -406,7 +406,7 @@ impl Anonymizer {
         }
         // Only `[` after a word can make a name of a word without `.`, `:` or `@`.
         if !marked {
-            if next == Some(b'[') && word != b"unknown" && !word.contains(&b'/') {
+            if names_a_host(word, next, word.contains(&b'/')) {
                 spans.push(span(start, i, Replacement::Name(Kind::Host)));
             }
             return i;
@@ -440,7 +440,7 @@ impl Anonymizer {
             spans.push(span(start, trim_end(word, start), Replacement::Mailbox));
             return i;
         }
-        if next == Some(b'[') && word != b"unknown" && seen & SLASH == 0 {
+        if names_a_host(word, next, seen & SLASH != 0) {
             spans.push(span(start, i, Replacement::Name(Kind::Host)));
             return i;
         }
@@ -646,6 +646,12 @@ fn inside(spans: &[Replace], at: usize) -> bool {
 
 fn span(start: usize, end: usize, kind: Replacement) -> Replace {
     Replace { start, end, kind }
+}
+
+/// Whether `word`, followed by `next`, is the host of `host[addr]` (not `unknown[`, not a
+/// path's `postfix/smtpd[`); `has_slash`: whether `word` holds a `/`.
+fn names_a_host(word: &[u8], next: Option<u8>, has_slash: bool) -> bool {
+    next == Some(b'[') && word != b"unknown" && !has_slash
 }
 
 /// The end of `word` (at `start`) without trailing `.` or `:` (the end of a sentence, of a
