@@ -406,7 +406,7 @@ impl Anonymizer {
         }
         // Only `[` after a word can make a name of a word without `.`, `:` or `@`.
         if !marked {
-            if names_a_host(word, next, word.contains(&b'/')) {
+            if names_a_host(word, next, || word.contains(&b'/')) {
                 spans.push(span(start, i, Replacement::Name(Kind::Host)));
             }
             return i;
@@ -440,7 +440,7 @@ impl Anonymizer {
             spans.push(span(start, trim_end(word, start), Replacement::Mailbox));
             return i;
         }
-        if names_a_host(word, next, seen & SLASH != 0) {
+        if names_a_host(word, next, || seen & SLASH != 0) {
             spans.push(span(start, i, Replacement::Name(Kind::Host)));
             return i;
         }
@@ -649,9 +649,10 @@ fn span(start: usize, end: usize, kind: Replacement) -> Replace {
 }
 
 /// Whether `word`, followed by `next`, is the host of `host[addr]` (not `unknown[`, not a
-/// path's `postfix/smtpd[`); `has_slash`: whether `word` holds a `/`.
-fn names_a_host(word: &[u8], next: Option<u8>, has_slash: bool) -> bool {
-    next == Some(b'[') && word != b"unknown" && !has_slash
+/// path's `postfix/smtpd[`); `has_slash`: whether `word` holds a `/` (asked last: most words
+/// are not before `[`).
+fn names_a_host(word: &[u8], next: Option<u8>, has_slash: impl FnOnce() -> bool) -> bool {
+    next == Some(b'[') && word != b"unknown" && !has_slash()
 }
 
 /// The end of `word` (at `start`) without trailing `.` or `:` (the end of a sentence, of a
