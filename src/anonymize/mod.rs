@@ -149,8 +149,6 @@ enum Replacement {
     Address,
     /// An IPv4 address, read.
     V4(u32),
-    /// The envelope's host: nearly always the same.
-    LogHost,
 }
 
 /// Byte classes of [`CLASS`]: the bytes whose presence in a word says what it may be.
@@ -241,9 +239,13 @@ impl Anonymizer {
         let offset = |part: &[u8]| part.as_ptr() as usize - line.as_ptr() as usize;
         let mut spans = std::mem::take(&mut self.spans);
         spans.clear();
+        // The header up to the message: the log host its only name.
+        let mut at = 0;
         if let Some(host) = parsed.host {
-            let at = offset(host);
-            spans.push(span(at, at + host.len(), Replacement::LogHost));
+            at = offset(host);
+            out.extend_from_slice(&line[..at]);
+            self.write_log_host(host, out);
+            at += host.len();
         }
         let message_at = offset(parsed.message);
         // What the detectors read: exactly the spans parse takes as user and session.
@@ -267,8 +269,10 @@ impl Anonymizer {
         }
         let known = spans.len();
         self.scan_message(line, base, message_at, &mut spans, known);
-        spans.sort_by_key(|s| s.start);
-        let mut at = 0;
+        // The scan's spans come in order, the detectors' before them.
+        if known > 0 {
+            spans.sort_by_key(|s| s.start);
+        }
         for s in &spans {
             if s.start < at {
                 continue; // inside a span already written
@@ -466,15 +470,17 @@ impl Anonymizer {
                 _ => self.write_pseudonym(Kind::User, value, out),
             },
             Replacement::Name(k) => self.write_pseudonym(k, value, out),
-            Replacement::LogHost => {
-                if *self.log_host.0 != *value {
-                    let mut done = Vec::new();
-                    self.write_pseudonym(Kind::Host, value, &mut done);
-                    self.log_host = (value.into(), done.into());
-                }
-                out.extend_from_slice(&self.log_host.1);
-            }
         }
+    }
+
+    /// The envelope's host: nearly always the same, remembered apart.
+    fn write_log_host(&mut self, host: &[u8], out: &mut Vec<u8>) {
+        if *self.log_host.0 != *host {
+            let mut done = Vec::new();
+            self.write_pseudonym(Kind::Host, host, &mut done);
+            self.log_host = (host.into(), done.into());
+        }
+        out.extend_from_slice(&self.log_host.1);
     }
 
     /// The address written as `text`, mapped (each text mapped once).
