@@ -32,6 +32,9 @@ const EMPTY: Slot = Slot {
     pseudonym_len: 0,
 };
 
+/// Where a name's pseudonym is kept (its hash), from [`Memo::get`] to [`Memo::put`].
+pub struct Place(usize);
+
 /// Names and their pseudonyms (a fast hash seeded per process: the texts are an attacker's).
 pub struct Memo {
     slots: Box<[Slot]>,
@@ -47,23 +50,26 @@ impl Memo {
         }
     }
 
-    /// The pseudonym of `text`, if remembered.
-    pub fn get(&self, text: &[u8]) -> Option<&[u8]> {
-        let slot = &self.slots[self.index(text)];
-        (slot.pseudonym_len != 0
+    /// The pseudonym of `text` if remembered, or else the place to remember it at ([`Memo::put`]).
+    pub fn get(&self, text: &[u8]) -> Result<&[u8], Place> {
+        let i = self.index(text);
+        let slot = &self.slots[i];
+        if slot.pseudonym_len != 0
             && usize::from(slot.text_len) == text.len()
-            && same(&slot.text[..text.len()], text))
-        .then(|| &slot.pseudonym[..usize::from(slot.pseudonym_len)])
+            && same(&slot.text[..text.len()], text)
+        {
+            return Ok(&slot.pseudonym[..usize::from(slot.pseudonym_len)]);
+        }
+        Err(Place(i))
     }
 
-    /// Remembers `pseudonym` for `text`, in place of the name that had its slot (not when
-    /// either is too long for a slot).
-    pub fn put(&mut self, text: &[u8], pseudonym: &[u8]) {
+    /// Remembers `pseudonym` for `text` at the place [`Memo::get`] gave, in place of the name
+    /// that had its slot (not when either is too long for a slot).
+    pub fn put(&mut self, Place(i): Place, text: &[u8], pseudonym: &[u8]) {
         if text.len() > LONGEST_TEXT || pseudonym.is_empty() || pseudonym.len() > LONGEST_PSEUDONYM
         {
             return;
         }
-        let i = self.index(text);
         let slot = &mut self.slots[i];
         slot.text[..text.len()].copy_from_slice(text);
         slot.text_len = text.len() as u8;
@@ -106,23 +112,27 @@ mod tests {
     #[test]
     fn a_name_is_found_until_another_takes_its_slot() {
         let mut memo = Memo::new(4);
-        assert_eq!(memo.get(b"alice"), None);
-        memo.put(b"alice", b"u0123456789");
-        assert_eq!(memo.get(b"alice"), Some(&b"u0123456789"[..]));
-        assert_eq!(memo.get(b"alicE"), None);
-        assert_eq!(memo.get(b"alic"), None);
+        let put = |memo: &mut Memo, text: &[u8], pseudonym: &[u8]| {
+            let place = memo.get(text).err().expect("not remembered yet");
+            memo.put(place, text, pseudonym);
+        };
+        assert!(memo.get(b"alice").is_err());
+        put(&mut memo, b"alice", b"u0123456789");
+        assert_eq!(memo.get(b"alice").ok(), Some(&b"u0123456789"[..]));
+        assert!(memo.get(b"alicE").is_err());
+        assert!(memo.get(b"alic").is_err());
         // Names too long for a slot are never kept.
         let long = [b'a'; LONGEST_TEXT + 1];
-        memo.put(&long, b"u0123456789");
-        assert_eq!(memo.get(&long), None);
+        put(&mut memo, &long, b"u0123456789");
+        assert!(memo.get(&long).is_err());
         // A name that lands on alice's slot replaces her.
         let rival = (0u32..)
             .map(|n| format!("n{n}"))
             .find(|n| memo.index(n.as_bytes()) == memo.index(b"alice"))
             .unwrap();
-        memo.put(rival.as_bytes(), b"u9876543210");
-        assert_eq!(memo.get(b"alice"), None);
-        assert_eq!(memo.get(rival.as_bytes()), Some(&b"u9876543210"[..]));
+        put(&mut memo, rival.as_bytes(), b"u9876543210");
+        assert!(memo.get(b"alice").is_err());
+        assert_eq!(memo.get(rival.as_bytes()).ok(), Some(&b"u9876543210"[..]));
     }
 
     #[test]

@@ -531,13 +531,16 @@ impl Anonymizer {
     /// The replacement of `value` as a `kind`, remembered: a name comes back (a queue id in
     /// each line of its message's way, a user in each attempt).
     fn write_pseudonym(&mut self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {
-        if let Some(done) = self.remembered[kind as usize].get(value) {
-            out.extend_from_slice(done);
-            return;
-        }
+        let place = match self.remembered[kind as usize].get(value) {
+            Ok(done) => {
+                out.extend_from_slice(done);
+                return;
+            }
+            Err(place) => place,
+        };
         let at = out.len();
         self.make_pseudonym(kind, value, out);
-        self.remembered[kind as usize].put(value, &out[at..]);
+        self.remembered[kind as usize].put(place, value, &out[at..]);
     }
 
     fn make_pseudonym(&self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {
