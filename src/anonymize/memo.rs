@@ -113,7 +113,7 @@ mod tests {
     fn a_name_is_found_until_another_takes_its_slot() {
         let mut memo = Memo::new(4);
         let put = |memo: &mut Memo, text: &[u8], pseudonym: &[u8]| {
-            let place = memo.get(text).err().expect("not remembered yet");
+            let place = memo.get(text).expect_err("not remembered yet");
             memo.put(place, text, pseudonym);
         };
         assert!(memo.get(b"alice").is_err());
