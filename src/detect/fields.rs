@@ -172,16 +172,20 @@ pub fn non_empty(b: &[u8]) -> Option<&[u8]> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn find_and_rfind_agree_with_memmem_on_short_and_long_haystacks() {
-        // Few letters: needles overlap themselves and the haystacks (`aab` in `aaab`).
-        let mut seed = 7u64;
-        let mut next = |n: u64| {
+    /// Numbers below `n`, the same ones from the same seed (a linear congruential generator).
+    fn numbers(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
             seed = seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (seed >> 33) % n
-        };
+        }
+    }
+
+    #[test]
+    fn find_and_rfind_agree_with_memmem_on_short_and_long_haystacks() {
+        // Few letters: needles overlap themselves and the haystacks (`aab` in `aaab`).
+        let mut next = numbers(7);
         for _ in 0..20_000 {
             let len = [0, 3, 40, SHORT_HAY, SHORT_HAY + 1, 700][next(6) as usize];
             let hay: Vec<u8> = (0..len).map(|_| b"ab="[next(3) as usize]).collect();
@@ -255,13 +259,7 @@ mod tests {
 
     #[test]
     fn parse_ipv4_reads_what_a_byte_by_byte_reading_does() {
-        let mut seed = 11u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = numbers(11);
         let mut addresses = 0;
         for _ in 0..200_000 {
             // Parts of 0 to 4 digits (more 2s and 5s: near 255), mostly 4 of them, mostly
