@@ -483,7 +483,6 @@ impl Anonymizer {
         out.extend_from_slice(&self.log_host.1);
     }
 
-    /// The address written as `text`, mapped (each text mapped once).
     /// An IPv4 address mapped (each mapped once).
     fn write_v4(&mut self, a: u32, out: &mut Vec<u8>) {
         use std::io::Write;
