@@ -1,8 +1,8 @@
 //! The pseudonyms of names (users, host names, sessions, queue ids) made lately, by their
 //! texts: a direct-mapped table of one cache line a name, in a fixed memory whatever the log's
-//! size. A lookup costs a hash and at most one cache miss; a name that does not fit a slot, or whose slot another name took
-//! since, is made again (the pseudonym depends on the key and the text alone, so forgetting
-//! one changes nothing but time).
+//! size. A lookup costs a hash and at most one cache miss; a name that does not fit a slot,
+//! or whose slot another name took since, is made again (the pseudonym depends on the key and
+//! the text alone, so forgetting one changes nothing but time).
 //!
 //! Not here: how a pseudonym is made (`anonymize`).
 
