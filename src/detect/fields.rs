@@ -270,7 +270,7 @@ mod tests {
             for part in 0..[3, 4, 4, 4, 4, 5][next(6) as usize] {
                 if part > 0 {
                     text.push(if next(20) == 0 {
-                        OTHERS[next(6) as usize]
+                        OTHERS[next(OTHERS.len() as u64) as usize]
                     } else {
                         b'.'
                     });
