@@ -98,14 +98,8 @@ type Replacements = HashMap<Box<[u8]>, Box<[u8]>, foldhash::fast::RandomState>;
 /// Rewrites lines; keeps the replacements it made (each worker thread has its own: the
 /// replacements depend on the key alone).
 pub struct Anonymizer {
-    /// Addresses.
-    pan: CryptoPan,
-    /// Every other name.
-    names: NamePrf,
-    /// Names (by [`Kind`]) and their pseudonyms, lately made (tables of [`MEMO_BITS`]).
-    remembered: [Memo; 4],
-    /// IPv6 and mapped address texts and what they became (up to [`REMEMBERED`]).
-    addresses: Replacements,
+    /// What the names and addresses become.
+    pseudonyms: Pseudonyms,
     /// Which lines the detectors look at (as in `parse`).
     prefilter: Prefilter,
     /// The current chunk's words.
@@ -114,8 +108,20 @@ pub struct Anonymizer {
     candidates: Vec<usize>,
     /// For the envelope's split only: the instants are not used.
     clock: Clock,
-    /// The current line's spans (kept for its allocation).
+    /// The current line's spans, when the detectors took some (kept for its allocation).
     spans: Vec<Replace>,
+}
+
+/// Makes the replacements and remembers them.
+struct Pseudonyms {
+    /// Addresses.
+    pan: CryptoPan,
+    /// Every other name.
+    names: NamePrf,
+    /// Names (by [`Kind`]) and their pseudonyms, lately made (tables of [`MEMO_BITS`]).
+    remembered: [Memo; 4],
+    /// IPv6 and mapped address texts and what they became (up to [`REMEMBERED`]).
+    addresses: Replacements,
     /// The last log host and its pseudonym.
     log_host: (Box<[u8]>, Box<[u8]>),
     /// IPv4 addresses and their replacement's text (most addresses: no text to hash; up to
@@ -125,13 +131,63 @@ pub struct Anonymizer {
 
 /// A line's message being scanned.
 struct Message<'a> {
+    map: &'a ByteMap,
     line: &'a [u8],
     /// Where `line` starts in the mapped chunk.
     base: usize,
     /// Where the message starts in `line`.
     from: usize,
-    /// The spans of `line` that the detectors took (they are written whole).
+}
+
+/// Where the spans that a scan finds go, in the line's order.
+trait Sink {
+    /// Whether `at` is in a span the detectors took (those are written whole).
+    fn taken(&self, at: usize) -> bool;
+    fn span(&mut self, start: usize, end: usize, kind: Replacement);
+}
+
+/// A line the detectors took nothing from: each span written as soon as found (its kind known
+/// where it is found, not looked at again).
+struct Direct<'a> {
+    pseudonyms: &'a mut Pseudonyms,
+    line: &'a [u8],
+    out: &'a mut Vec<u8>,
+    /// How much of `line` is written.
+    at: usize,
+}
+
+impl Sink for Direct<'_> {
+    fn taken(&self, _: usize) -> bool {
+        false
+    }
+
+    #[inline(always)]
+    fn span(&mut self, start: usize, end: usize, kind: Replacement) {
+        if start < self.at {
+            return; // inside a span already written (the scan gives none: never a panic)
+        }
+        self.out.extend_from_slice(&self.line[self.at..start]);
+        self.pseudonyms
+            .write(&self.line[start..end], kind, self.out);
+        self.at = end;
+    }
+}
+
+/// A line with the detectors' spans (the first `known`): the scan's are added after them, all
+/// written in order once the scan is done.
+struct Collected<'a> {
+    spans: &'a mut Vec<Replace>,
     known: usize,
+}
+
+impl Sink for Collected<'_> {
+    fn taken(&self, at: usize) -> bool {
+        inside(&self.spans[..self.known], at)
+    }
+
+    fn span(&mut self, start: usize, end: usize, kind: Replacement) {
+        self.spans.push(span(start, end, kind));
+    }
 }
 
 /// A span of the message to write otherwise.
@@ -184,10 +240,14 @@ const USER_FIELDS: [&[u8]; 3] = [b"sasl_username=", b"sasl_sender=", b"user="];
 impl Anonymizer {
     pub fn new(key: &Key) -> Anonymizer {
         Anonymizer {
-            pan: CryptoPan::new(&key.pan),
-            remembered: MEMO_BITS.map(Memo::new),
-            names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names))),
-            addresses: Replacements::default(),
+            pseudonyms: Pseudonyms {
+                pan: CryptoPan::new(&key.pan),
+                remembered: MEMO_BITS.map(Memo::new),
+                names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names))),
+                addresses: Replacements::default(),
+                log_host: Default::default(),
+                v4: HashMap::default(),
+            },
             prefilter: Prefilter::default(),
             map: ByteMap::default(),
             candidates: Vec::new(),
@@ -195,8 +255,6 @@ impl Anonymizer {
             // minute of log).
             clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::NotAfter(0)),
             spans: Vec::new(),
-            log_host: Default::default(),
-            v4: HashMap::default(),
         }
     }
 
@@ -237,18 +295,23 @@ impl Anonymizer {
         let line = &chunk[range];
         let parsed = envelope::parse_line(line, &mut self.clock);
         let offset = |part: &[u8]| part.as_ptr() as usize - line.as_ptr() as usize;
-        let mut spans = std::mem::take(&mut self.spans);
-        spans.clear();
         // The header up to the message: the log host its only name.
         let mut at = 0;
         if let Some(host) = parsed.host {
             at = offset(host);
             out.extend_from_slice(&line[..at]);
-            self.write_log_host(host, out);
+            self.pseudonyms.write_log_host(host, out);
             at += host.len();
         }
-        let message_at = offset(parsed.message);
+        let message = Message {
+            map: &self.map,
+            line,
+            base,
+            from: offset(parsed.message),
+        };
         // What the detectors read: exactly the spans parse takes as user and session.
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.clear();
         if candidate
             && let Some(
                 Observation::Failure(a)
@@ -267,80 +330,80 @@ impl Anonymizer {
                 }
             }
         }
-        let known = spans.len();
-        self.scan_message(line, base, message_at, &mut spans, known);
-        // The scan's spans come in order, the detectors' before them.
-        if known > 0 {
+        if spans.is_empty() {
+            let mut direct = Direct {
+                pseudonyms: &mut self.pseudonyms,
+                line,
+                out,
+                at,
+            };
+            message.scan(&mut direct);
+            at = direct.at;
+        } else {
+            let known = spans.len();
+            message.scan(&mut Collected {
+                spans: &mut spans,
+                known,
+            });
+            // The scan's spans come in order, the detectors' before them.
             spans.sort_by_key(|s| s.start);
-        }
-        for s in &spans {
-            if s.start < at {
-                continue; // inside a span already written
+            for s in &spans {
+                if s.start < at {
+                    continue; // inside a span already written
+                }
+                out.extend_from_slice(&line[at..s.start]);
+                self.pseudonyms.write(&line[s.start..s.end], s.kind, out);
+                at = s.end;
             }
-            out.extend_from_slice(&line[at..s.start]);
-            self.write(&line[s.start..s.end], s.kind, out);
-            at = s.end;
         }
         out.extend_from_slice(&line[at..]);
         self.spans = spans;
     }
+}
 
-    /// Adds to `spans` those of the message (from `from`) that its words' shapes and fields
-    /// call for, outside the first `known` spans. `line` starts at `base` of the mapped chunk.
-    fn scan_message(
-        &self,
-        line: &[u8],
-        base: usize,
-        from: usize,
-        spans: &mut Vec<Replace>,
-        known: usize,
-    ) {
-        let end = base + line.len();
-        let Some(first) = self.map.first_word(base + from, end) else {
-            return;
-        };
-        let message = Message {
+impl Message<'_> {
+    /// Gives `sink` the spans of the message that its words' shapes and fields call for,
+    /// outside those the detectors took.
+    fn scan(&self, sink: &mut impl Sink) {
+        let &Message {
+            map,
             line,
             base,
             from,
-            known,
+        } = self;
+        let end = base + line.len();
+        let Some(first) = map.first_word(base + from, end) else {
+            return;
         };
         // The first word opens the message (a queue id's place); the others are only those
         // the map finds worth a look. Of a first word that is none of those, only a queue id
         // is replaced.
         let (start, i) = (first.start - base, first.end - base);
-        let mut after = if self.map.has_candidate(first.start, first.end) {
-            self.word(&message, start, i, true, spans)
+        let mut after = if map.has_candidate(first.start, first.end) {
+            self.word(start, i, true, sink)
         } else {
             if let Some(id) = queue_id(&line[start..i], true, false)
-                && !inside(&spans[..known], start)
+                && !sink.taken(start)
             {
-                spans.push(span(start, start + id, Replacement::Name(Kind::Queue)));
+                sink.span(start, start + id, Replacement::Name(Kind::Queue));
             }
             i
         };
-        while let Some(word) = self.map.next_candidate(base + after, end) {
-            after = self.word(&message, word.start - base, word.end - base, false, spans);
+        while let Some(word) = map.next_candidate(base + after, end) {
+            after = self.word(word.start - base, word.end - base, false, sink);
         }
     }
 
     /// Adds the span that the word at `start..i` of the message calls for, if any; says where
     /// the scan goes on after (a separator, or the line's end): the word's end, or that of
     /// the bracketed value it opened.
-    fn word(
-        &self,
-        message: &Message,
-        start: usize,
-        i: usize,
-        opening: bool,
-        spans: &mut Vec<Replace>,
-    ) -> usize {
+    fn word(&self, start: usize, i: usize, opening: bool, sink: &mut impl Sink) -> usize {
         let &Message {
+            map,
             line,
             base,
             from,
-            known,
-        } = message;
+        } = self;
         let before = &line[from..start];
         let next = line.get(i).copied();
         // Most words are plain ones in plain places: nothing to look at.
@@ -348,7 +411,7 @@ impl Anonymizer {
         // Fields whose value follows a space.
         let queued_as = place == Some(b' ') && before.ends_with(b"queued as ");
         let username = place == Some(b' ') && before.ends_with(b"(username: ");
-        let marked = self.map.marked(base + start, base + i);
+        let marked = map.marked(base + start, base + i);
         if !marked
             && !opening
             && next != Some(b'[')
@@ -358,7 +421,7 @@ impl Anonymizer {
         {
             return i;
         }
-        if inside(&spans[..known], start) {
+        if sink.taken(start) {
             return i;
         }
         let word = &line[start..i];
@@ -374,16 +437,16 @@ impl Anonymizer {
                 };
                 if let Some(kind) = kind {
                     let end = closing(line, start, i, b'>');
-                    spans.push(span(start, end, kind));
+                    sink.span(start, end, kind);
                     return end;
                 }
                 if before.ends_with(b"session=<") || is_process_session(before) {
-                    spans.push(span(start, i, Replacement::Name(Kind::Session)));
+                    sink.span(start, i, Replacement::Name(Kind::Session));
                     return i;
                 }
             }
             Some(b'=') if USER_FIELDS.iter().any(|f| before.ends_with(f)) => {
-                spans.push(span(start, i, Replacement::Mailbox));
+                sink.span(start, i, Replacement::Mailbox);
                 return i;
             }
             // `imap(alice)<1><sid>`, `sql(alice,192.0.2.1)`: a process's user (not the
@@ -393,25 +456,25 @@ impl Anonymizer {
                     && !word.iter().all(u8::is_ascii_digit)
                     && is_process_paren(before) =>
             {
-                spans.push(span(start, i, Replacement::Mailbox));
+                sink.span(start, i, Replacement::Mailbox);
                 return i;
             }
             // Dovecot's `(username: admin+test)`.
             Some(b' ') if username => {
                 let end = closing(line, start, i, b')');
-                spans.push(span(start, end, Replacement::Mailbox));
+                sink.span(start, end, Replacement::Mailbox);
                 return end;
             }
             _ => {}
         }
         if let Some(id) = queue_id(word, opening, queued_as) {
-            spans.push(span(start, start + id, Replacement::Name(Kind::Queue)));
+            sink.span(start, start + id, Replacement::Name(Kind::Queue));
             return i;
         }
         // Only `[` after a word can make a name of a word without `.`, `:` or `@`.
         if !marked {
             if names_a_host(word, next, || word.contains(&b'/')) {
-                spans.push(span(start, i, Replacement::Name(Kind::Host)));
+                sink.span(start, i, Replacement::Name(Kind::Host));
             }
             return i;
         }
@@ -420,7 +483,7 @@ impl Anonymizer {
         if word[0].is_ascii_digit()
             && let Some(a) = detect::parse_ipv4(word)
         {
-            spans.push(span(start, i, Replacement::V4(u32::from(a))));
+            sink.span(start, i, Replacement::V4(u32::from(a)));
             return i;
         }
         let seen = word.iter().fold(0, |seen, &c| seen | CLASS[usize::from(c)]);
@@ -436,27 +499,31 @@ impl Anonymizer {
                 detect::parse_ipv4(text).map(|a| Replacement::V4(u32::from(a))) // not `999.1.1.1`
             };
             if let Some(kind) = kind {
-                spans.push(span(start, start + shape.len, kind));
+                sink.span(start, start + shape.len, kind);
             }
             return i;
         }
         if seen & AT != 0 {
-            spans.push(span(start, trim_end(word, start), Replacement::Mailbox));
+            sink.span(start, trim_end(word, start), Replacement::Mailbox);
             return i;
         }
         if names_a_host(word, next, || seen & SLASH != 0) {
-            spans.push(span(start, i, Replacement::Name(Kind::Host)));
+            sink.span(start, i, Replacement::Name(Kind::Host));
             return i;
         }
         if seen & DOT != 0 && seen & SLASH == 0 {
             let end = trim_end(word, start);
             if is_host_name(&line[start..end]) {
-                spans.push(span(start, end, Replacement::Name(Kind::Host)));
+                sink.span(start, end, Replacement::Name(Kind::Host));
             }
         }
         i
     }
+}
 
+impl Pseudonyms {
+    /// `value` replaced as a `kind` (inlined: where the kind is known, nothing looks at it).
+    #[inline(always)]
     fn write(&mut self, value: &[u8], kind: Replacement, out: &mut Vec<u8>) {
         match kind {
             Replacement::Address => self.write_address(value, out),
