@@ -247,12 +247,9 @@ impl ByteMap {
         if at >= end {
             return None;
         }
-        Some(if self.is_separator(at) {
-            // The `[` after the word.
-            self.word_start(at - 1)..at
-        } else {
-            self.word_start(at)..self.next_with(at, end, true)
-        })
+        // `at` is a byte of the word or the `[` after it: the word is from after the separator
+        // before `at` to the first separator from `at` on (`at` itself for the `[`).
+        Some(self.word_start(at)..self.next_with(at, end, true))
     }
 
     /// Whether a byte of `start..=last` is a candidate's.

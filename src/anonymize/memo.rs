@@ -8,27 +8,30 @@
 
 use std::hash::BuildHasher;
 
-/// The longest name kept.
-const LONGEST_TEXT: usize = 40;
+/// The longest name kept (a PTR name such as `static.203.0.113.7.clients.hoster.example`
+/// comes back with each connection).
+const LONGEST_TEXT: usize = 104;
 /// The longest pseudonym kept (`u` and 10; `h` and 8 and a top-level domain up to 12; a
 /// session or queue id of up to 22).
 const LONGEST_PSEUDONYM: usize = 22;
 
+/// Two cache lines, the lengths and the pseudonym first: a name of up to 40 bytes is found in
+/// the first.
 #[derive(Clone, Copy)]
-#[repr(C, align(64))]
+#[repr(C, align(128))]
 struct Slot {
-    text: [u8; LONGEST_TEXT],
-    pseudonym: [u8; LONGEST_PSEUDONYM],
     text_len: u8,
     /// 0: an empty slot (no pseudonym is empty).
     pseudonym_len: u8,
+    pseudonym: [u8; LONGEST_PSEUDONYM],
+    text: [u8; LONGEST_TEXT],
 }
 
 const EMPTY: Slot = Slot {
-    text: [0; LONGEST_TEXT],
-    pseudonym: [0; LONGEST_PSEUDONYM],
     text_len: 0,
     pseudonym_len: 0,
+    pseudonym: [0; LONGEST_PSEUDONYM],
+    text: [0; LONGEST_TEXT],
 };
 
 /// Where a name's pseudonym is kept (its hash), from [`Memo::get`] to [`Memo::put`].
@@ -41,7 +44,7 @@ pub struct Memo {
 }
 
 impl Memo {
-    /// A table of `2^bits` slots (64 bytes each).
+    /// A table of `2^bits` slots (128 bytes each).
     pub fn new(bits: u32) -> Memo {
         Memo {
             slots: vec![EMPTY; 1 << bits].into_boxed_slice(),

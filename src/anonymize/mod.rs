@@ -78,10 +78,10 @@ impl Key {
 /// Addresses remembered, of each kind: a bounded memory whatever the log's size.
 const REMEMBERED: usize = 100_000;
 
-/// The sizes of the names' tables, by [`Kind`] (2^bits slots of 64 bytes): many users and
+/// The sizes of the names' tables, by [`Kind`] (2^bits slots of 128 bytes): many users and
 /// host names come back all along (512 KiB each), a session or a queue id only in the next
 /// lines (128 KiB each, a table that stays in the processor's cache).
-const MEMO_BITS: [u32; 4] = [13, 13, 11, 11];
+const MEMO_BITS: [u32; 4] = [12, 12, 10, 10];
 
 /// What a replaced name is (each kind its own pseudonyms and its own `remembered`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
