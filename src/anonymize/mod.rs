@@ -127,6 +127,54 @@ struct Pseudonyms {
     /// IPv4 addresses and their replacement's text (most addresses: no text to hash; up to
     /// [`REMEMBERED`]).
     v4: HashMap<u32, ([u8; 15], u8), foldhash::fast::RandomState>,
+    /// IPv4 texts lately replaced and their replacements.
+    v4_texts: V4Texts,
+}
+
+/// IPv4 address texts and their replacements, direct-mapped by the text (a slot of 32 bytes:
+/// the text in two words, the replacement): an address that comes back is neither read nor
+/// looked up by its value again.
+struct V4Texts(Box<[V4Slot]>);
+
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(32))]
+struct V4Slot {
+    /// The text's words, its length in the last byte (0: an empty slot).
+    key: [u64; 2],
+    done: [u8; 15],
+    done_len: u8,
+}
+
+impl V4Texts {
+    const BITS: u32 = 14;
+
+    fn new() -> V4Texts {
+        V4Texts(vec![V4Slot::default(); 1 << Self::BITS].into_boxed_slice())
+    }
+
+    /// The text's key (its words, its length in the last byte: a text is at most 15 bytes) and
+    /// slot.
+    fn place(text: &[u8]) -> Option<([u64; 2], usize)> {
+        let [low, high] = detect::dotted_quad_words(text)?;
+        let key = [low, high | (text.len() as u64) << 56];
+        let hash = (low ^ key[1].rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        Some((key, (hash >> (64 - Self::BITS)) as usize))
+    }
+
+    fn get(&self, text: &[u8]) -> Option<&[u8]> {
+        let (key, i) = Self::place(text)?;
+        let slot = &self.0[i];
+        (slot.key == key).then(|| &slot.done[..usize::from(slot.done_len)])
+    }
+
+    fn put(&mut self, text: &[u8], done: &[u8]) {
+        if let Some((key, i)) = Self::place(text) {
+            let slot = &mut self.0[i];
+            slot.key = key;
+            slot.done[..done.len()].copy_from_slice(done);
+            slot.done_len = done.len() as u8;
+        }
+    }
 }
 
 /// A line's message being scanned.
@@ -143,6 +191,9 @@ struct Message<'a> {
 trait Sink {
     /// Whether `at` is in a span the detectors took (those are written whole).
     fn taken(&self, at: usize) -> bool;
+    /// Whether the word at `start..end` is an IPv4 address replaced lately, then written: an
+    /// address that comes back is not read again.
+    fn known_v4(&mut self, start: usize, end: usize) -> bool;
     fn span(&mut self, start: usize, end: usize, kind: Replacement);
 }
 
@@ -159,6 +210,20 @@ struct Direct<'a> {
 impl Sink for Direct<'_> {
     fn taken(&self, _: usize) -> bool {
         false
+    }
+
+    #[inline(always)]
+    fn known_v4(&mut self, start: usize, end: usize) -> bool {
+        if start < self.at {
+            return false;
+        }
+        let Some(done) = self.pseudonyms.v4_texts.get(&self.line[start..end]) else {
+            return false;
+        };
+        self.out.extend_from_slice(&self.line[self.at..start]);
+        self.out.extend_from_slice(done);
+        self.at = end;
+        true
     }
 
     #[inline(always)]
@@ -183,6 +248,10 @@ struct Collected<'a> {
 impl Sink for Collected<'_> {
     fn taken(&self, at: usize) -> bool {
         inside(&self.spans[..self.known], at)
+    }
+
+    fn known_v4(&mut self, _: usize, _: usize) -> bool {
+        false
     }
 
     fn span(&mut self, start: usize, end: usize, kind: Replacement) {
@@ -247,6 +316,7 @@ impl Anonymizer {
                 addresses: Replacements::default(),
                 log_host: Default::default(),
                 v4: HashMap::default(),
+                v4_texts: V4Texts::new(),
             },
             prefilter: Prefilter::default(),
             map: ByteMap::default(),
@@ -480,11 +550,14 @@ impl Message<'_> {
         }
         // Most marked words are IPv4 addresses, whole: read at once (what the shapes below
         // would find, in one pass instead of three).
-        if word[0].is_ascii_digit()
-            && let Some(a) = detect::parse_ipv4(word)
-        {
-            sink.span(start, i, Replacement::V4(u32::from(a)));
-            return i;
+        if word[0].is_ascii_digit() {
+            if sink.known_v4(start, i) {
+                return i;
+            }
+            if let Some(a) = detect::parse_ipv4(word) {
+                sink.span(start, i, Replacement::V4(u32::from(a)));
+                return i;
+            }
         }
         let seen = word.iter().fold(0, |seen, &c| seen | CLASS[usize::from(c)]);
         if seen & (DOT | COLON) != 0
@@ -527,7 +600,7 @@ impl Pseudonyms {
     fn write(&mut self, value: &[u8], kind: Replacement, out: &mut Vec<u8>) {
         match kind {
             Replacement::Address => self.write_address(value, out),
-            Replacement::V4(a) => self.write_v4(a, out),
+            Replacement::V4(a) => self.write_v4(value, a, out),
             Replacement::Mailbox => match memchr::memrchr(b'@', value) {
                 Some(at) if at > 0 && at + 1 < value.len() => {
                     self.write_pseudonym(Kind::User, &value[..at], out);
@@ -550,8 +623,9 @@ impl Pseudonyms {
         out.extend_from_slice(&self.log_host.1);
     }
 
-    /// An IPv4 address mapped (each mapped once).
-    fn write_v4(&mut self, a: u32, out: &mut Vec<u8>) {
+    /// The IPv4 address `a`, written as `text`, mapped (each mapped once, each text
+    /// remembered).
+    fn write_v4(&mut self, text: &[u8], a: u32, out: &mut Vec<u8>) {
         use std::io::Write;
         if self.v4.len() >= REMEMBERED {
             self.v4.clear();
@@ -563,7 +637,9 @@ impl Pseudonyms {
             let len = 15 - w.len();
             (done, len as u8)
         });
-        out.extend_from_slice(&done[..usize::from(len)]);
+        let done = &done[..usize::from(len)];
+        self.v4_texts.put(text, done);
+        out.extend_from_slice(done);
     }
 
     /// The IPv6 or mapped address written as `text`, mapped (each text mapped once).

@@ -344,3 +344,41 @@ fn the_words_left_out_as_no_candidates_are_never_replaced() {
     // The lines did call for replacements.
     assert_ne!(candidates_only, chunk);
 }
+
+#[test]
+fn an_address_text_is_found_only_as_it_was_remembered() {
+    let mut texts = V4Texts::new();
+    assert_eq!(texts.get(b"192.0.2.1"), None);
+    texts.put(b"192.0.2.1", b"10.9.8.7");
+    assert_eq!(texts.get(b"192.0.2.1"), Some(&b"10.9.8.7"[..]));
+    // The same words but one byte more (a NUL is a zero, as the padding is), or fewer.
+    assert_eq!(texts.get(b"192.0.2.1\0"), None);
+    assert_eq!(texts.get(b"192.0.2."), None);
+    // Texts that no address is are never kept.
+    texts.put(b"1.2.3", b"x");
+    assert_eq!(texts.get(b"1.2.3"), None);
+    // A text whose slot another takes is forgotten.
+    let rival = (0u32..)
+        .map(|n| format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255))
+        .find(|t| {
+            V4Texts::place(t.as_bytes()).unwrap().1 == V4Texts::place(b"192.0.2.1").unwrap().1
+        })
+        .unwrap();
+    texts.put(rival.as_bytes(), b"10.1.1.1");
+    assert_eq!(texts.get(b"192.0.2.1"), None);
+    assert_eq!(texts.get(rival.as_bytes()), Some(&b"10.1.1.1"[..]));
+}
+
+#[test]
+fn an_address_replaced_again_is_replaced_as_the_first_time() {
+    // The first time read and mapped, then found by its text: the same replacement, in lines
+    // with and without the detectors' spans.
+    let mut a = anonymizer();
+    let line = "Dec  2 22:24:22 hel postfix/postscreen[1190]: CONNECT from [203.0.113.77]:44927 to [198.51.100.25]:25";
+    let auth = "Dec  2 22:24:23 hel postfix/smtpd[7676]: warning: unknown[203.0.113.77]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=alice";
+    let first = rewrite(&mut a, line);
+    assert_eq!(rewrite(&mut a, line), first);
+    let fresh = rewrite(&mut anonymizer(), auth);
+    assert_eq!(rewrite(&mut a, auth), fresh);
+    assert!(!first.contains("203.0.113.77") && !fresh.contains("203.0.113.77"));
+}

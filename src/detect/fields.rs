@@ -62,20 +62,7 @@ pub fn parse_ip(b: &[u8]) -> Option<IpAddr> {
 /// there than the rest of the word.
 pub fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     let n = b.len();
-    if !(7..=15).contains(&n) {
-        return None;
-    }
-    // The text in two words, zeros after it (by loads that overlap).
-    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
-    let (low, high) = if n >= 8 {
-        (
-            word(0),
-            word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0),
-        )
-    } else {
-        let half = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4")));
-        (half(0) | half(3) << 24, 0)
-    };
+    let [low, high] = dotted_quad_words(b)?;
     let dots = byte_mask(low, is_dot) | byte_mask(high, is_dot) << 8;
     let digits = byte_mask(low, is_digit) | byte_mask(high, is_digit) << 8;
     if dots | digits != (1 << n) - 1 || dots.count_ones() != 3 {
@@ -108,6 +95,25 @@ pub fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
         start = end + 1;
     }
     Some(Ipv4Addr::from(octets))
+}
+
+/// A text of 7 to 15 bytes (a dotted quad's lengths) in two little-endian words, zeros after
+/// it (by loads that overlap: no loop, no call).
+pub fn dotted_quad_words(b: &[u8]) -> Option<[u64; 2]> {
+    let n = b.len();
+    if !(7..=15).contains(&n) {
+        return None;
+    }
+    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    Some(if n >= 8 {
+        [
+            word(0),
+            word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0),
+        ]
+    } else {
+        let half = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4")));
+        [half(0) | half(3) << 24, 0]
+    })
 }
 
 /// The high bit of each byte of `x` that is a `.`.

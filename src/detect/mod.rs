@@ -20,7 +20,7 @@ use crate::envelope::LogLine;
 use crate::event::{Protocol, Service};
 
 pub use dovecot::DovecotDetector;
-pub use fields::{LONGEST_IP_TEXT, parse_ip, parse_ipv4};
+pub use fields::{LONGEST_IP_TEXT, dotted_quad_words, parse_ip, parse_ipv4};
 pub use postfix::PostfixDetector;
 
 /// What a line says about one (or N) authentication attempts, borrowed from the line.
