@@ -53,15 +53,16 @@ impl Memo {
         }
     }
 
-    /// The pseudonym of `text` if remembered, or else the place to remember it at ([`Memo::put`]).
-    pub fn get(&self, text: &[u8]) -> Result<&[u8], Place> {
+    /// The pseudonym of `text` if remembered (the slot's bytes and how many of them are it),
+    /// or else the place to remember it at ([`Memo::put`]).
+    pub fn get(&self, text: &[u8]) -> Result<(&[u8; LONGEST_PSEUDONYM], usize), Place> {
         let i = self.index(text);
         let slot = &self.slots[i];
         if slot.pseudonym_len != 0
             && usize::from(slot.text_len) == text.len()
             && same(&slot.text[..text.len()], text)
         {
-            return Ok(&slot.pseudonym[..usize::from(slot.pseudonym_len)]);
+            return Ok((&slot.pseudonym, usize::from(slot.pseudonym_len)));
         }
         Err(Place(i))
     }
@@ -112,6 +113,10 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    fn found<'a>(memo: &'a Memo, text: &[u8]) -> Option<&'a [u8]> {
+        memo.get(text).ok().map(|(bytes, len)| &bytes[..len])
+    }
+
     #[test]
     fn a_name_is_found_until_another_takes_its_slot() {
         let mut memo = Memo::new(4);
@@ -121,7 +126,7 @@ mod tests {
         };
         assert!(memo.get(b"alice").is_err());
         put(&mut memo, b"alice", b"u0123456789");
-        assert_eq!(memo.get(b"alice").ok(), Some(&b"u0123456789"[..]));
+        assert_eq!(found(&memo, b"alice"), Some(&b"u0123456789"[..]));
         assert!(memo.get(b"alicE").is_err());
         assert!(memo.get(b"alic").is_err());
         // Names too long for a slot are never kept.
@@ -135,7 +140,7 @@ mod tests {
             .unwrap();
         put(&mut memo, rival.as_bytes(), b"u9876543210");
         assert!(memo.get(b"alice").is_err());
-        assert_eq!(memo.get(rival.as_bytes()).ok(), Some(&b"u9876543210"[..]));
+        assert_eq!(found(&memo, rival.as_bytes()), Some(&b"u9876543210"[..]));
     }
 
     #[test]

@@ -161,10 +161,11 @@ impl V4Texts {
         Some((key, (hash >> (64 - Self::BITS)) as usize))
     }
 
-    fn get(&self, text: &[u8]) -> Option<&[u8]> {
+    /// The replacement of `text`, if remembered: the slot's bytes and how many of them.
+    fn get(&self, text: &[u8]) -> Option<(&[u8; 15], usize)> {
         let (key, i) = Self::place(text)?;
         let slot = &self.0[i];
-        (slot.key == key).then(|| &slot.done[..usize::from(slot.done_len)])
+        (slot.key == key).then_some((&slot.done, usize::from(slot.done_len)))
     }
 
     fn put(&mut self, text: &[u8], done: &[u8]) {
@@ -217,11 +218,11 @@ impl Sink for Direct<'_> {
         if start < self.at {
             return false;
         }
-        let Some(done) = self.pseudonyms.v4_texts.get(&self.line[start..end]) else {
+        let Some((done, len)) = self.pseudonyms.v4_texts.get(&self.line[start..end]) else {
             return false;
         };
         self.out.extend_from_slice(&self.line[self.at..start]);
-        self.out.extend_from_slice(done);
+        extend_prefix(self.out, done, len);
         self.at = end;
         true
     }
@@ -674,8 +675,8 @@ impl Pseudonyms {
     /// each line of its message's way, a user in each attempt).
     fn write_pseudonym(&mut self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {
         let place = match self.remembered[kind as usize].get(value) {
-            Ok(done) => {
-                out.extend_from_slice(done);
+            Ok((done, len)) => {
+                extend_prefix(out, done, len);
                 return;
             }
             Err(place) => place,
@@ -788,6 +789,15 @@ const LONGEST_BRACKETED: usize = 1024;
 fn closing(line: &[u8], start: usize, word_end: usize, close: u8) -> usize {
     let window = &line[start..line.len().min(start + LONGEST_BRACKETED)];
     memchr::memchr(close, window).map_or(word_end, |n| start + n)
+}
+
+/// Appends the first `len` bytes of `bytes`: all of them copied (a fixed size, no call), the
+/// rest cut off.
+#[inline(always)]
+fn extend_prefix<const N: usize>(out: &mut Vec<u8>, bytes: &[u8; N], len: usize) {
+    let at = out.len();
+    out.extend_from_slice(bytes);
+    out.truncate(at + len);
 }
 
 /// Whether `at` is inside one of `spans`.
