@@ -276,6 +276,7 @@ impl ByteMap {
     }
 
     /// Whether a byte of `start..end` (not empty) is a mark: `.`, `:` or `@`.
+    #[inline(always)]
     pub fn marked(&self, start: usize, end: usize) -> bool {
         let (first, last) = (start / 64, (end - 1) / 64);
         if first == last {
