@@ -56,51 +56,62 @@ impl Dnsmasq {
         }
         let black_hole = UdpSocket::bind("127.0.0.1:0").unwrap();
         let hole = black_hole.local_addr().unwrap().port();
-        let port = free_udp_port();
         let log = dir.join("dnsmasq.log");
         let conf = dir.join("dnsmasq.conf");
         let user = if is_root() { "user=root\n" } else { "" };
-        fs::write(
-            &conf,
-            format!(
-                "port={port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\n\
-                 log-queries\nlog-facility={log}\npid-file=\n{user}\
-                 host-record=mail.example.net,192.0.2.7\n\
-                 host-record=v6.example.net,2001:db8::7\n\
-                 ptr-record=8.2.0.192.in-addr.arpa,\"=cmd;evil\\\"name.example\"\n\
-                 ptr-record=12.2.0.192.in-addr.arpa,\"esc\\033[31m.example\"\n\
-                 ptr-record=10.2.0.192.in-addr.arpa,liar.example.net\n\
-                 address=/liar.example.net/192.0.2.250\n\
-                 local=/in-addr.arpa/\nlocal=/ip6.arpa/\n\
-                 server=/9.2.0.192.in-addr.arpa/127.0.0.1#{hole}\n",
-                log = log.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(DNSMASQ)
-            .arg("-k")
-            .arg("-C")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
+        // A free port can be taken by another test between its choice and dnsmasq's bind:
+        // dnsmasq then exits at once ("Address already in use"), and another port is tried.
+        for _ in 0..5 {
+            let port = free_udp_port();
+            let _ = fs::remove_file(&log);
+            fs::write(
+                &conf,
+                format!(
+                    "port={port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\n\
+                     log-queries\nlog-facility={log}\npid-file=\n{user}\
+                     host-record=mail.example.net,192.0.2.7\n\
+                     host-record=v6.example.net,2001:db8::7\n\
+                     ptr-record=8.2.0.192.in-addr.arpa,\"=cmd;evil\\\"name.example\"\n\
+                     ptr-record=12.2.0.192.in-addr.arpa,\"esc\\033[31m.example\"\n\
+                     ptr-record=10.2.0.192.in-addr.arpa,liar.example.net\n\
+                     address=/liar.example.net/192.0.2.250\n\
+                     local=/in-addr.arpa/\nlocal=/ip6.arpa/\n\
+                     server=/9.2.0.192.in-addr.arpa/127.0.0.1#{hole}\n",
+                    log = log.display()
+                ),
+            )
             .unwrap();
-        let d = Dnsmasq {
-            child,
-            port,
-            log,
-            _black_hole: black_hole,
-        };
-        // Ready once it logs its start.
-        let start = Instant::now();
-        while !fs::read_to_string(&d.log).is_ok_and(|l| l.contains("started")) {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "dnsmasq did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+            let child = Command::new(DNSMASQ)
+                .arg("-k")
+                .arg("-C")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap();
+            let mut d = Dnsmasq {
+                child,
+                port,
+                log: log.clone(),
+                _black_hole: black_hole.try_clone().unwrap(),
+            };
+            // Ready once it logs its start; gone if it could not bind.
+            let start = Instant::now();
+            loop {
+                if fs::read_to_string(&d.log).is_ok_and(|l| l.contains("started")) {
+                    return Some(d);
+                }
+                if d.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "dnsmasq did not start"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        Some(d)
+        panic!("dnsmasq exited at start 5 times (see its messages above)");
     }
 
     /// PTR queries it received so far.
