@@ -1,9 +1,9 @@
 //! The pseudonyms of names (users, host names, sessions, queue ids) made lately, by their
 //! texts: a direct-mapped table of two cache lines a name, in a fixed memory whatever the log's
 //! size. A lookup costs a hash and at most one cache miss for a name of up to 40 bytes (two for
-//! a longer one); a name that does not fit a slot,
-//! or whose slot another name took since, is made again (the pseudonym depends on the key and
-//! the text alone, so forgetting one changes nothing but time).
+//! a longer one); a name that does not fit a slot, or whose slot another name took since, is
+//! made again (the pseudonym depends on the key and the text alone, so forgetting one changes
+//! nothing but time).
 //!
 //! Not here: how a pseudonym is made (`anonymize`).
 

@@ -215,27 +215,37 @@ impl Sink for Direct<'_> {
 
     #[inline(always)]
     fn known_v4(&mut self, start: usize, end: usize) -> bool {
-        if start < self.at {
-            return false;
-        }
-        let Some((done, len)) = self.pseudonyms.v4_texts.get(&self.line[start..end]) else {
+        let Some((&done, len)) = self.pseudonyms.v4_texts.get(&self.line[start..end]) else {
             return false;
         };
-        self.out.extend_from_slice(&self.line[self.at..start]);
-        extend_prefix(self.out, done, len);
+        if !self.write_up_to(start) {
+            return false;
+        }
+        extend_prefix(self.out, &done, len);
         self.at = end;
         true
     }
 
     #[inline(always)]
     fn span(&mut self, start: usize, end: usize, kind: Replacement) {
+        if self.write_up_to(start) {
+            self.pseudonyms
+                .write(&self.line[start..end], kind, self.out);
+            self.at = end;
+        }
+    }
+}
+
+impl Direct<'_> {
+    /// Writes the line up to `start`, where a span starts; false for a span inside one already
+    /// written (the detectors' spans and the scan's can overlap; never a panic).
+    #[inline(always)]
+    fn write_up_to(&mut self, start: usize) -> bool {
         if start < self.at {
-            return; // inside a span already written (the scan gives none: never a panic)
+            return false;
         }
         self.out.extend_from_slice(&self.line[self.at..start]);
-        self.pseudonyms
-            .write(&self.line[start..end], kind, self.out);
-        self.at = end;
+        true
     }
 }
 
@@ -401,15 +411,14 @@ impl Anonymizer {
                 }
             }
         }
+        let mut direct = Direct {
+            pseudonyms: &mut self.pseudonyms,
+            line,
+            out,
+            at,
+        };
         if spans.is_empty() {
-            let mut direct = Direct {
-                pseudonyms: &mut self.pseudonyms,
-                line,
-                out,
-                at,
-            };
             message.scan(&mut direct);
-            at = direct.at;
         } else {
             let known = spans.len();
             message.scan(&mut Collected {
@@ -419,15 +428,11 @@ impl Anonymizer {
             // The scan's spans come in order, the detectors' before them.
             spans.sort_by_key(|s| s.start);
             for s in &spans {
-                if s.start < at {
-                    continue; // inside a span already written
-                }
-                out.extend_from_slice(&line[at..s.start]);
-                self.pseudonyms.write(&line[s.start..s.end], s.kind, out);
-                at = s.end;
+                direct.span(s.start, s.end, s.kind);
             }
         }
-        out.extend_from_slice(&line[at..]);
+        // The rest of the line.
+        direct.write_up_to(line.len());
         self.spans = spans;
     }
 }
