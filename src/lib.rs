@@ -26,6 +26,7 @@ pub mod query;
 pub(crate) mod random;
 pub mod realtime;
 pub mod report;
+pub(crate) mod runs;
 pub(crate) mod setup;
 pub mod sink;
 pub(crate) mod source;

@@ -36,6 +36,7 @@ use crate::envelope::{
     self,
     timestamp::{Clock, YearRule},
 };
+use crate::runs::{self, Run};
 use bytemap::ByteMap;
 use cryptopan::CryptoPan;
 use memo::Memo;
@@ -904,8 +905,7 @@ fn queue_id(word: &[u8], opening: bool, queued_as: bool) -> Option<usize> {
 /// Postfix's queue ids: 6 to 12 upper-case hexadecimal digits, or the long form (15 or more
 /// letters and digits with at least one digit).
 fn is_queue_id(w: &[u8]) -> bool {
-    let hex =
-        (6..=12).contains(&w.len()) && w.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F'));
+    let hex = (6..=12).contains(&w.len()) && runs::len(w, Run::UpperHex) == w.len();
     let long = (12..=20).contains(&w.len())
         && w.iter().all(u8::is_ascii_alphanumeric)
         && w.iter().any(u8::is_ascii_digit);

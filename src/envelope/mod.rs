@@ -6,6 +6,7 @@
 
 pub mod timestamp;
 
+use crate::runs::{self, Run};
 use timestamp::{Clock, EventTime};
 
 /// A log line split into its envelope fields. Borrows the line; nothing is allocated.
@@ -34,57 +35,36 @@ const LEVELS: [&[u8]; 8] = [
     b"statistics",
 ];
 
+/// Whether `name` is one of [`LEVELS`] (told apart first by length and first letter: every
+/// line asks).
+fn is_level(name: &[u8]) -> bool {
+    let first = name[0].to_ascii_lowercase();
+    LEVELS
+        .iter()
+        .any(|l| l.len() == name.len() && l[0] == first && l.eq_ignore_ascii_case(name))
+}
+
 fn skip_spaces(b: &[u8]) -> &[u8] {
     let n = b.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
     &b[n..]
-}
-
-/// Bytes of a host name ([`HOST`]) and of a program name ([`NAME`]), by table: every line
-/// goes through them.
-static BYTE_CLASSES: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
-            t[c] = HOST | NAME;
-        }
-        c += 1;
-    }
-    t[b':' as usize] = HOST;
-    t[b'/' as usize] = NAME;
-    t
-};
-const HOST: u8 = 1;
-const NAME: u8 = 2;
-
-fn is_host_byte(c: u8) -> bool {
-    BYTE_CLASSES[usize::from(c)] & HOST != 0
-}
-
-fn is_name_byte(c: u8) -> bool {
-    BYTE_CLASSES[usize::from(c)] & NAME != 0
 }
 
 /// Parses `name[pid]: `, `name(N): ` or `name: ` at the start of `b`: (name, rest).
 /// A parenthesised part is only accepted when it is a process label (digits or `default`):
 /// Dovecot 2.4 puts the attacker-chosen user name in `auth(user,ip,...)`, which is message.
 pub fn split_tag(b: &[u8]) -> Option<(&[u8], &[u8])> {
-    let name_len = b.iter().take_while(|&&c| is_name_byte(c)).count();
+    let name_len = runs::len(b, Run::Name);
     if name_len == 0 {
         return None;
     }
     let name = &b[..name_len];
-    if LEVELS.iter().any(|l| l.eq_ignore_ascii_case(name)) {
+    if is_level(name) {
         return None;
     }
     let mut at = name_len;
     match b.get(at) {
         Some(b'[') => {
-            let n = b[at + 1..]
-                .iter()
-                .take_while(|c| c.is_ascii_digit())
-                .count();
+            let n = runs::len(&b[at + 1..], Run::Digits);
             if b.get(at + 1 + n) != Some(&b']') {
                 return None;
             }
@@ -126,7 +106,7 @@ pub fn parse_line<'a>(line: &'a [u8], clock: &mut Clock) -> LogLine<'a> {
     let rest = skip_spaces(&line[used..]);
     // HOSTNAME is absent when the first token is already the tag (`auth-worker(1): ...`).
     // Host bytes hold no space: the token is all of them when a space (or the end) follows.
-    let host_len = rest.iter().take_while(|&&c| is_host_byte(c)).count();
+    let host_len = runs::len(rest, Run::Host);
     let all_host = rest.get(host_len).is_none_or(|&c| c == b' ');
     let token = &rest[..host_len];
     let host =

@@ -172,13 +172,22 @@ pub struct Clock {
     hour_cache: Option<(i64, i32)>,
     /// Last yearless minute resolved: (month, day, hour, minute) and its instant at second 0.
     minute_cache: Option<([u8; 4], EventTime)>,
-    /// The last classic stamp of [`CLASSIC_LEN`] bytes without a fraction, and its instant:
-    /// consecutive lines share their second, and the same stamp again changes nothing.
-    last_classic: Option<([u8; CLASSIC_LEN], Option<EventTime>)>,
+    /// The last classic stamp of [`CLASSIC_LEN`] bytes without a fraction ([`stamp_words`]),
+    /// and its instant: consecutive lines share their second, and the same stamp again
+    /// changes nothing.
+    last_classic: Option<([u64; 2], Option<EventTime>)>,
 }
 
 /// `Mmm dd hh:mm:ss`.
 const CLASSIC_LEN: usize = 15;
+
+/// A classic stamp's bytes as two overlapping words (compared in two instructions, not a call
+/// into `memcmp`): those of the first `CLASSIC_LEN` bytes of `line`, if it has them.
+fn stamp_words(line: &[u8]) -> Option<[u64; 2]> {
+    let stamp = line.get(..CLASSIC_LEN)?;
+    let word = |at: usize| u64::from_le_bytes(stamp[at..at + 8].try_into().expect("8 bytes"));
+    Some([word(0), word(CLASSIC_LEN - 8)])
+}
 
 const SLACK_SECS: i64 = 86_400;
 const MAX_OFFSET_SECS: i64 = 26 * 3600;
@@ -445,8 +454,9 @@ pub fn parse_leading(line: &[u8], clock: &mut Clock) -> Option<(Option<EventTime
     }
     // Classic: "Mmm dd hh:mm:ss", the day padded with a space, a zero, or not at all.
     let without_fraction = !matches!(line.get(CLASSIC_LEN), Some(b'.' | b','));
+    let words = stamp_words(line);
     if let Some((stamp, time)) = &clock.last_classic
-        && line.get(..CLASSIC_LEN) == Some(&stamp[..])
+        && words == Some(*stamp)
         && without_fraction
     {
         return Some((*time, CLASSIC_LEN));
@@ -478,9 +488,11 @@ pub fn parse_leading(line: &[u8], clock: &mut Clock) -> Option<(Option<EventTime
     if let Some(t) = time.as_mut() {
         t.nanos = nanos;
     }
-    if at == CLASSIC_LEN && without_fraction {
-        let stamp = line[..CLASSIC_LEN].try_into().expect("15 bytes");
-        clock.last_classic = Some((stamp, time));
+    if at == CLASSIC_LEN
+        && without_fraction
+        && let Some(words) = words
+    {
+        clock.last_classic = Some((words, time));
     }
     Some((time, at))
 }
