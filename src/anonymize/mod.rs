@@ -729,8 +729,7 @@ impl Pseudonyms {
             Kind::Session | Kind::Queue => {
                 // The same length and alphabet: hexadecimal (upper case) stays so, the rest
                 // takes letters and digits, and base64's `+` and `/` when it had them.
-                let hex = value.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F'));
-                let alphabet: &[u8] = if hex {
+                let alphabet: &[u8] = if is_upper_hex(value) {
                     b"0123456789ABCDEF"
                 } else if value.iter().any(|c| matches!(c, b'+' | b'/')) {
                     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -905,11 +904,16 @@ fn queue_id(word: &[u8], opening: bool, queued_as: bool) -> Option<usize> {
 /// Postfix's queue ids: 6 to 12 upper-case hexadecimal digits, or the long form (15 or more
 /// letters and digits with at least one digit).
 fn is_queue_id(w: &[u8]) -> bool {
-    let hex = (6..=12).contains(&w.len()) && runs::len(w, Run::UpperHex) == w.len();
+    let hex = (6..=12).contains(&w.len()) && is_upper_hex(w);
     let long = (12..=20).contains(&w.len())
         && w.iter().all(u8::is_ascii_alphanumeric)
         && w.iter().any(u8::is_ascii_digit);
     hex || long
+}
+
+/// Whether every byte of `w` is `0`-`9` or `A`-`F`.
+fn is_upper_hex(w: &[u8]) -> bool {
+    runs::len(w, Run::UpperHex) == w.len()
 }
 
 /// A dotted name whose last label is a top-level domain (letters): `mail.example.org`, not
