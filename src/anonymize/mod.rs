@@ -459,7 +459,7 @@ impl Message<'_> {
         let mut after = if map.has_candidate(first.start, first.end) {
             self.word(start, i, true, sink)
         } else {
-            if let Some(id) = queue_id(&line[start..i], true, false)
+            if let Some(id) = queue_id(line, start, i, true, false)
                 && !sink.taken(start)
             {
                 sink.span(start, start + id, Replacement::Name(Kind::Queue));
@@ -544,7 +544,7 @@ impl Message<'_> {
             }
             _ => {}
         }
-        if let Some(id) = queue_id(word, opening, queued_as) {
+        if let Some(id) = queue_id(line, start, i, opening, queued_as) {
             sink.span(start, start + id, Replacement::Name(Kind::Queue));
             return i;
         }
@@ -890,25 +890,32 @@ fn address_shape(word: &[u8]) -> Option<AddressShape> {
         .find(|shape| shape.is_address(word))
 }
 
-/// The length of the queue id `word` is: `4F2A81C0D3:` opening a message (the word holds its
-/// colon), or the word after `queued as `.
-fn queue_id(word: &[u8], opening: bool, queued_as: bool) -> Option<usize> {
+/// The length of the queue id that the word at `start..end` of `line` is: `4F2A81C0D3:`
+/// opening a message (the word holds its colon), or the word after `queued as `.
+#[inline(always)]
+fn queue_id(
+    line: &[u8],
+    start: usize,
+    end: usize,
+    opening: bool,
+    queued_as: bool,
+) -> Option<usize> {
+    let word = &line[start..end];
     let id = match word.strip_suffix(b":") {
         Some(id) if opening => id,
         _ if queued_as => word,
         _ => return None,
     };
-    is_queue_id(id).then_some(id.len())
-}
-
-/// Postfix's queue ids: 6 to 12 upper-case hexadecimal digits, or the long form (15 or more
-/// letters and digits with at least one digit).
-fn is_queue_id(w: &[u8]) -> bool {
-    let hex = (6..=12).contains(&w.len()) && is_upper_hex(w);
-    let long = (12..=20).contains(&w.len())
-        && w.iter().all(u8::is_ascii_alphanumeric)
-        && w.iter().any(u8::is_ascii_digit);
-    hex || long
+    // Postfix's queue ids: 6 to 12 upper-case hexadecimal digits (measured on the line from
+    // the id, read 16 bytes at a time where it goes on: not copied out first), or the long
+    // form (12 to 20 letters and digits with at least one digit).
+    let hex = (6..=12).contains(&id.len()) && runs::len(&line[start..], Run::UpperHex) >= id.len();
+    let long = || {
+        (12..=20).contains(&id.len())
+            && id.iter().all(u8::is_ascii_alphanumeric)
+            && id.iter().any(u8::is_ascii_digit)
+    };
+    (hex || long()).then_some(id.len())
 }
 
 /// Whether every byte of `w` is `0`-`9` or `A`-`F`.
