@@ -88,7 +88,8 @@ impl Memo {
 
 /// `a == b` for slices of one length up to a slot's, by overlapping words (no call into
 /// `memcmp` for a few bytes).
-fn same(a: &[u8], b: &[u8]) -> bool {
+#[inline(always)]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len();
     let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));

@@ -124,12 +124,26 @@ struct Pseudonyms {
     /// IPv6 and mapped address texts and what they became (up to [`REMEMBERED`]).
     addresses: Replacements,
     /// The last log host and its pseudonym.
-    log_host: (Box<[u8]>, Box<[u8]>),
+    log_host: LogHost,
     /// IPv4 addresses and their replacement's text (most addresses: no text to hash; up to
     /// [`REMEMBERED`]).
     v4: HashMap<u32, ([u8; 15], u8), foldhash::fast::RandomState>,
     /// IPv4 texts lately replaced and their replacements.
     v4_texts: V4Texts,
+}
+
+/// The last log host and its pseudonym (padded with zeros to at least [`LogHost::FIXED`]
+/// bytes, `len` of them the pseudonym).
+#[derive(Default)]
+struct LogHost {
+    text: Box<[u8]>,
+    padded: Box<[u8]>,
+    len: usize,
+}
+
+impl LogHost {
+    /// The pseudonyms copied in this fixed size: `h`, 8 characters, a top-level domain.
+    const FIXED: usize = 32;
 }
 
 /// IPv4 address texts and their replacements, direct-mapped by the text (a slot of 32 bytes:
@@ -203,9 +217,12 @@ trait Sink {
 /// where it is found, not looked at again).
 struct Direct<'a> {
     pseudonyms: &'a mut Pseudonyms,
-    line: &'a [u8],
+    /// The chunk, and where the line starts in it (the spans' places are the line's).
+    chunk: &'a [u8],
+    base: usize,
     out: &'a mut Vec<u8>,
-    /// How much of `line` is written.
+    /// How much of the chunk is written: what is left after the line's last span (its end,
+    /// the next line's header) is written with the next line's first span, in one copy.
     at: usize,
 }
 
@@ -216,7 +233,8 @@ impl Sink for Direct<'_> {
 
     #[inline(always)]
     fn known_v4(&mut self, start: usize, end: usize) -> bool {
-        let Some((&done, len)) = self.pseudonyms.v4_texts.get(&self.line[start..end]) else {
+        let (start, end) = (self.base + start, self.base + end);
+        let Some((&done, len)) = self.pseudonyms.v4_texts.get(&self.chunk[start..end]) else {
             return false;
         };
         if !self.write_up_to(start) {
@@ -229,23 +247,24 @@ impl Sink for Direct<'_> {
 
     #[inline(always)]
     fn span(&mut self, start: usize, end: usize, kind: Replacement) {
+        let (start, end) = (self.base + start, self.base + end);
         if self.write_up_to(start) {
             self.pseudonyms
-                .write(&self.line[start..end], kind, self.out);
+                .write(&self.chunk[start..end], kind, self.out);
             self.at = end;
         }
     }
 }
 
 impl Direct<'_> {
-    /// Writes the line up to `start`, where a span starts; false for a span inside one already
-    /// written (the detectors' spans and the scan's can overlap; never a panic).
+    /// Writes the chunk up to `start`, where a span starts; false for a span inside one
+    /// already written (the detectors' spans and the scan's can overlap; never a panic).
     #[inline(always)]
     fn write_up_to(&mut self, start: usize) -> bool {
         if start < self.at {
             return false;
         }
-        self.out.extend_from_slice(&self.line[self.at..start]);
+        self.out.extend_from_slice(&self.chunk[self.at..start]);
         true
     }
 }
@@ -326,7 +345,7 @@ impl Anonymizer {
                 remembered: MEMO_BITS.map(Memo::new),
                 names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names))),
                 addresses: Replacements::default(),
-                log_host: Default::default(),
+                log_host: LogHost::default(),
                 v4: HashMap::default(),
                 v4_texts: V4Texts::new(),
             },
@@ -355,35 +374,40 @@ impl Anonymizer {
             candidates.push(line.as_ptr() as usize - chunk.as_ptr() as usize);
         });
         let mut next_candidate = candidates.iter().copied().peekable();
-        let mut start = 0;
+        let (mut start, mut written) = (0, 0);
         while let Some(end) = self.map.next_newline(start) {
             let candidate = next_candidate.next_if_eq(&start).is_some();
-            self.line(chunk, start..end, candidate, out);
-            out.push(b'\n');
+            written = self.line(chunk, start..end, written, candidate, out);
             start = end + 1;
         }
+        // The rest of the last line, its newline (not what follows, if the chunk ends
+        // without one).
+        out.extend_from_slice(&chunk[written..start]);
         self.candidates = candidates;
     }
 
-    /// Appends the line at `range` of `chunk` (without its newline) rewritten to `out`.
+    /// Appends the line at `range` of `chunk` (without its newline) rewritten to `out`, from
+    /// `written` (a place in the chunk up to which it is written, at or before the line's
+    /// start) up to its last replacement; says up to where it wrote.
     fn line(
         &mut self,
         chunk: &[u8],
         range: std::ops::Range<usize>,
+        written: usize,
         candidate: bool,
         out: &mut Vec<u8>,
-    ) {
+    ) -> usize {
         let base = range.start;
         let line = &chunk[range];
         let parsed = envelope::parse_line(line, &mut self.clock);
         let offset = |part: &[u8]| part.as_ptr() as usize - line.as_ptr() as usize;
         // The header up to the message: the log host its only name.
-        let mut at = 0;
+        let mut at = written;
         if let Some(host) = parsed.host {
-            at = offset(host);
-            out.extend_from_slice(&line[..at]);
+            let host_at = base + offset(host);
+            out.extend_from_slice(&chunk[written..host_at]);
             self.pseudonyms.write_log_host(host, out);
-            at += host.len();
+            at = host_at + host.len();
         }
         let message = Message {
             map: &self.map,
@@ -414,7 +438,8 @@ impl Anonymizer {
         }
         let mut direct = Direct {
             pseudonyms: &mut self.pseudonyms,
-            line,
+            chunk,
+            base,
             out,
             at,
         };
@@ -432,9 +457,9 @@ impl Anonymizer {
                 direct.span(s.start, s.end, s.kind);
             }
         }
-        // The rest of the line.
-        direct.write_up_to(line.len());
+        let written = direct.at;
         self.spans = spans;
+        written
     }
 }
 
@@ -620,14 +645,26 @@ impl Pseudonyms {
         }
     }
 
-    /// The envelope's host: nearly always the same, remembered apart.
+    /// The envelope's host: nearly always the same, remembered apart (compared by words,
+    /// its pseudonym copied in a fixed size: no call for either on most lines).
     fn write_log_host(&mut self, host: &[u8], out: &mut Vec<u8>) {
-        if *self.log_host.0 != *host {
+        let last = &self.log_host;
+        if host.len() != last.text.len() || !memo::same(host, &last.text) {
             let mut done = Vec::new();
             self.write_pseudonym(Kind::Host, host, &mut done);
-            self.log_host = (host.into(), done.into());
+            let len = done.len();
+            done.resize(len.max(LogHost::FIXED), 0);
+            self.log_host = LogHost {
+                text: host.into(),
+                padded: done.into(),
+                len,
+            };
         }
-        out.extend_from_slice(&self.log_host.1);
+        let LogHost { padded, len, .. } = &self.log_host;
+        match padded.first_chunk::<{ LogHost::FIXED }>() {
+            Some(fixed) if *len <= LogHost::FIXED => extend_prefix(out, fixed, *len),
+            _ => out.extend_from_slice(&padded[..*len]),
+        }
     }
 
     /// The IPv4 address `a`, written as `text`, mapped (each mapped once, each text
