@@ -1,6 +1,7 @@
 //! Where the words of a chunk are and which of them are worth a look: bitmaps of the chunk,
-//! one bit per byte, computed 32 bytes at a time (AVX2, when the processor has it), so that
-//! the scan goes from candidate to candidate and never looks at most words of a line.
+//! one bit per byte, computed 32 bytes at a time (AVX2, each class's bits taken by AVX-512's
+//! mask registers where the processor has them), so that the scan goes from candidate to
+//! candidate and never looks at most words of a line.
 //!
 //! A candidate is a superset of the words `anonymize` may replace, decided from a byte and its
 //! neighbours: a word holding `@`, or `.`/`:` between two of its bytes (a dot between digits
@@ -71,10 +72,18 @@ impl ByteMap {
         self.marks.clear();
         self.candidates.clear();
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, as just checked.
-            unsafe { self.fill_avx2(chunk) };
-            return;
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512bw") && has!("avx512vl") {
+                // SAFETY: the processor has these features, as just checked.
+                unsafe { self.fill_avx512(chunk) };
+                return;
+            }
+            if has!("avx2") {
+                // SAFETY: as above.
+                unsafe { self.fill_avx2(chunk) };
+                return;
+            }
         }
         self.fill_with(chunk, classify_bytes);
     }
@@ -83,6 +92,12 @@ impl ByteMap {
     #[target_feature(enable = "avx2")]
     fn fill_avx2(&mut self, chunk: &[u8]) {
         self.fill_with(chunk, |block| classify_avx2(block));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,avx512bw,avx512vl")]
+    fn fill_avx512(&mut self, chunk: &[u8]) {
+        self.fill_with(chunk, |block| classify_avx512(block));
     }
 
     #[inline(always)]
@@ -373,52 +388,85 @@ fn classes_from(has: impl Fn(usize, u8) -> u64, newlines: u64) -> Classes {
     }
 }
 
-/// The classes of 64 bytes, 32 at a time.
+/// The classes of 64 bytes, 32 at a time (AVX2).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn classify_avx2(block: &[u8; 64]) -> Classes {
+    // SAFETY: the processor has AVX2, as the caller's features say.
+    unsafe { classify_x86::<false>(block) }
+}
+
+/// The classes of 64 bytes, 32 at a time, each class's bits taken in one instruction (the
+/// AVX-512 mask registers; 32 bytes a vector all the same: whole 64-byte vectors were slower).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512bw,avx512vl")]
+fn classify_avx512(block: &[u8; 64]) -> Classes {
+    // SAFETY: the processor has these features, as the caller's say.
+    unsafe { classify_x86::<true>(block) }
+}
+
+/// The classes of 64 bytes, 32 at a time; `MASKS`: by the AVX-512 mask registers.
+///
+/// # Safety
+/// The processor has AVX2, and AVX-512 BW and VL for `MASKS`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn classify_x86<const MASKS: bool>(block: &[u8; 64]) -> Classes {
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpeq_epi8_mask, _mm256_loadu_si256,
+        _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
+        _mm256_srli_epi16, _mm256_test_epi8_mask,
     };
-    let table = |t: &[u8; 16]| {
-        let both = [*t, *t];
-        // SAFETY: 32 readable bytes; the load needs no alignment.
-        unsafe { _mm256_loadu_si256(both.as_ptr().cast::<__m256i>()) }
-    };
-    let tables = [
-        (table(&TABLE_1.0), table(&TABLE_1.1)),
-        (table(&TABLE_2.0), table(&TABLE_2.1)),
-    ];
-    let nibble = _mm256_set1_epi8(0x0f);
-    let mut classes = [[_mm256_setzero_si256(); 2]; 2];
-    let mut newlines = 0u64;
-    for (k, half) in block.chunks_exact(32).enumerate() {
-        // SAFETY: `half` is 32 readable bytes; the load needs no alignment.
-        let v = unsafe { _mm256_loadu_si256(half.as_ptr().cast::<__m256i>()) };
-        let newline = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8)));
-        newlines |= u64::from(newline as u32) << (32 * k);
-        let (low, high) = (
-            _mm256_and_si256(v, nibble),
-            _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble),
-        );
-        for (t, (low_table, high_table)) in tables.iter().enumerate() {
-            classes[t][k] = _mm256_and_si256(
-                _mm256_shuffle_epi8(*low_table, low),
-                _mm256_shuffle_epi8(*high_table, high),
-            );
-        }
-    }
-    classes_from(
-        |t, bits| {
-            let half = |k: usize| {
-                let hits = _mm256_and_si256(classes[t][k], _mm256_set1_epi8(bits as i8));
-                !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hits, _mm256_setzero_si256())) as u32)
+    // SAFETY: the processor has the features the intrinsics need (the caller's promise).
+    unsafe {
+        let table = |t: &[u8; 16]| {
+            let both = [*t, *t];
+            // 32 readable bytes; the load needs no alignment.
+            _mm256_loadu_si256(both.as_ptr().cast::<__m256i>())
+        };
+        let tables = [
+            (table(&TABLE_1.0), table(&TABLE_1.1)),
+            (table(&TABLE_2.0), table(&TABLE_2.1)),
+        ];
+        let nibble = _mm256_set1_epi8(0x0f);
+        let mut classes = [[_mm256_setzero_si256(); 2]; 2];
+        let mut newlines = 0u64;
+        for (k, half) in block.chunks_exact(32).enumerate() {
+            // `half` is 32 readable bytes; the load needs no alignment.
+            let v = _mm256_loadu_si256(half.as_ptr().cast::<__m256i>());
+            let newline = _mm256_set1_epi8(b'\n' as i8);
+            let newline = if MASKS {
+                _mm256_cmpeq_epi8_mask(v, newline)
+            } else {
+                _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, newline)) as u32
             };
-            u64::from(half(0)) | u64::from(half(1)) << 32
-        },
-        newlines,
-    )
+            newlines |= u64::from(newline) << (32 * k);
+            let (low, high) = (
+                _mm256_and_si256(v, nibble),
+                _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble),
+            );
+            for (t, (low_table, high_table)) in tables.iter().enumerate() {
+                classes[t][k] = _mm256_and_si256(
+                    _mm256_shuffle_epi8(*low_table, low),
+                    _mm256_shuffle_epi8(*high_table, high),
+                );
+            }
+        }
+        classes_from(
+            |t, bits| {
+                let half = |k: usize| {
+                    let bits = _mm256_set1_epi8(bits as i8);
+                    if MASKS {
+                        return _mm256_test_epi8_mask(classes[t][k], bits);
+                    }
+                    let hits = _mm256_and_si256(classes[t][k], bits);
+                    !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hits, _mm256_setzero_si256())) as u32)
+                };
+                u64::from(half(0)) | u64::from(half(1)) << 32
+            },
+            newlines,
+        )
+    }
 }
 
 /// The classes of 64 bytes, one byte at a time.
@@ -497,10 +545,18 @@ mod tests {
                 let bytewise = by_name(&classify_bytes(&block));
                 assert_eq!((names, bytewise), (names, expected), "{block:?}");
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the processor has AVX2, as just checked.
-                    let vector = by_name(&unsafe { classify_avx2(&block) });
-                    assert_eq!((names, vector), (names, expected), "{block:?}");
+                {
+                    use std::arch::is_x86_feature_detected as has;
+                    if has!("avx2") {
+                        // SAFETY: the processor has AVX2, as just checked.
+                        let vector = by_name(&unsafe { classify_avx2(&block) });
+                        assert_eq!((names, vector), (names, expected), "{block:?}");
+                    }
+                    if has!("avx512bw") && has!("avx512vl") {
+                        // SAFETY: as above.
+                        let vector = by_name(&unsafe { classify_avx512(&block) });
+                        assert_eq!((names, vector), (names, expected), "{block:?}");
+                    }
                 }
             }
         }
