@@ -22,6 +22,14 @@ pub struct ByteMap {
     candidates: Vec<u64>,
 }
 
+/// A block's words of the bitmaps.
+struct Words {
+    newlines: u64,
+    separators: u64,
+    marks: u64,
+    candidates: u64,
+}
+
 /// What a block passes on to the next one: the bitmaps whose bits say something of the byte
 /// after (the last bit, of the next block's first byte).
 #[derive(Clone, Copy, Default)]
@@ -67,10 +75,16 @@ struct Classes {
 impl ByteMap {
     /// Maps `chunk` (the buffers are kept from chunk to chunk).
     pub fn fill(&mut self, chunk: &[u8]) {
-        self.newlines.clear();
-        self.separators.clear();
-        self.marks.clear();
-        self.candidates.clear();
+        // A word of each bitmap a block (its old value written over: sized, not zeroed).
+        let blocks = chunk.len().div_ceil(64);
+        for bitmap in [
+            &mut self.newlines,
+            &mut self.separators,
+            &mut self.marks,
+            &mut self.candidates,
+        ] {
+            bitmap.resize(blocks, 0);
+        }
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
@@ -102,86 +116,46 @@ impl ByteMap {
 
     #[inline(always)]
     fn fill_with(&mut self, chunk: &[u8], classify: impl Fn(&[u8; 64]) -> Classes) {
+        // The bitmaps as slices of the blocks' number, written by index: no length kept in
+        // `self` to load and store again after each word.
+        let n = chunk.len().div_ceil(64);
+        let (newlines, separators, marks, candidates) = (
+            &mut self.newlines[..n],
+            &mut self.separators[..n],
+            &mut self.marks[..n],
+            &mut self.candidates[..n],
+        );
+        let mut put = |b: usize, words: Words| {
+            newlines[b] = words.newlines;
+            separators[b] = words.separators;
+            marks[b] = words.marks;
+            candidates[b] = words.candidates;
+        };
         // Before the chunk: a line's end.
         let mut before = Shifted::default();
+        let mut b = 0;
         // Two blocks a turn: what passes from one to the next stays where it is computed (a
         // turn a block moved it all to where the next turn reads it).
         let mut pairs = chunk.chunks_exact(128);
         for pair in &mut pairs {
             let (first, second) = pair.split_at(64);
-            let middle = self.push(&classify(first.try_into().expect("64 bytes")), &before);
-            before = self.push(&classify(second.try_into().expect("64 bytes")), &middle);
+            let (words, middle) = block(&classify(first.try_into().expect("64 bytes")), &before);
+            put(b, words);
+            let (words, after) = block(&classify(second.try_into().expect("64 bytes")), &middle);
+            put(b + 1, words);
+            (before, b) = (after, b + 2);
         }
         let mut blocks = pairs.remainder().chunks_exact(64);
-        for block in &mut blocks {
-            before = self.push(&classify(block.try_into().expect("64 bytes")), &before);
+        for bytes in &mut blocks {
+            let (words, after) = block(&classify(bytes.try_into().expect("64 bytes")), &before);
+            put(b, words);
+            (before, b) = (after, b + 1);
         }
         let rest = blocks.remainder();
         if !rest.is_empty() {
-            let mut block = [0u8; 64];
-            block[..rest.len()].copy_from_slice(rest);
-            self.push(&classify(&block), &before);
-        }
-    }
-
-    /// Adds a block's bitmaps, its candidates decided with what the block before passes on.
-    #[inline(always)]
-    fn push(&mut self, c: &Classes, before: &Shifted) -> Shifted {
-        // Each bit moved by `k` bytes, the last of the block before coming first; by one: to
-        // the next byte.
-        let by = |k: u32, x: u64, before: u64| x << k | before >> (64 - k);
-        let next = |x: u64, before: u64| by(1, x, before);
-        let in_word = !c.separators;
-        let after_in_word = next(in_word, before.in_word);
-        let two_after_in_word = next(after_in_word, before.after_in_word);
-        let inner = in_word & two_after_in_word;
-        // The byte after a `.` or a `:` with word bytes on both sides of it; not a digit after
-        // a dot between digits (`0.66`, `2.0.0`), unless it is the third of three such within
-        // 4 bytes of each other (`192.0.2.1`): a host name has a letter after a dot (its
-        // top-level domain), an address three dots between digits.
-        let digit_dot_digits =
-            c.digits & next(c.dots, before.dots) & by(2, c.digits, before.digits);
-        let near = |x: u64, before: u64| by(2, x, before) | by(3, x, before) | by(4, x, before);
-        let two_digit_dot_digits =
-            digit_dot_digits & near(digit_dot_digits, before.digit_dot_digits);
-        let three_digit_dot_digits =
-            two_digit_dot_digits & near(two_digit_dot_digits, before.two_digit_dot_digits);
-        let inner_mark =
-            (next(c.colons, before.colons) | next(c.dots, before.dots) & !digit_dot_digits) & inner
-                | three_digit_dot_digits;
-        let word_before_bracket = c.open_bracket & after_in_word;
-        // `name(`, not ` (`.
-        let paren = c.paren & after_in_word;
-        let field = c.equals & next(c.field_end, before.field_end);
-        // `as `, `e: `.
-        let spaced_tail = c.before_space & next(c.before_before_space, before.before_before_space);
-        let spaced = c.space & next(spaced_tail, before.spaced_tail);
-        let word_after = (next(c.angle, before.angle)
-            | next(paren, before.paren)
-            | next(field, before.field)
-            | next(spaced, before.spaced))
-            & in_word;
-        self.newlines.push(c.newlines);
-        self.separators.push(c.separators);
-        // The marks: `.`, `:` or `@`.
-        self.marks.push(c.dots | c.colons | c.at);
-        self.candidates
-            .push(c.at | inner_mark | word_before_bracket | word_after);
-        Shifted {
-            in_word,
-            after_in_word,
-            dots: c.dots,
-            colons: c.colons,
-            digits: c.digits,
-            digit_dot_digits,
-            two_digit_dot_digits,
-            field_end: c.field_end,
-            before_before_space: c.before_before_space,
-            spaced_tail,
-            angle: c.angle,
-            paren,
-            field,
-            spaced,
+            let mut bytes = [0u8; 64];
+            bytes[..rest.len()].copy_from_slice(rest);
+            put(b, block(&classify(&bytes), &before).0);
         }
     }
 
@@ -311,6 +285,68 @@ impl ByteMap {
             *candidate = !separator;
         }
     }
+}
+
+/// A block's words of the bitmaps, its candidates decided with what the block before passes
+/// on; and what it passes on to the next.
+#[inline(always)]
+fn block(c: &Classes, before: &Shifted) -> (Words, Shifted) {
+    // Each bit moved by `k` bytes, the last of the block before coming first; by one: to
+    // the next byte.
+    let by = |k: u32, x: u64, before: u64| x << k | before >> (64 - k);
+    let next = |x: u64, before: u64| by(1, x, before);
+    let in_word = !c.separators;
+    let after_in_word = next(in_word, before.in_word);
+    let two_after_in_word = next(after_in_word, before.after_in_word);
+    let inner = in_word & two_after_in_word;
+    // The byte after a `.` or a `:` with word bytes on both sides of it; not a digit after
+    // a dot between digits (`0.66`, `2.0.0`), unless it is the third of three such within
+    // 4 bytes of each other (`192.0.2.1`): a host name has a letter after a dot (its
+    // top-level domain), an address three dots between digits.
+    let digit_dot_digits = c.digits & next(c.dots, before.dots) & by(2, c.digits, before.digits);
+    let near = |x: u64, before: u64| by(2, x, before) | by(3, x, before) | by(4, x, before);
+    let two_digit_dot_digits = digit_dot_digits & near(digit_dot_digits, before.digit_dot_digits);
+    let three_digit_dot_digits =
+        two_digit_dot_digits & near(two_digit_dot_digits, before.two_digit_dot_digits);
+    let inner_mark =
+        (next(c.colons, before.colons) | next(c.dots, before.dots) & !digit_dot_digits) & inner
+            | three_digit_dot_digits;
+    let word_before_bracket = c.open_bracket & after_in_word;
+    // `name(`, not ` (`.
+    let paren = c.paren & after_in_word;
+    let field = c.equals & next(c.field_end, before.field_end);
+    // `as `, `e: `.
+    let spaced_tail = c.before_space & next(c.before_before_space, before.before_before_space);
+    let spaced = c.space & next(spaced_tail, before.spaced_tail);
+    let word_after = (next(c.angle, before.angle)
+        | next(paren, before.paren)
+        | next(field, before.field)
+        | next(spaced, before.spaced))
+        & in_word;
+    let words = Words {
+        newlines: c.newlines,
+        separators: c.separators,
+        // The marks: `.`, `:` or `@`.
+        marks: c.dots | c.colons | c.at,
+        candidates: c.at | inner_mark | word_before_bracket | word_after,
+    };
+    let shifted = Shifted {
+        in_word,
+        after_in_word,
+        dots: c.dots,
+        colons: c.colons,
+        digits: c.digits,
+        digit_dot_digits,
+        two_digit_dot_digits,
+        field_end: c.field_end,
+        before_before_space: c.before_before_space,
+        spaced_tail,
+        angle: c.angle,
+        paren,
+        field,
+        spaced,
+    };
+    (words, shifted)
 }
 
 /// Byte classes by nibbles: a byte is in a class when a bit of the class is set both in
