@@ -670,17 +670,13 @@ impl Pseudonyms {
     /// The IPv4 address `a`, written as `text`, mapped (each mapped once, each text
     /// remembered).
     fn write_v4(&mut self, text: &[u8], a: u32, out: &mut Vec<u8>) {
-        use std::io::Write;
         if self.v4.len() >= REMEMBERED {
             self.v4.clear();
         }
-        let (done, len) = *self.v4.entry(a).or_insert_with(|| {
-            let mut done = [0u8; 15];
-            let mut w = &mut done[..];
-            let _ = write!(w, "{}", self.pan.v4(a.into()));
-            let len = 15 - w.len();
-            (done, len as u8)
-        });
+        let (done, len) = *self
+            .v4
+            .entry(a)
+            .or_insert_with(|| dotted_quad(self.pan.v4(a.into())));
         let done = &done[..usize::from(len)];
         self.v4_texts.put(text, done);
         out.extend_from_slice(done);
@@ -840,6 +836,30 @@ fn extend_prefix<const N: usize>(out: &mut Vec<u8>, bytes: &[u8; N], len: usize)
     let at = out.len();
     out.extend_from_slice(bytes);
     out.truncate(at + len);
+}
+
+/// The dotted quad of `a` (as `Display` writes it, without its machinery: a new address in
+/// each few lines) and its length.
+fn dotted_quad(a: std::net::Ipv4Addr) -> ([u8; 15], u8) {
+    let mut text = [0u8; 15];
+    let mut len = 0;
+    let mut put = |c: u8| {
+        text[len] = c;
+        len += 1;
+    };
+    for (k, octet) in a.octets().into_iter().enumerate() {
+        if k > 0 {
+            put(b'.');
+        }
+        if octet >= 100 {
+            put(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            put(b'0' + octet / 10 % 10);
+        }
+        put(b'0' + octet % 10);
+    }
+    (text, len as u8)
 }
 
 /// Whether `at` is inside one of `spans`.

@@ -383,3 +383,19 @@ fn an_address_replaced_again_is_replaced_as_the_first_time() {
     assert_eq!(rewrite(&mut a, auth), fresh);
     assert!(!first.contains("203.0.113.77") && !fresh.contains("203.0.113.77"));
 }
+
+#[test]
+fn a_dotted_quad_is_written_as_display_writes_it() {
+    // Each octet value at each place, the others of each length.
+    for place in 0..4 {
+        for value in 0..=255u8 {
+            for other in [0u8, 7, 42, 255] {
+                let mut octets = [other; 4];
+                octets[place] = value;
+                let a = std::net::Ipv4Addr::from(octets);
+                let (text, len) = dotted_quad(a);
+                assert_eq!(&text[..usize::from(len)], a.to_string().as_bytes());
+            }
+        }
+    }
+}
