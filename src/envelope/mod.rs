@@ -35,9 +35,23 @@ const LEVELS: [&[u8]; 8] = [
     b"statistics",
 ];
 
-/// Whether `name` is one of [`LEVELS`] (told apart first by length and first letter: every
-/// line asks).
+/// The lengths of [`LEVELS`], bit `n` for length `n`.
+const LEVEL_LENGTHS: u64 = {
+    let mut bits = 0;
+    let mut k = 0;
+    while k < LEVELS.len() {
+        bits |= 1 << LEVELS[k].len();
+        k += 1;
+    }
+    bits
+};
+
+/// Whether `name` is one of [`LEVELS`] (told apart first by length, then by first letter:
+/// every line asks, and most program names have no level's length).
 fn is_level(name: &[u8]) -> bool {
+    if name.len() >= 64 || LEVEL_LENGTHS >> name.len() & 1 == 0 {
+        return false;
+    }
     let first = name[0].to_ascii_lowercase();
     LEVELS
         .iter()
