@@ -477,18 +477,18 @@ impl Message<'_> {
         let Some(first) = map.first_word(base + from, end) else {
             return;
         };
-        // The first word opens the message (a queue id's place); the others are only those
-        // the map finds worth a look. Of a first word that is none of those, only a queue id
-        // is replaced.
+        // The first word opens the message: a queue id's place (what `word` would find
+        // first for it, asked before anything else), or a word like the others, looked at
+        // when the map finds it worth a look.
         let (start, i) = (first.start - base, first.end - base);
-        let mut after = if map.has_candidate(first.start, first.end) {
-            self.word(start, i, true, sink)
-        } else {
-            if let Some(id) = queue_id(line, start, i, true, false)
-                && !sink.taken(start)
-            {
+        let mut after = if let Some(id) = queue_id(line, start, i, true, false) {
+            if !sink.taken(start) {
                 sink.span(start, start + id, Replacement::Name(Kind::Queue));
             }
+            i
+        } else if map.has_candidate(first.start, first.end) {
+            self.word(start, i, true, sink)
+        } else {
             i
         };
         while let Some(word) = map.next_candidate(base + after, end) {
