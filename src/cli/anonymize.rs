@@ -1,10 +1,13 @@
 //! `maillogsentinel anonymize [FILE|-]... --key-file K [--output FILE]`: logs rewritten for
 //! sharing, line for line, in input order. One worker per core reads a chunk of whole lines
 //! (in turn), rewrites it, and writes it when the chunks before are written: each chunk stays
-//! in its worker's cache. Stateless: no config, no store, no network.
+//! in its worker's cache. A chunk done before its turn is put aside (a few at most) and the
+//! worker goes on: a worker that the system holds back does not stop the others. Stateless: no
+//! config, no store, no network.
 //!
 //! Not here: what is replaced and how (`anonymize`).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -34,6 +37,8 @@ pub struct AnonymizeArgs {
 
 /// Bytes of whole lines a worker rewrites at a time.
 const CHUNK: usize = 1 << 20;
+/// Rewritten chunks put aside a worker, waiting for the chunks before them.
+const ASIDE_PER_WORKER: usize = 2;
 
 pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     let secret = match std::fs::read(&args.key_file) {
@@ -89,14 +94,17 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
         failed_inputs: 0,
         oversized: 0,
     });
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let writing = Mutex::new(Writing {
         next: 0,
         out,
         error: None,
+        aside: BTreeMap::new(),
+        most_aside: workers * ASIDE_PER_WORKER,
+        spare: Vec::new(),
     });
     let turn = Condvar::new();
     let stop = AtomicBool::new(false);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     std::thread::scope(|s| {
         for _ in 0..workers {
             let worker = std::thread::Builder::new().name("mls-anonymize".into());
@@ -110,18 +118,24 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
                         let Some(seq) = next else { return };
                         rewritten.clear();
                         anonymizer.chunk(&chunk, &mut rewritten);
-                        // Written in input order: wait for the chunks before.
+                        // Written in input order: put aside until the chunks before are
+                        // written, or waiting for them when enough are put aside already.
                         let mut w = lock(writing);
-                        while w.next != seq {
+                        while w.next != seq && w.aside.len() >= w.most_aside {
                             w = turn.wait(w).expect("no worker panics");
                         }
-                        if w.error.is_none()
-                            && let Err(e) = w.out.write_all(&rewritten)
-                        {
-                            w.error = Some(e);
-                            stop.store(true, Ordering::Relaxed);
+                        if w.next != seq {
+                            let spare = w.spare.pop().unwrap_or_default();
+                            w.aside
+                                .insert(seq, std::mem::replace(&mut rewritten, spare));
+                            continue;
                         }
-                        w.next += 1;
+                        let w = &mut *w;
+                        w.write(&rewritten, stop);
+                        while let Some(next) = w.aside.remove(&w.next) {
+                            w.write(&next, stop);
+                            w.spare.push(next);
+                        }
                         turn.notify_all();
                     }
                 })
@@ -220,4 +234,23 @@ struct Writing {
     out: Box<dyn Write + Send>,
     /// The first write that failed: nothing more is written.
     error: Option<io::Error>,
+    /// Rewritten chunks waiting for the chunks before them, by their places (at most
+    /// `most_aside`: memory stays bounded).
+    aside: BTreeMap<u64, Vec<u8>>,
+    most_aside: usize,
+    /// Buffers of chunks written from aside, for the next ones put there.
+    spare: Vec<Vec<u8>>,
+}
+
+impl Writing {
+    /// Writes the chunk whose turn it is (unless a write failed: then the workers stop).
+    fn write(&mut self, rewritten: &[u8], stop: &AtomicBool) {
+        if self.error.is_none()
+            && let Err(e) = self.out.write_all(rewritten)
+        {
+            self.error = Some(e);
+            stop.store(true, Ordering::Relaxed);
+        }
+        self.next += 1;
+    }
 }
