@@ -22,12 +22,11 @@
 mod bytemap;
 pub mod cryptopan;
 mod memo;
+mod nameprf;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use aes::Aes128;
-use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -40,6 +39,7 @@ use crate::runs::{self, Run};
 use bytemap::ByteMap;
 use cryptopan::CryptoPan;
 use memo::Memo;
+use nameprf::NamePrf;
 
 /// The secrets of one key file: the Crypto-PAn key and the names' key, both derived from the
 /// file's bytes (so any file of at least [`Key::MIN_BYTES`] random bytes will do).
@@ -346,7 +346,7 @@ impl Anonymizer {
             pseudonyms: Pseudonyms {
                 pan: CryptoPan::new(&key.pan),
                 remembered: MEMO_BITS.map(Memo::new),
-                names: NamePrf(Aes128::new(GenericArray::from_slice(&key.names))),
+                names: NamePrf::new(&key.names),
                 addresses: Replacements::default(),
                 log_host: LogHost::default(),
                 v4: HashMap::default(),
@@ -742,7 +742,7 @@ impl Pseudonyms {
             out.extend_from_slice(prefix);
             let at = out.len();
             out.resize(at + n, 0);
-            self.names.fill(kind, value, &mut out[at..]);
+            self.names.fill(kind as u8, value, &mut out[at..]);
             // A byte scaled to the alphabet, without a division (each letter stands for 7 or
             // 8 of the 256 byte values: plenty for a pseudonym).
             for b in &mut out[at..] {
@@ -774,50 +774,6 @@ impl Pseudonyms {
                 };
                 pick(b"", alphabet, value.len().max(1));
             }
-        }
-    }
-}
-
-/// The keyed pseudo-random function of names: a CBC-MAC under AES-128 of the kind, the
-/// length and the bytes (kind and length first, in the first block with up to 12 bytes of the
-/// value: no encoding is the prefix of another, and a queue id costs one block). The MAC is
-/// the first 16 bytes; AES of the MAC with a counter gives the next ones, if asked.
-struct NamePrf(Aes128);
-
-impl NamePrf {
-    fn encrypt(&self, block: [u8; 16]) -> [u8; 16] {
-        let mut b = GenericArray::from(block);
-        self.0.encrypt_block(&mut b);
-        b.into()
-    }
-
-    fn fill(&self, kind: Kind, value: &[u8], out: &mut [u8]) {
-        const HEADER: usize = 4;
-        let mut block = [0u8; 16];
-        block[0] = kind as u8;
-        // Values are parts of a line: far below 2^24 bytes.
-        block[1..HEADER].copy_from_slice(&(value.len() as u32).to_le_bytes()[..HEADER - 1]);
-        let first = value.len().min(16 - HEADER);
-        block[HEADER..HEADER + first].copy_from_slice(&value[..first]);
-        let mut mac = self.encrypt(block);
-        for chunk in value[first..].chunks(16) {
-            for (m, b) in mac.iter_mut().zip(chunk) {
-                *m ^= b;
-            }
-            mac = self.encrypt(mac);
-        }
-        for (counter, part) in out.chunks_mut(16).enumerate() {
-            let stream = match counter {
-                0 => mac,
-                _ => {
-                    let mut block = mac;
-                    for (b, c) in block[..8].iter_mut().zip((counter as u64).to_le_bytes()) {
-                        *b ^= c;
-                    }
-                    self.encrypt(block)
-                }
-            };
-            part.copy_from_slice(&stream[..part.len()]);
         }
     }
 }
