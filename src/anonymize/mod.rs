@@ -729,7 +729,6 @@ impl Pseudonyms {
     }
 
     fn make_pseudonym(&self, kind: Kind, value: &[u8], out: &mut Vec<u8>) {
-        const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         // Host names do not depend on case.
         let lower;
         let value = if kind == Kind::Host && value.iter().any(u8::is_ascii_uppercase) {
@@ -738,21 +737,19 @@ impl Pseudonyms {
         } else {
             value
         };
-        let mut pick = |prefix: &[u8], alphabet: &[u8], n: usize| {
+        let mut pick = |prefix: &[u8], alphabet: &Alphabet, n: usize| {
             out.extend_from_slice(prefix);
             let at = out.len();
             out.resize(at + n, 0);
             self.names.fill(kind as u8, value, &mut out[at..]);
-            // A byte scaled to the alphabet, without a division (each letter stands for 7 or
-            // 8 of the 256 byte values: plenty for a pseudonym).
             for b in &mut out[at..] {
-                *b = alphabet[(usize::from(*b) * alphabet.len()) >> 8];
+                *b = alphabet[usize::from(*b)];
             }
         };
         match kind {
-            Kind::User => pick(b"u", ALNUM, 10),
+            Kind::User => pick(b"u", &ALNUM, 10),
             Kind::Host => {
-                pick(b"h", ALNUM, 8);
+                pick(b"h", &ALNUM, 8);
                 // The top-level domain says little and keeps the name a name.
                 if let Some(dot) = memchr::memrchr(b'.', value) {
                     let tld = &value[dot + 1..];
@@ -765,18 +762,40 @@ impl Pseudonyms {
             Kind::Session | Kind::Queue => {
                 // The same length and alphabet: hexadecimal (upper case) stays so, the rest
                 // takes letters and digits, and base64's `+` and `/` when it had them.
-                let alphabet: &[u8] = if is_upper_hex(value) {
-                    b"0123456789ABCDEF"
+                let alphabet = if is_upper_hex(value) {
+                    &UPPER_HEX
                 } else if value.iter().any(|c| matches!(c, b'+' | b'/')) {
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    &BASE64
                 } else {
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                    &LETTERS_DIGITS
                 };
                 pick(b"", alphabet, value.len().max(1));
             }
         }
     }
 }
+
+/// The letter each byte value stands for in a pseudonym's alphabet.
+type Alphabet = [u8; 256];
+
+/// Byte `b` stands for letter `b * len / 256` of `letters` (each letter for 7 or 8 of the 256
+/// values with 36 letters: plenty for a pseudonym), looked up, not computed, per byte.
+const fn alphabet(letters: &[u8]) -> Alphabet {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = letters[b * letters.len() >> 8];
+        b += 1;
+    }
+    t
+}
+
+static ALNUM: Alphabet = alphabet(b"abcdefghijklmnopqrstuvwxyz0123456789");
+static UPPER_HEX: Alphabet = alphabet(b"0123456789ABCDEF");
+static LETTERS_DIGITS: Alphabet =
+    alphabet(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+static BASE64: Alphabet =
+    alphabet(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 
 /// The longest value between `<` and `>` taken whole (spaces and all); a longer one ends
 /// with its first word (`word_end`), so that no line costs more than linear time.
