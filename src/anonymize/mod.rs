@@ -784,7 +784,7 @@ const fn alphabet(letters: &[u8]) -> Alphabet {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {
-        t[b] = letters[b * letters.len() >> 8];
+        t[b] = letters[(b * letters.len()) >> 8];
         b += 1;
     }
     t
