@@ -75,16 +75,6 @@ struct Classes {
 impl ByteMap {
     /// Maps `chunk` (the buffers are kept from chunk to chunk).
     pub fn fill(&mut self, chunk: &[u8]) {
-        // A word of each bitmap a block (its old value written over: sized, not zeroed).
-        let blocks = chunk.len().div_ceil(64);
-        for bitmap in [
-            &mut self.newlines,
-            &mut self.separators,
-            &mut self.marks,
-            &mut self.candidates,
-        ] {
-            bitmap.resize(blocks, 0);
-        }
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
@@ -116,9 +106,18 @@ impl ByteMap {
 
     #[inline(always)]
     fn fill_with(&mut self, chunk: &[u8], classify: impl Fn(&[u8; 64]) -> Classes) {
-        // The bitmaps as slices of the blocks' number, written by index: no length kept in
+        // A word of each bitmap a block (its old value written over: sized, not zeroed),
+        // taken as slices of the blocks' number and written by index: no length kept in
         // `self` to load and store again after each word.
         let n = chunk.len().div_ceil(64);
+        for bitmap in [
+            &mut self.newlines,
+            &mut self.separators,
+            &mut self.marks,
+            &mut self.candidates,
+        ] {
+            bitmap.resize(n, 0);
+        }
         let (newlines, separators, marks, candidates) = (
             &mut self.newlines[..n],
             &mut self.separators[..n],
