@@ -15,7 +15,8 @@
 //! Which bytes are a user or a session is first what the detectors read in an authentication
 //! line (the very spans `parse` takes), then field names (`user=<`, `sasl_username=`,
 //! `session=<`, `helo=<`, `from=<`, `to=<`), shapes (`host[addr]`, `a@b`, dotted names, the
-//! queue id opening a Postfix message) in any line.
+//! queue id opening a Postfix message) in any line; and ids that only a program's field names
+//! give away (amavis's `Queue-ID: `, the session id in Dovecot's LMTP reply that Postfix logs).
 //!
 //! Not here: reading the inputs and the threads (`cli::anonymize`).
 
@@ -114,6 +115,8 @@ pub struct Anonymizer {
     clock: Clock,
     /// The current line's spans, when the detectors took some (kept for its allocation).
     spans: Vec<Replace>,
+    /// By [`Program`].
+    program_fields: [ProgramFields; 3],
 }
 
 /// Makes the replacements and remembers them.
@@ -208,7 +211,7 @@ struct Message<'a> {
 
 /// Where the spans that a scan finds go, in the line's order.
 trait Sink {
-    /// Whether `at` is in a span the detectors took (those are written whole).
+    /// Whether `at` is in a span known before the scan (those are written whole).
     fn taken(&self, at: usize) -> bool;
     /// Whether the word at `start..end` is an IPv4 address replaced lately, then written: an
     /// address that comes back is not read again.
@@ -272,8 +275,8 @@ impl Direct<'_> {
     }
 }
 
-/// A line with the detectors' spans (the first `known`): the scan's are added after them, all
-/// written in order once the scan is done.
+/// A line with spans known before the scan (the first `known`: the detectors', the program's
+/// fields'): the scan's are added after them, all written in order once the scan is done.
 struct Collected<'a> {
     spans: &'a mut Vec<Replace>,
     known: usize,
@@ -335,6 +338,133 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// The programs whose lines hold ids that only a field name gives away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Program {
+    Amavis,
+    PostfixBounce,
+    PostfixLmtp,
+}
+
+impl Program {
+    /// The program of a line's tag (`amavis`, `amavisd`; `postfix/bounce`, and the same of
+    /// another Postfix instance: `postfix-out/bounce`).
+    #[inline(always)]
+    fn of(tag: &[u8]) -> Option<Program> {
+        // Told apart by a byte first: every line asks.
+        match (tag.first(), tag.last()) {
+            (Some(b'a'), _) if tag.starts_with(b"amavis") => Some(Program::Amavis),
+            (_, Some(b'e')) if tag.ends_with(b"/bounce") => Some(Program::PostfixBounce),
+            (_, Some(b'p')) if tag.ends_with(b"/lmtp") => Some(Program::PostfixLmtp),
+            _ => None,
+        }
+    }
+}
+
+/// Ids with no shape of their own (an upper-case hexadecimal word, a random string) that a
+/// program writes by a text (its field name, or what follows the id): replaced as the same ids
+/// are where their place gives them away, so that the lines still go together.
+const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 4] = [
+    // `Queue-ID: 4F2A81C0D3, ... queued_as: 5B1FC1C0D4, 1882 ms` (amavisd-new's log of a
+    // message passed or blocked).
+    (Program::Amavis, b"Queue-ID: ", Side::After, Kind::Queue),
+    (Program::Amavis, b"queued_as: ", Side::After, Kind::Queue),
+    // `4F2A81C0D3: sender non-delivery notification: 5B1FC1C0D4` (and `delay`, `delivery
+    // status`, `postmaster` notifications).
+    (
+        Program::PostfixBounce,
+        b"notification: ",
+        Side::After,
+        Kind::Queue,
+    ),
+    // Dovecot's LMTP reply, last in the line: `status=sent (250 2.0.0 <alice@example.org>
+    // SESSION Saved)`, the session id that Dovecot's `lmtp(alice)<pid><SESSION>` line has.
+    (
+        Program::PostfixLmtp,
+        b" Saved)",
+        Side::Ending,
+        Kind::Session,
+    ),
+];
+
+/// Where a field's value is, by its text.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    /// Right after it.
+    After,
+    /// The word right before it, after `> `, when it ends the message (no word after it, and
+    /// none of its shape is a candidate: it is written after the scan's spans).
+    Ending,
+}
+
+/// The fields of a program, with their texts' searchers.
+struct ProgramFields(Vec<ProgramField>);
+
+struct ProgramField {
+    text: memchr::memmem::Finder<'static>,
+    side: Side,
+    kind: Kind,
+}
+
+impl ProgramFields {
+    fn of(program: Program) -> ProgramFields {
+        ProgramFields(
+            PROGRAM_FIELDS
+                .iter()
+                .filter(|f| f.0 == program)
+                .map(|&(_, text, side, kind)| ProgramField {
+                    text: memchr::memmem::Finder::new(text),
+                    side,
+                    kind,
+                })
+                .collect(),
+        )
+    }
+
+    /// Adds the spans of the fields in `message` (at `from` in its line) to `spans`, but the
+    /// one that ends the message, which it gives (apart from the line's code: few lines call
+    /// for it).
+    #[inline(never)]
+    fn spans(&self, message: &[u8], from: usize, spans: &mut Vec<Replace>) -> Option<Replace> {
+        let mut ending = None;
+        for field in &self.0 {
+            if let Some(r) = field.find(message) {
+                let s = span(from + r.start, from + r.end, Replacement::Name(field.kind));
+                match field.side {
+                    Side::After => spans.push(s),
+                    Side::Ending => ending = Some(s),
+                }
+            }
+        }
+        ending
+    }
+}
+
+impl ProgramField {
+    /// Where the value is in `message`, if the field is there.
+    fn find(&self, message: &[u8]) -> Option<std::ops::Range<usize>> {
+        // An id's letters: base64 for a session, letters and digits for a queue id.
+        let is_id = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/');
+        let text = self.text.needle();
+        let range = match self.side {
+            Side::After => {
+                let start = self.text.find(message)? + text.len();
+                start..start + message[start..].iter().take_while(|c| is_id(c)).count()
+            }
+            Side::Ending => {
+                let before = message.strip_suffix(text)?;
+                let at = before.len();
+                let start = at - before.iter().rev().take_while(|c| is_id(c)).count();
+                if !before[..start].ends_with(b"> ") {
+                    return None;
+                }
+                start..at
+            }
+        };
+        (!range.is_empty()).then_some(range)
+    }
+}
+
 /// Field names whose value, up to `>`, is a user or a mail address.
 const MAILBOX_FIELDS: [&[u8]; 4] = [b"user=<", b"from=<", b"to=<", b"orig_to=<"];
 /// Field names whose value, up to the word's end, is a user or a mail address.
@@ -359,6 +489,12 @@ impl Anonymizer {
             // minute of log).
             clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::NotAfter(0)),
             spans: Vec::new(),
+            program_fields: [
+                Program::Amavis,
+                Program::PostfixBounce,
+                Program::PostfixLmtp,
+            ]
+            .map(ProgramFields::of),
         }
     }
 
@@ -439,6 +575,16 @@ impl Anonymizer {
                 }
             }
         }
+        // What only the program's field names give away: known before the scan, or, for the
+        // value that ends the message, written after the scan's spans.
+        let ending = match parsed.program.and_then(Program::of) {
+            Some(program) => self.program_fields[program as usize].spans(
+                parsed.message,
+                offset(parsed.message),
+                &mut spans,
+            ),
+            None => None,
+        };
         let mut direct = Direct {
             pseudonyms: &mut self.pseudonyms,
             chunk,
@@ -448,13 +594,17 @@ impl Anonymizer {
         };
         if spans.is_empty() {
             message.scan(&mut direct);
+            if let Some(s) = ending {
+                direct.span(s.start, s.end, s.kind);
+            }
         } else {
             let known = spans.len();
             message.scan(&mut Collected {
                 spans: &mut spans,
                 known,
             });
-            // The scan's spans come in order, the detectors' before them.
+            spans.extend(ending);
+            // The scan's spans come in order, the known ones before them.
             spans.sort_by_key(|s| s.start);
             for s in &spans {
                 direct.span(s.start, s.end, s.kind);
@@ -514,7 +664,9 @@ impl Message<'_> {
         // Most words are plain ones in plain places: nothing to look at.
         let place = before.last().copied();
         // Fields whose value follows a space.
-        let queued_as = place == Some(b' ') && before.ends_with(b"queued as ");
+        // `queued as ID`, and `forwarded as ID` of a delivery to an alias.
+        let queued_as = place == Some(b' ')
+            && (before.ends_with(b"queued as ") || before.ends_with(b"forwarded as "));
         let username = place == Some(b' ') && before.ends_with(b"(username: ");
         let marked = map.marked(base + start, base + i);
         if !marked

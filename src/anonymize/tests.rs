@@ -399,3 +399,75 @@ fn a_dotted_quad_is_written_as_display_writes_it() {
         }
     }
 }
+
+#[test]
+fn ids_that_only_a_programs_field_names_give_away_are_replaced_as_where_they_open_a_line() {
+    let mut a = anonymizer();
+    let opening_id = |out: &str| out.split("]: ").nth(1).unwrap()[..10].to_owned();
+    let id = opening_id(&rewrite(
+        &mut a,
+        "Dec 30 00:14:23 mail postfix/qmgr[1187]: 74049EED5B: removed",
+    ));
+    let id2 = opening_id(&rewrite(
+        &mut a,
+        "Dec 30 00:14:23 mail postfix/qmgr[1187]: F52DD8465C: removed",
+    ));
+    let lines = [
+        "Dec 30 00:14:23 mail amavis[8786]: (08786-86) Passed CLEAN {RelayedInbound}, [20.38.57.41]:17029 [20.38.57.41] <hello@school.example> -> <lea@example.net>, Queue-ID: 74049EED5B, Message-ID: <x.1@example.org>, mail_id: lugbnvzroj77, Hits: 1.755, size: 1757, queued_as: F52DD8465C, 1882 ms",
+        "Dec 30 00:14:23 mail postfix/bounce[4242]: 74049EED5B: sender non-delivery notification: F52DD8465C",
+        "Dec 30 00:14:23 mail postfix/local[4243]: 74049EED5B: to=<root@mail.example.net>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (forwarded as F52DD8465C)",
+    ];
+    let outs: Vec<String> = lines.iter().map(|l| rewrite(&mut a, l)).collect();
+    for out in &outs {
+        assert!(
+            !out.contains("74049EED5B") && !out.contains("F52DD8465C"),
+            "{out}"
+        );
+    }
+    assert!(
+        outs[0].contains(&format!(", Queue-ID: {id}, Message-ID: <"))
+            && outs[0].ends_with(&format!(", queued_as: {id2}, 1882 ms")),
+        "{}",
+        outs[0]
+    );
+    assert!(
+        outs[1].ends_with(&format!("]: {id}: sender non-delivery notification: {id2}")),
+        "{}",
+        outs[1]
+    );
+    assert!(
+        outs[2].ends_with(&format!("(forwarded as {id2})")),
+        "{}",
+        outs[2]
+    );
+
+    // Dovecot's LMTP session, in its own line and in the reply Postfix logs.
+    let dovecot = rewrite(
+        &mut a,
+        "Dec 30 00:14:23 mail dovecot: lmtp(lea@example.net)<61091><Y3RJhyRNCfj/ur99>: msgid=<x.1@example.org>: saved mail to INBOX",
+    );
+    let session = dovecot
+        .split("><")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap();
+    let postfix = rewrite(
+        &mut a,
+        "Dec 30 00:14:23 mail postfix/lmtp[56773]: F52DD8465C: to=<lea@example.net>, relay=mail.example.com[private/dovecot-lmtp], delay=0.34, delays=0.08/0.04/0.01/0.22, dsn=2.0.0, status=sent (250 2.0.0 <lea@example.net> Y3RJhyRNCfj/ur99 Saved)",
+    );
+    assert_ne!(session, "Y3RJhyRNCfj/ur99");
+    assert!(
+        postfix.ends_with(&format!("> {session} Saved)")),
+        "{session}: {postfix}"
+    );
+
+    // The same texts in other programs' lines are plain words.
+    let other = "Dec 30 00:14:23 mail postfix/smtpd[1]: warning: Queue-ID: 74049EED5B, notification: F52DD8465C (250 2.0.0 <x> Y3RJhyRNCfj Saved)";
+    let out = rewrite(&mut a, other);
+    assert!(
+        out.ends_with("warning: Queue-ID: 74049EED5B, notification: F52DD8465C (250 2.0.0 <x> Y3RJhyRNCfj Saved)"),
+        "{out}"
+    );
+}
