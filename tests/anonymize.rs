@@ -284,3 +284,47 @@ fn keys_and_inputs_that_cannot_be_read_say_so() {
         "{text}"
     );
 }
+
+#[test]
+fn lines_longer_than_parse_reads_are_left_out_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("mail.log");
+    let ok = "Dec 30 00:33:57 mail dovecot: auth: passwd-file(louis,211.129.117.2): unknown user\n";
+    let mut text = String::from(ok);
+    // An authentication line of 100 KiB (parse skips it), one of 2 MiB (more than a chunk),
+    // one of exactly 64 KiB (kept), each between lines that are kept.
+    for filler in [100 << 10, 2 << 20] {
+        text.push_str("Dec 30 00:33:58 mail postfix/smtpd[1]: warning: unknown[192.0.2.9]: SASL LOGIN authentication failed: ");
+        text.push_str(&"x".repeat(filler));
+        text.push('\n');
+        text.push_str(ok);
+    }
+    let head = "Dec 30 00:33:59 mail postfix/smtpd[1]: warning: ";
+    text.push_str(head);
+    text.push_str(&"y".repeat((64 << 10) - head.len()));
+    text.push('\n');
+    fs::write(&log, &text).unwrap();
+    let key = tmp.path().join("k");
+    fs::write(&key, [7u8; 32]).unwrap();
+    let o = mls(
+        &["anonymize", "--key-file", key.to_str().unwrap()],
+        std::slice::from_ref(&log),
+    );
+    assert!(o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("2 lines longer than 64 KiB left out"),
+        "{stderr}"
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", &out[..out.len().min(300)]);
+    assert!(lines[..3].iter().all(|l| l.ends_with(": unknown user")));
+    assert!(lines[3].ends_with(&"y".repeat(100)));
+    let anonymised = tmp.path().join("anon.log");
+    fs::write(&anonymised, &out).unwrap();
+    assert_eq!(
+        counts(&events(std::slice::from_ref(&log))),
+        counts(&events(std::slice::from_ref(&anonymised)))
+    );
+}

@@ -37,6 +37,7 @@ use crate::envelope::{
     timestamp::{Clock, YearRule},
 };
 use crate::runs::{self, Run};
+use crate::source::{self, MAX_LINE};
 use bytemap::ByteMap;
 use cryptopan::CryptoPan;
 use memo::Memo;
@@ -117,6 +118,8 @@ pub struct Anonymizer {
     spans: Vec<Replace>,
     /// By [`Program`].
     program_fields: [ProgramFields; 3],
+    /// Lines left out for being longer than [`MAX_LINE`].
+    pub lines_too_long: u64,
 }
 
 /// Makes the replacements and remembers them.
@@ -495,6 +498,7 @@ impl Anonymizer {
                 Program::PostfixLmtp,
             ]
             .map(ProgramFields::of),
+            lines_too_long: 0,
         }
     }
 
@@ -516,7 +520,14 @@ impl Anonymizer {
         let (mut start, mut written) = (0, 0);
         while let Some(end) = self.map.next_newline(start) {
             let candidate = next_candidate.next_if_eq(&start).is_some();
-            written = self.line(chunk, start..end, written, candidate, out);
+            if end - start > MAX_LINE && source::is_too_long(&chunk[start..end]) {
+                // Left out, as `parse` skips it: what is before it written, it not.
+                out.extend_from_slice(&chunk[written..start]);
+                written = end + 1;
+                self.lines_too_long += 1;
+            } else {
+                written = self.line(chunk, start..end, written, candidate, out);
+            }
             start = end + 1;
         }
         // The rest of the last line, its newline (not what follows, if the chunk ends

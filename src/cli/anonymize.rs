@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use clap::Args;
@@ -105,17 +105,20 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
     });
     let turn = Condvar::new();
     let stop = AtomicBool::new(false);
+    // Lines the workers left out for their length (beside those too long for a chunk).
+    let too_long = AtomicU64::new(0);
     std::thread::scope(|s| {
         for _ in 0..workers {
             let worker = std::thread::Builder::new().name("mls-anonymize".into());
-            let (reading, writing, turn, stop, key) = (&reading, &writing, &turn, &stop, &key);
+            let (reading, writing, turn, stop, key, too_long) =
+                (&reading, &writing, &turn, &stop, &key, &too_long);
             worker
                 .spawn_scoped(s, move || {
                     let mut anonymizer = Anonymizer::new(key);
                     let (mut chunk, mut rewritten) = (Vec::new(), Vec::new());
                     while !stop.load(Ordering::Relaxed) {
                         let next = lock(reading).next_into(&mut chunk);
-                        let Some(seq) = next else { return };
+                        let Some(seq) = next else { break };
                         rewritten.clear();
                         anonymizer.chunk(&chunk, &mut rewritten);
                         // Written in input order: put aside until the chunks before are
@@ -138,16 +141,17 @@ pub fn run(args: &AnonymizeArgs) -> anyhow::Result<ExitCode> {
                         }
                         turn.notify_all();
                     }
+                    too_long.fetch_add(anonymizer.lines_too_long, Ordering::Relaxed);
                 })
                 .expect("spawning a worker");
         }
     });
     let reading = reading.into_inner().expect("no worker panics");
     let mut writing = writing.into_inner().expect("no worker panics");
-    if reading.oversized > 0 {
+    let too_long = reading.oversized + too_long.into_inner();
+    if too_long > 0 {
         eprintln!(
-            "maillogsentinel: {} lines longer than {} KiB left out",
-            reading.oversized,
+            "maillogsentinel: {too_long} lines longer than {} KiB left out",
             source::MAX_LINE >> 10
         );
     }

@@ -15,7 +15,7 @@ use crate::envelope::{
     timestamp::{Clock, YearRule},
 };
 use crate::event::{AuthEvent, Outcome, Service};
-use crate::source::MAX_LINE;
+use crate::source;
 
 /// What a run saw, for the summary.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -228,9 +228,7 @@ impl LineProcessor {
         emit: &mut impl FnMut(AuthEvent),
         unmatched: &mut impl FnMut(&[u8]),
     ) -> Fed<'a> {
-        // NUL padding left by a crash before a line is not part of it (nor of its length).
-        let padded = line.iter().take_while(|&&b| b == 0).count();
-        if line.len() - padded > MAX_LINE {
+        if source::is_too_long(line) {
             self.stats.skipped_long += 1;
             return Fed::TooLong;
         }

@@ -88,6 +88,12 @@ pub fn open(input: &Input) -> Result<OpenInput, SourceError> {
 /// long is garbage or an attack on the parser).
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// Whether `line` (without its newline) is longer than [`MAX_LINE`], not counting the NUL
+/// padding that a crash can leave before a line.
+pub fn is_too_long(line: &[u8]) -> bool {
+    line.len() > MAX_LINE && line.len() - line.iter().take_while(|&&b| b == 0).count() > MAX_LINE
+}
+
 /// Cuts a byte stream into chunks that end on a line boundary, with a fixed-size buffer.
 pub struct LineChunks<R> {
     reader: R,
