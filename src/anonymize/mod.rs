@@ -37,7 +37,7 @@ use crate::envelope::{
     timestamp::{Clock, YearRule},
 };
 use crate::runs::{self, Run};
-use crate::source::{self, MAX_LINE};
+use crate::source;
 use bytemap::ByteMap;
 use cryptopan::CryptoPan;
 use memo::Memo;
@@ -116,9 +116,9 @@ pub struct Anonymizer {
     clock: Clock,
     /// The current line's spans, when the detectors took some (kept for its allocation).
     spans: Vec<Replace>,
-    /// By [`Program`].
-    program_fields: [ProgramFields; 3],
-    /// Lines left out for being longer than [`MAX_LINE`].
+    /// Every program's, with their searchers.
+    program_fields: Vec<ProgramField>,
+    /// Lines left out for being longer than [`source::MAX_LINE`].
     pub lines_too_long: u64,
 }
 
@@ -400,37 +400,40 @@ enum Side {
     Ending,
 }
 
-/// The fields of a program, with their texts' searchers.
-struct ProgramFields(Vec<ProgramField>);
-
+/// A field of [`PROGRAM_FIELDS`], with its text's searcher.
 struct ProgramField {
+    program: Program,
     text: memchr::memmem::Finder<'static>,
     side: Side,
     kind: Kind,
 }
 
-impl ProgramFields {
-    fn of(program: Program) -> ProgramFields {
-        ProgramFields(
-            PROGRAM_FIELDS
-                .iter()
-                .filter(|f| f.0 == program)
-                .map(|&(_, text, side, kind)| ProgramField {
-                    text: memchr::memmem::Finder::new(text),
-                    side,
-                    kind,
-                })
-                .collect(),
-        )
+impl ProgramField {
+    fn all() -> Vec<ProgramField> {
+        PROGRAM_FIELDS
+            .iter()
+            .map(|&(program, text, side, kind)| ProgramField {
+                program,
+                text: memchr::memmem::Finder::new(text),
+                side,
+                kind,
+            })
+            .collect()
     }
 
-    /// Adds the spans of the fields in `message` (at `from` in its line) to `spans`, but the
-    /// one that ends the message, which it gives (apart from the line's code: few lines call
-    /// for it).
+    /// Adds the spans of `program`'s fields in `message` (at `from` in its line) to `spans`,
+    /// but the one that ends the message, which it gives (apart from the line's code: few
+    /// lines call for it).
     #[inline(never)]
-    fn spans(&self, message: &[u8], from: usize, spans: &mut Vec<Replace>) -> Option<Replace> {
+    fn spans(
+        fields: &[ProgramField],
+        program: Program,
+        message: &[u8],
+        from: usize,
+        spans: &mut Vec<Replace>,
+    ) -> Option<Replace> {
         let mut ending = None;
-        for field in &self.0 {
+        for field in fields.iter().filter(|f| f.program == program) {
             if let Some(r) = field.find(message) {
                 let s = span(from + r.start, from + r.end, Replacement::Name(field.kind));
                 match field.side {
@@ -441,9 +444,7 @@ impl ProgramFields {
         }
         ending
     }
-}
 
-impl ProgramField {
     /// Where the value is in `message`, if the field is there.
     fn find(&self, message: &[u8]) -> Option<std::ops::Range<usize>> {
         // An id's letters: base64 for a session, letters and digits for a queue id.
@@ -492,12 +493,7 @@ impl Anonymizer {
             // minute of log).
             clock: Clock::new(jiff::tz::TimeZone::UTC, YearRule::NotAfter(0)),
             spans: Vec::new(),
-            program_fields: [
-                Program::Amavis,
-                Program::PostfixBounce,
-                Program::PostfixLmtp,
-            ]
-            .map(ProgramFields::of),
+            program_fields: ProgramField::all(),
             lines_too_long: 0,
         }
     }
@@ -520,7 +516,7 @@ impl Anonymizer {
         let (mut start, mut written) = (0, 0);
         while let Some(end) = self.map.next_newline(start) {
             let candidate = next_candidate.next_if_eq(&start).is_some();
-            if end - start > MAX_LINE && source::is_too_long(&chunk[start..end]) {
+            if source::is_too_long(&chunk[start..end]) {
                 // Left out, as `parse` skips it: what is before it written, it not.
                 out.extend_from_slice(&chunk[written..start]);
                 written = end + 1;
@@ -589,7 +585,9 @@ impl Anonymizer {
         // What only the program's field names give away: known before the scan, or, for the
         // value that ends the message, written after the scan's spans.
         let ending = match parsed.program.and_then(Program::of) {
-            Some(program) => self.program_fields[program as usize].spans(
+            Some(program) => ProgramField::spans(
+                &self.program_fields,
+                program,
                 parsed.message,
                 offset(parsed.message),
                 &mut spans,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::source::MAX_LINE;
 
 fn anonymizer() -> Anonymizer {
     Anonymizer::new(&Key::from_secret(b"a test key of 32 bytes, no more").unwrap())

@@ -90,6 +90,7 @@ pub const MAX_LINE: usize = 64 * 1024;
 
 /// Whether `line` (without its newline) is longer than [`MAX_LINE`], not counting the NUL
 /// padding that a crash can leave before a line.
+#[inline]
 pub fn is_too_long(line: &[u8]) -> bool {
     line.len() > MAX_LINE && line.len() - line.iter().take_while(|&&b| b == 0).count() > MAX_LINE
 }
