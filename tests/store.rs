@@ -526,6 +526,7 @@ impl Drop for KillOnDrop {
 fn kill_9_during_commits_leaves_the_last_commit() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
+    let child_log = dir.path().join("child.log");
     let mut batches = 0;
     for (round, delay_ms) in [37u64, 113, 251, 409].into_iter().enumerate() {
         let mut child = KillOnDrop(
@@ -537,10 +538,16 @@ fn kill_9_during_commits_leaves_the_last_commit() {
                 ])
                 .env(CHILD_DIR, dir.path())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(&child_log).unwrap())
                 .spawn()
                 .unwrap(),
         );
+        let exited = |child: &mut KillOnDrop| {
+            child.0.try_wait().unwrap().map(|status| {
+                let log = std::fs::read_to_string(&child_log).unwrap_or_default();
+                format!("round {round}: the child exited ({status}):\n{log}")
+            })
+        };
         // Wait for the child to commit past what the previous round left, then a little more.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -549,10 +556,15 @@ fn kill_9_during_commits_leaves_the_last_commit() {
                 break;
             }
             assert!(Instant::now() < deadline, "the child never committed");
-            assert!(child.0.try_wait().unwrap().is_none(), "the child exited");
+            if let Some(why) = exited(&mut child) {
+                panic!("{why}");
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(delay_ms));
+        if let Some(why) = exited(&mut child) {
+            panic!("{why}");
+        }
         child.0.kill().unwrap(); // SIGKILL
         child.0.wait().unwrap();
         let (now, repair) = check_consistent(dir.path(), PER_BATCH);

@@ -142,59 +142,14 @@ impl Store {
     /// blocks them), `synchronous = FULL` (a returned commit survives a power loss), a busy
     /// timeout of 10 s.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        /// Bytes per page of a new store.
-        const PAGE_SIZE: i64 = 16 << 10;
-        let open_err = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        // Created here rather than by SQLite so that the mode is 0640 whatever the umask
-        // allows more of; SQLite gives its -wal and -shm files the mode of the database.
-        let created = match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o640)
-            .open(path)
-        {
-            Ok(f) => {
-                f.sync_all().map_err(|e| open_err(Box::new(e)))?;
-                sync_parent(path).map_err(|e| open_err(Box::new(e)))?;
-                true
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-            Err(e) => return Err(open_err(Box::new(e))),
-        };
-        let mut conn = Connection::open(path).map_err(|e| open_err(Box::new(e)))?;
-        let not_a_store = |e| not_a_store(path, e);
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .doing("setting the busy timeout")?;
-        if created {
-            // Before the first table and the WAL mode: 16 KiB pages make the appends of a
-            // run's events cost a tenth less than SQLite's 4 KiB (fewer page splits and WAL
-            // frames). An existing store keeps its page size.
-            conn.pragma_update(None, "page_size", PAGE_SIZE)
-                .doing("setting the page size")?;
-        }
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .doing("enabling the WAL journal")
-            .map_err(not_a_store)?;
+        let created = !path.exists() && create(path)?;
+        let (conn, mode) = connect(path)?;
         if !mode.eq_ignore_ascii_case("wal") {
             log::warn!(
                 "{}: the file system refused the WAL journal (journal_mode is {mode}): \
                  reports will wait for runs and runs for reports",
                 path.display()
             );
-        }
-        conn.pragma_update(None, "synchronous", "FULL")
-            .doing("setting synchronous = FULL")?;
-        {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .doing("opening the store")
-                .map_err(not_a_store)?;
-            schema::ensure(&tx).map_err(not_a_store)?;
-            tx.commit().doing("creating the schema")?;
         }
         if created {
             log::debug!("{}: new store created", path.display());
@@ -715,6 +670,86 @@ fn not_a_store(path: &Path, e: StoreError) -> StoreError {
         )),
         e => e,
     }
+}
+
+/// Makes a new store at `path` whole before any process can open it: it is built (page size,
+/// WAL, schema) under a name of its own beside it, then hard-linked into place, which fails
+/// if another process's store got there first; that one is then used. Opening one empty file
+/// from two processes instead lets one switch it to WAL while the other fails with "database is
+/// locked" or gives it SQLite's default page size, and a read-only opener (a report) would find
+/// no schema. A kill during the build leaves the hidden file, never a half store at `path`.
+/// Returns whether this process's store is the one in place.
+fn create(path: &Path) -> Result<bool, StoreError> {
+    let open_err = |source: std::io::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    };
+    /// Tells apart the stores that threads of this process build at once.
+    static BUILT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".new-{}-{n}", std::process::id()));
+    let building = path.with_file_name(name);
+    // Created here rather than by SQLite so that the mode is 0640 whatever the umask allows
+    // more of; SQLite gives its -wal and -shm files the mode of the database.
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&building)
+        .map_err(open_err)?;
+    let built = connect(&building).and_then(|(conn, _)| {
+        // Closing the only connection moves the WAL into the file and removes the -wal.
+        conn.close()
+            .map_err(|(_, e)| StoreError::sqlite("closing the new store", e))
+    });
+    let linked = built.and_then(|()| {
+        file.sync_all().map_err(open_err)?;
+        match std::fs::hard_link(&building, path) {
+            Ok(()) => sync_parent(path).map(|()| true).map_err(open_err),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(open_err(e)),
+        }
+    });
+    for leftover in ["", "-wal", "-shm"] {
+        let mut p = building.clone().into_os_string();
+        p.push(leftover);
+        let _ = std::fs::remove_file(p);
+    }
+    linked
+}
+
+/// A connection to the store at `path` with the settings of [`Store::open`], its schema
+/// created or migrated, and the journal mode the file system allowed.
+fn connect(path: &Path) -> Result<(Connection, String), StoreError> {
+    /// Bytes per page of a new store: the appends of a run's events cost a tenth less than
+    /// with SQLite's 4 KiB (fewer page splits and WAL frames). Set before the first table and
+    /// the WAL mode; an existing store keeps its page size.
+    const PAGE_SIZE: i64 = 16 << 10;
+    let mut conn = Connection::open(path).map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let not_a_store = |e| not_a_store(path, e);
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .doing("setting the busy timeout")?;
+    conn.pragma_update(None, "page_size", PAGE_SIZE)
+        .doing("setting the page size")?;
+    let journal_mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .doing("enabling the WAL journal")
+        .map_err(not_a_store)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .doing("setting synchronous = FULL")?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .doing("opening the store")
+        .map_err(not_a_store)?;
+    schema::ensure(&tx).map_err(not_a_store)?;
+    tx.commit().doing("creating the schema")?;
+    Ok((conn, journal_mode))
 }
 
 /// A connection that cannot write: no schema work, no migration (SQLite may leave an empty

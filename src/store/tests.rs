@@ -86,6 +86,49 @@ fn a_new_store_is_empty_with_mode_0640_and_wal() {
     assert_eq!(sync, 2, "synchronous = FULL");
 }
 
+/// A run, `follow` and a report may start at once on a host where no store exists yet: none
+/// of them may fail, and the store they all see is whole, as a single opening makes it.
+#[test]
+fn processes_opening_a_new_store_at_once_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..30 {
+        let path = dir.path().join(format!("db{round}"));
+        let start = std::sync::Barrier::new(7);
+        std::thread::scope(|s| {
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        Store::open(&path).map(|store| {
+                            let page: i64 = store
+                                .conn
+                                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                                .unwrap();
+                            (page, store.schema_version().unwrap())
+                        })
+                    })
+                })
+                .collect();
+            let reader = s.spawn(|| {
+                start.wait();
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                while !path.exists() {
+                    assert!(std::time::Instant::now() < deadline, "no store made");
+                    std::thread::yield_now();
+                }
+                Store::open_read_only(&path).map(|store| store.event_count().unwrap())
+            });
+            let read = reader.join().unwrap();
+            assert_eq!(read.unwrap_or_else(|e| panic!("round {round}: {e}")), 0);
+            for opener in openers {
+                let opened = opener.join().unwrap();
+                let opened = opened.unwrap_or_else(|e| panic!("round {round}: {e}"));
+                assert_eq!(opened, (16 << 10, SCHEMA_VERSION), "round {round}");
+            }
+        });
+    }
+}
+
 #[test]
 fn an_existing_file_keeps_its_mode() {
     let dir = tempfile::tempdir().unwrap();
