@@ -109,6 +109,17 @@ impl StoreError {
         }
     }
 
+    /// The store at `path` could not be created or opened.
+    pub(crate) fn open(
+        path: &std::path::Path,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            source: source.into(),
+        }
+    }
+
     pub(crate) fn corrupt(message: impl Into<String>) -> StoreError {
         StoreError::Corrupt {
             message: message.into(),

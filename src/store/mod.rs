@@ -680,10 +680,7 @@ fn not_a_store(path: &Path, e: StoreError) -> StoreError {
 /// no schema. A kill during the build leaves the hidden file, never a half store at `path`.
 /// Returns whether this process's store is the one in place.
 fn create(path: &Path) -> Result<bool, StoreError> {
-    let open_err = |source: std::io::Error| StoreError::Open {
-        path: path.to_path_buf(),
-        source: Box::new(source),
-    };
+    let open_err = |source: std::io::Error| StoreError::open(path, source);
     /// Tells apart the stores that threads of this process build at once.
     static BUILT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -728,10 +725,7 @@ fn connect(path: &Path) -> Result<(Connection, String), StoreError> {
     /// with SQLite's 4 KiB (fewer page splits and WAL frames). Set before the first table and
     /// the WAL mode; an existing store keeps its page size.
     const PAGE_SIZE: i64 = 16 << 10;
-    let mut conn = Connection::open(path).map_err(|e| StoreError::Open {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })?;
+    let mut conn = Connection::open(path).map_err(|e| StoreError::open(path, e))?;
     let not_a_store = |e| not_a_store(path, e);
     conn.busy_timeout(BUSY_TIMEOUT)
         .doing("setting the busy timeout")?;
@@ -759,10 +753,7 @@ fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| StoreError::Open {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })?;
+    .map_err(|e| StoreError::open(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .doing("setting the busy timeout")?;
     Ok(conn)

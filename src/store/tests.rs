@@ -87,7 +87,8 @@ fn a_new_store_is_empty_with_mode_0640_and_wal() {
 }
 
 /// A run, `follow` and a report may start at once on a host where no store exists yet: none
-/// of them may fail, and the store they all see is whole, as a single opening makes it.
+/// of them may fail, and the store they all see is whole, as a single opening makes it. Each
+/// thread stands for a process: its own SQLite connection, locking the file as one would.
 #[test]
 fn processes_opening_a_new_store_at_once_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
