@@ -17,7 +17,7 @@ use maillogsentinel::envelope::timestamp::{Clock, YearRule};
 use maillogsentinel::event::{AuthEvent, Outcome};
 use maillogsentinel::pipeline::Pipeline;
 
-const CORPUS: &str = concat!(
+pub const CORPUS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../shared/corpus/real-lines.jsonl"
 );

@@ -83,11 +83,11 @@ const REMEMBERED: usize = 100_000;
 
 /// The sizes of the names' tables, by [`Kind`] (2^bits slots of 128 bytes): users and host
 /// names come back all along (64 KiB each), a session or a queue id only in the next lines
-/// (16 KiB each). Small enough to stay in a core's own cache beside the chunk: a name made
+/// (16 KiB each), a password Dovecot logged seldom (2 KiB). Small enough to stay in a core's own cache beside the chunk: a name made
 /// again costs less than a table that a lookup waits for (on the generated log, tables 8
 /// times as large found 90% of the users again instead of 80%, 98% of the host names instead
 /// of 93%, and made the rewrite 5% slower).
-const MEMO_BITS: [u32; 4] = [9, 9, 7, 7];
+const MEMO_BITS: [u32; 5] = [9, 9, 7, 7, 4];
 
 /// What a replaced name is (each kind its own pseudonyms and its own `remembered`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +96,8 @@ enum Kind {
     Host,
     Session,
     Queue,
+    /// What a user typed as password (Dovecot's `auth_verbose_passwords`), or its SHA1.
+    Password,
 }
 
 /// Texts and what they became (a fast hash seeded per process: the texts are an attacker's).
@@ -129,7 +131,7 @@ struct Pseudonyms {
     /// Every other name.
     names: NamePrf,
     /// Names (by [`Kind`]) and their pseudonyms, lately made (tables of [`MEMO_BITS`]).
-    remembered: [Memo; 4],
+    remembered: [Memo; 5],
     /// IPv6 and mapped address texts and what they became (up to [`REMEMBERED`]).
     addresses: Replacements,
     /// The last log host and its pseudonym.
@@ -341,15 +343,24 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// The programs whose lines hold ids that only a field name gives away.
+/// The programs whose lines hold ids (or passwords) that only a field name gives away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Program {
     Amavis,
+    /// Dovecot's auth processes, through syslog (`dovecot`) or in its own log file.
+    DovecotAuth,
     PostfixBounce,
     PostfixLmtp,
 }
 
 impl Program {
+    /// Whether a line of the program may hold one of its fields (asked first: most Dovecot
+    /// lines end with no password).
+    #[inline(always)]
+    fn may_hold_fields(self, message: &[u8]) -> bool {
+        self != Program::DovecotAuth || matches!(message.last(), Some(b')' | b'b'))
+    }
+
     /// The program of a line's tag (`amavis`, `amavisd`; `postfix/bounce`, and the same of
     /// another Postfix instance: `postfix-out/bounce`).
     #[inline(always)]
@@ -357,6 +368,10 @@ impl Program {
         // Told apart by a byte first: every line asks.
         match (tag.first(), tag.last()) {
             (Some(b'a'), _) if tag.starts_with(b"amavis") => Some(Program::Amavis),
+            (Some(b'a'), _) if tag == b"auth" || tag == b"auth-worker" => {
+                Some(Program::DovecotAuth)
+            }
+            (Some(b'd'), _) if tag == b"dovecot" => Some(Program::DovecotAuth),
             (_, Some(b'e')) if tag.ends_with(b"/bounce") => Some(Program::PostfixBounce),
             (_, Some(b'p')) if tag.ends_with(b"/lmtp") => Some(Program::PostfixLmtp),
             _ => None,
@@ -366,8 +381,9 @@ impl Program {
 
 /// Ids with no shape of their own (an upper-case hexadecimal word, a random string) that a
 /// program writes by a text (its field name, or what follows the id): replaced as the same ids
-/// are where their place gives them away, so that the lines still go together.
-const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 4] = [
+/// are where their place gives them away, so that the lines still go together. And the
+/// passwords Dovecot writes, which have no shape at all.
+const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 5] = [
     // `Queue-ID: 4F2A81C0D3, ... queued_as: 5B1FC1C0D4, 1882 ms` (amavisd-new's log of a
     // message passed or blocked).
     (Program::Amavis, b"Queue-ID: ", Side::After, Kind::Queue),
@@ -388,6 +404,15 @@ const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 4] = [
         Side::Ending,
         Kind::Session,
     ),
+    // `Password mismatch (given password: PASSWORD)`, `unknown user (SHA1 of given password:
+    // HEX)`, then maybe ` - trying the next passdb` (`auth_verbose_passwords`); also after
+    // PAM's `(password mismatch?)` (`auth_debug_passwords`).
+    (
+        Program::DovecotAuth,
+        b"given password: ",
+        Side::Closing,
+        Kind::Password,
+    ),
 ];
 
 /// Where a field's value is, by its text.
@@ -398,6 +423,9 @@ enum Side {
     /// The word right before it, after `> `, when it ends the message (no word after it, and
     /// none of its shape is a candidate: it is written after the scan's spans).
     Ending,
+    /// All after it up to the `)` that ends the message (or the message before ` - trying the
+    /// next passdb` or `userdb`), whatever it holds.
+    Closing,
 }
 
 /// A field of [`PROGRAM_FIELDS`], with its text's searcher.
@@ -422,7 +450,7 @@ impl ProgramField {
     }
 
     /// Adds the spans of `program`'s fields in `message` (at `from` in its line) to `spans`,
-    /// but the one that ends the message, which it gives (apart from the line's code: few
+    /// but the [`Side::Ending`] one, which it gives (apart from the line's code: few
     /// lines call for it).
     #[inline(never)]
     fn spans(
@@ -437,7 +465,7 @@ impl ProgramField {
             if let Some(r) = field.find(message) {
                 let s = span(from + r.start, from + r.end, Replacement::Name(field.kind));
                 match field.side {
-                    Side::After => spans.push(s),
+                    Side::After | Side::Closing => spans.push(s),
                     Side::Ending => ending = Some(s),
                 }
             }
@@ -463,6 +491,18 @@ impl ProgramField {
                     return None;
                 }
                 start..at
+            }
+            Side::Closing => {
+                let body = [
+                    &b" - trying the next passdb"[..],
+                    b" - trying the next userdb",
+                ]
+                .iter()
+                .find_map(|next| message.strip_suffix(*next))
+                .unwrap_or(message)
+                .strip_suffix(b")")?;
+                let start = self.text.find(body)? + text.len();
+                start..body.len()
             }
         };
         (!range.is_empty()).then_some(range)
@@ -585,14 +625,14 @@ impl Anonymizer {
         // What only the program's field names give away: known before the scan, or, for the
         // value that ends the message, written after the scan's spans.
         let ending = match parsed.program.and_then(Program::of) {
-            Some(program) => ProgramField::spans(
+            Some(program) if program.may_hold_fields(parsed.message) => ProgramField::spans(
                 &self.program_fields,
                 program,
                 parsed.message,
                 offset(parsed.message),
                 &mut spans,
             ),
-            None => None,
+            _ => None,
         };
         let mut direct = Direct {
             pseudonyms: &mut self.pseudonyms,
@@ -784,9 +824,58 @@ impl Message<'_> {
             let end = trim_end(word, start);
             if is_host_name(&line[start..end]) {
                 sink.span(start, end, Replacement::Name(Kind::Host));
+                return i;
             }
         }
+        embedded_addresses(word, |s, e, kind| sink.span(start + s, start + e, kind));
         i
+    }
+}
+
+/// Gives `span` the addresses inside `word`, a word that is none itself, in order: dotted
+/// quads between bytes that are no letter, digit or dot (`smtpd:192.0.2.1` and
+/// `127.0.0.1:2525:192.0.2.1` of anvil's statistics, `https://…/query/ip/192.0.2.1` of a
+/// DNSBL's reply quoted in a reject), and the longest IPv6 address that ends it after a `:` or
+/// a `/` (`smtpd:2001:db8::1`). Not inlined: few words come this far.
+#[inline(never)]
+fn embedded_addresses(word: &[u8], mut span: impl FnMut(usize, usize, Replacement)) {
+    // The shortest: `x/::1`, and a dotted quad is 7 bytes.
+    if word.len() < 5 {
+        return;
+    }
+    let end = word.len() - word.iter().rev().take_while(|&&c| c == b'.').count();
+    // Only the last bytes can be an address: a hostile word costs no more than a short one.
+    let first = end.saturating_sub(detect::LONGEST_IP_TEXT).max(1);
+    let tail = (first..end).find(|&k| {
+        let text = &word[k..end];
+        matches!(word[k - 1], b':' | b'/')
+            && text.contains(&b':')
+            && text.iter().any(u8::is_ascii_hexdigit)
+            && detect::parse_ip(text).is_some()
+    });
+    let quads_end = tail.unwrap_or(end);
+    let is_word_byte = |c: &u8| c.is_ascii_alphanumeric() || *c == b'.';
+    let mut at = 0;
+    while at < quads_end {
+        if !word[at].is_ascii_digit() || at > 0 && is_word_byte(&word[at - 1]) {
+            at += 1;
+            continue;
+        }
+        let run = word[at..quads_end]
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.')
+            .count();
+        let quad = &word[at..at + run];
+        let quad = &quad[..quad.len() - quad.iter().rev().take_while(|&&c| c == b'.').count()];
+        if !word.get(at + run).is_some_and(u8::is_ascii_alphanumeric)
+            && let Some(a) = detect::parse_ipv4(quad)
+        {
+            span(at, at + quad.len(), Replacement::V4(u32::from(a)));
+        }
+        at += run;
+    }
+    if let Some(k) = tail {
+        span(k, end, Replacement::Address);
     }
 }
 
@@ -909,6 +998,7 @@ impl Pseudonyms {
         };
         match kind {
             Kind::User => pick(b"u", &ALNUM, 10),
+            Kind::Password => pick(b"p", &ALNUM, 10),
             Kind::Host => {
                 pick(b"h", &ALNUM, 8);
                 // The top-level domain says little and keeps the name a name.
@@ -1046,8 +1136,15 @@ impl AddressShape {
         self.len <= detect::LONGEST_IP_TEXT
             && self.len > 0
             && word[self.len - 1].is_ascii_hexdigit()
-            && ((self.colons == 0 && self.dots == 3 && !self.letters) || self.colons >= 2)
+            && ((self.colons == 0 && self.dots == 3 && !self.letters)
+                || self.colons >= 2 && (self.dots == 0 || !dot_before_colon(&word[..self.len])))
     }
+}
+
+/// Whether a `.` comes before the last `:`: an IPv6 address has its dots (an IPv4 address's)
+/// after its last colon, `127.0.0.1:2525:192.0.2.1` is none.
+fn dot_before_colon(text: &[u8]) -> bool {
+    memchr::memrchr(b':', text).is_some_and(|colon| text[..colon].contains(&b'.'))
 }
 
 /// One pass over `word`: the whole word, then without its closing `.` and `:`, then up to its

@@ -240,6 +240,72 @@ fn every_field_value_is_replaced_where_no_detector_takes_the_line() {
 }
 
 #[test]
+fn addresses_inside_words_are_replaced_as_the_same_addresses_alone() {
+    let mut a = anonymizer();
+    let alone = |a: &mut Anonymizer, address: &str| {
+        let out = rewrite(
+            a,
+            &format!("Oct 26 18:13:50 mail postfix/smtpd[1]: connect from unknown[{address}]"),
+        );
+        out.split("unknown[")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(']')
+            .to_string()
+    };
+    let anvil = "Oct 26 18:13:50 mail postfix/anvil[1]: statistics: max connection rate 1/60s for";
+    for (line, addresses, kept) in [
+        // anvil's statistics: `service:client`, the service an address and port when the
+        // listener has one.
+        (
+            format!("{anvil} (smtpd:61.238.241.86) at Oct 26 18:13:50"),
+            &["61.238.241.86"][..],
+            &[" (smtpd:", ") at Oct 26 18:13:50", "1/60s"][..],
+        ),
+        (
+            format!("{anvil} (127.0.0.1:2525:61.238.241.86) at Oct 26 19:46:00"),
+            &["127.0.0.1", "61.238.241.86"],
+            &[":2525:", ") at Oct 26 19:46:00"],
+        ),
+        (
+            format!("{anvil} (smtpd:2604:8d00:0:1::3) at Oct 26 17:46:59"),
+            &["2604:8d00:0:1::3"],
+            &[" (smtpd:", ") at Oct 26 17:46:59"],
+        ),
+        // A DNSBL's reply quoted in a reject: the client's address in a URL's path.
+        (
+            "Feb  7 12:25:45 mail postfix/smtpd[13275]: NOQUEUE: reject: RCPT from unknown[87.236.233.182]: 554 5.7.1 Service unavailable; Client host [87.236.233.182] blocked using rbl.example.com; https://www.example.com/query/ip/87.236.233.182; from=<a@b.example> to=<c@d.example> proto=SMTP helo=<x>".to_string(),
+            &["87.236.233.182"],
+            &["; https://www.example.com/query/ip/", "; from=<"],
+        ),
+        (
+            "Feb  7 12:25:45 mail postfix/smtpd[13275]: NOQUEUE: reject: RCPT from unknown[2001:db8::a11:beef]: 554 5.7.1 Service unavailable; Client host [2001:db8::a11:beef] blocked using rbl.example.com; https://www.example.com/query/ip/2001:db8::a11:beef; from=<a@b.example>".to_string(),
+            &["2001:db8::a11:beef"],
+            &["; https://www.example.com/query/ip/", "; from=<"],
+        ),
+    ] {
+        let out = rewrite(&mut a, &line);
+        for address in addresses {
+            assert!(!out.contains(address), "{address} in {out}");
+            let pseudonym = alone(&mut a, address);
+            assert!(out.contains(&pseudonym), "{pseudonym} ({address}) not in {out}");
+        }
+        for text in kept {
+            assert!(out.contains(text), "{text} not in {out}");
+        }
+    }
+    // Words of digits, dots and colons that hold no address stay.
+    let line = format!(
+        "{anvil} (smtpd:1.2.3) dsn=2.0.0, TLSv1.3 18:13:50 0.01/0.02/0.03/0.04 x:25 1.2.3.4a/5 v1.2.3.4"
+    );
+    let out = rewrite(&mut a, &line);
+    assert!(
+        out.ends_with(&line[line.find(" (smtpd").unwrap()..]),
+        "{out}"
+    );
+}
+
+#[test]
 fn hostile_lines_stay_one_line() {
     let mut a = anonymizer();
     // Opened fields never closed, address-like words, up to the longest line read.
@@ -266,8 +332,11 @@ fn hostile_lines_stay_one_line() {
 fn the_words_left_out_as_no_candidates_are_never_replaced() {
     // Lines of pieces that make fields, shapes and places, at random offsets from the 64-byte
     // blocks' ends, rewritten looking at the candidates only and at every word.
-    const PIECES: [&str; 50] = [
+    const PIECES: [&str; 53] = [
         "255.255.255.255",
+        "smtpd:",
+        "/ip/",
+        "https://www.example.org/",
         "10.0.0.1.",
         "1.22.3.44:25",
         "0.01/0.01/0/0.04",
@@ -479,4 +548,65 @@ fn ids_that_only_a_programs_field_names_give_away_are_replaced_as_where_they_ope
         out.ends_with("warning: Queue-ID: 74049EED5B, notification: F52DD8465C (250 2.0.0 <x> Y3RJhyRNCfj Saved)"),
         "{out}"
     );
+}
+
+#[test]
+fn passwords_that_dovecot_logs_are_replaced() {
+    // `auth_verbose_passwords = plain` or `sha1`: the password (or its SHA1) that ends the
+    // message, whatever it holds; the same password the same pseudonym.
+    let mut a = anonymizer();
+    let password = |out: &str, field: &str| -> String {
+        let value = out.split(field).nth(1).unwrap();
+        value[..value.rfind(')').unwrap()].to_string()
+    };
+    let mut pseudonyms = Vec::new();
+    for (line, secret, kept) in [
+        (
+            "Dec 30 00:00:41 mail dovecot: auth: passwd-file(alice,192.0.2.7,<Gwj7P58WHRZJea6Z>): Password mismatch (given password: hunter2 (x) 192.0.2.8)",
+            "hunter2 (x) 192.0.2.8",
+            "): Password mismatch (given password: ",
+        ),
+        (
+            "Dec 30 00:00:42 mail dovecot: auth-worker(977): pam(bob,192.0.2.7,<Gwj7P58WHRZJea6Z>): pam_authenticate() failed: Authentication failure (password mismatch?) (given password: hunter2 (x) 192.0.2.8)",
+            "hunter2 (x) 192.0.2.8",
+            " (password mismatch?) (given password: ",
+        ),
+        // Dovecot's own log file: the process is the tag; another passdb follows.
+        (
+            "Dec 30 00:00:43 auth-worker(977): Info: sql(carol@example.org,192.0.2.7,<Gwj7P58WHRZJea6Z>): unknown user (given password: hunter2 (x) 192.0.2.8) - trying the next passdb",
+            "hunter2 (x) 192.0.2.8",
+            "): unknown user (given password: ",
+        ),
+        (
+            "Dec 30 00:00:44 mail dovecot: auth: passwd-file(dave,192.0.2.7): unknown user (SHA1 of given password: f3bbbd66a63d4bf1747940578ec3d0103530e21d)",
+            "f3bbbd66a63d4bf1747940578ec3d0103530e21d",
+            "): unknown user (SHA1 of given password: ",
+        ),
+    ] {
+        let out = rewrite(&mut a, line);
+        assert!(!out.contains(secret) && !out.contains("hunter2"), "{out}");
+        assert!(out.contains(kept), "{kept} not in {out}");
+        let p = password(&out, "given password: ");
+        assert!(!p.is_empty(), "{out}");
+        pseudonyms.push(p);
+        // What the detectors read of the line is what they read of the original.
+        let mut clock = Clock::new(jiff::tz::TimeZone::UTC, YearRule::NotAfter(0));
+        let outcome = |l: &str, clock: &mut Clock| {
+            let seen = detect::detect(&envelope::parse_line(l.as_bytes(), clock));
+            format!("{seen:?}")
+                .split(['(', ' '])
+                .nth(1)
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            outcome(&out, &mut clock),
+            outcome(line, &mut clock),
+            "{out}"
+        );
+    }
+    assert!(pseudonyms[0] == pseudonyms[1] && pseudonyms[1] == pseudonyms[2]);
+    assert_ne!(pseudonyms[0], pseudonyms[3]);
+    // Other lines that end with a parenthesis keep it all.
+    let line = "Dec 30 00:00:45 mail dovecot: imap(erin)<1><s>: Connection closed (IDLE running for 0.001 + waiting input for 29.001 secs, 2 B in + 10 B out, state=wait-input)";
+    assert!(rewrite(&mut a, line).ends_with(" (IDLE running for 0.001 + waiting input for 29.001 secs, 2 B in + 10 B out, state=wait-input)"));
 }

@@ -95,8 +95,9 @@ pub enum Command {
     /// Write the man page and shell completions (for packaging)
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
-    /// Rewrite logs for sharing: addresses (prefix-preserving), users, host names, sessions
-    /// and queue ids replaced by keyed pseudonyms; parse counts the result as the original
+    /// Rewrite logs for sharing: addresses (prefix-preserving), users, host names, sessions,
+    /// queue ids and the passwords Dovecot logs replaced by keyed pseudonyms; parse counts the
+    /// result as the original
     #[command(
         after_help = "Examples:\n  head -c 32 /dev/urandom > ~/.mls-anon.key                 # once; keep it, never share it\n  maillogsentinel anonymize /var/log/mail.log --key-file ~/.mls-anon.key -o mail.anon.log\n  maillogsentinel anonymize /var/log/mail.log.2.gz /var/log/mail.log.1 --key-file K > both.log\n  grep 192.0.2.5 /var/log/mail.log | maillogsentinel anonymize - --key-file K\n\nExit status: 0, 64 a key file shorter than 16 bytes or an --output that is also an input, 66 an input or the key file cannot be read (the other inputs are still written), 73 the output cannot be written."
     )]
