@@ -358,7 +358,7 @@ impl Program {
     /// lines end with no password).
     #[inline(always)]
     fn may_hold_fields(self, message: &[u8]) -> bool {
-        self != Program::DovecotAuth || matches!(message.last(), Some(b')' | b'b'))
+        self != Program::DovecotAuth || matches!(message.last(), Some(b')' | b'b' | b'\'' | b'd'))
     }
 
     /// The program of a line's tag (`amavis`, `amavisd`; `postfix/bounce`, and the same of
@@ -383,7 +383,7 @@ impl Program {
 /// program writes by a text (its field name, or what follows the id): replaced as the same ids
 /// are where their place gives them away, so that the lines still go together. And the
 /// passwords Dovecot writes, which have no shape at all.
-const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 5] = [
+const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 7] = [
     // `Queue-ID: 4F2A81C0D3, ... queued_as: 5B1FC1C0D4, 1882 ms` (amavisd-new's log of a
     // message passed or blocked).
     (Program::Amavis, b"Queue-ID: ", Side::After, Kind::Queue),
@@ -413,6 +413,20 @@ const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 5] = [
         Side::Closing,
         Kind::Password,
     ),
+    // `SCHEME(PASSWORD) != 'HASH'`, maybe `, try S scheme instead` after it
+    // (`auth_debug_passwords`).
+    (
+        Program::DovecotAuth,
+        b") != '",
+        Side::Argument,
+        Kind::Password,
+    ),
+    (
+        Program::DovecotAuth,
+        b") != '",
+        Side::Quoted,
+        Kind::Password,
+    ),
 ];
 
 /// Where a field's value is, by its text.
@@ -426,6 +440,12 @@ enum Side {
     /// All after it up to the `)` that ends the message (or the message before ` - trying the
     /// next passdb` or `userdb`), whatever it holds.
     Closing,
+    /// All after its last place up to the `'` that ends the message (before a `, try S scheme
+    /// instead`).
+    Quoted,
+    /// All before its last place, from the `(` of the `SCHEME(` that opens the message after
+    /// the passdb's `driver(user,…): `.
+    Argument,
 }
 
 /// A field of [`PROGRAM_FIELDS`], with its text's searcher.
@@ -465,7 +485,7 @@ impl ProgramField {
             if let Some(r) = field.find(message) {
                 let s = span(from + r.start, from + r.end, Replacement::Name(field.kind));
                 match field.side {
-                    Side::After | Side::Closing => spans.push(s),
+                    Side::After | Side::Closing | Side::Quoted | Side::Argument => spans.push(s),
                     Side::Ending => ending = Some(s),
                 }
             }
@@ -503,6 +523,32 @@ impl ProgramField {
                 .strip_suffix(b")")?;
                 let start = self.text.find(body)? + text.len();
                 start..body.len()
+            }
+            Side::Quoted | Side::Argument => {
+                // Before Dovecot's hint of the scheme the password would have matched.
+                let body = match memchr::memmem::rfind(message, b"', try ") {
+                    Some(quote) if message.ends_with(b" scheme instead") => &message[..=quote],
+                    _ => message,
+                };
+                // The last: a password may hold the text, a hash cannot.
+                let at = memchr::memmem::rfind(body, text)?;
+                if let Side::Quoted = self.side {
+                    at + text.len()..body.strip_suffix(b"'")?.len()
+                } else {
+                    let scheme = memchr::memmem::find(&body[..at], b"): ")? + 3;
+                    let name = body[scheme..at]
+                        .iter()
+                        .take_while(|c| {
+                            c.is_ascii_uppercase()
+                                || c.is_ascii_digit()
+                                || matches!(c, b'-' | b'_' | b'.')
+                        })
+                        .count();
+                    if name == 0 || body[scheme + name] != b'(' {
+                        return None;
+                    }
+                    scheme + name + 1..at
+                }
             }
         };
         (!range.is_empty()).then_some(range)

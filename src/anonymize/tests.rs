@@ -610,3 +610,47 @@ fn passwords_that_dovecot_logs_are_replaced() {
     let line = "Dec 30 00:00:45 mail dovecot: imap(erin)<1><s>: Connection closed (IDLE running for 0.001 + waiting input for 29.001 secs, 2 B in + 10 B out, state=wait-input)";
     assert!(rewrite(&mut a, line).ends_with(" (IDLE running for 0.001 + waiting input for 29.001 secs, 2 B in + 10 B out, state=wait-input)"));
 }
+
+#[test]
+fn passwords_and_hashes_of_dovecots_debug_lines_are_replaced() {
+    // `auth_debug_passwords = yes`: `SCHEME(PASSWORD) != 'HASH'`, maybe `, try S scheme
+    // instead` after it; the password as the same password elsewhere.
+    let mut a = anonymizer();
+    let given = rewrite(
+        &mut a,
+        "Dec 30 00:00:41 mail dovecot: auth: passwd-file(alice,192.0.2.7): Password mismatch (given password: hun) != 'ter2)",
+    );
+    let pseudonym = given
+        .split("(given password: ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')');
+    for (line, kept) in [
+        (
+            "Dec 30 00:00:41 mail dovecot: auth: Debug: passwd-file(alice,192.0.2.7,<Gwj7P58WHRZJea6Z>): SHA512-CRYPT(hun) != 'ter2) != '$6$rounds=5000$usesomesillystri$D4IrlXatmP7rx3P3InaxBeoomnAihCKRVQP22JZ6EY47Wc6BkroIuUUBOov1i.S5KPgErtP/EN5mcO.ChWQW21'",
+            ["): SHA512-CRYPT(", ") != '", "'"],
+        ),
+        (
+            "Dec 30 00:00:41 auth-worker(977): Debug: sql(alice,192.0.2.7): PLAIN(hun) != 'ter2) != '{PLAIN}s3cr3t', try CRYPT scheme instead",
+            ["): PLAIN(", ") != '", "', try CRYPT scheme instead"],
+        ),
+    ] {
+        let out = rewrite(&mut a, line);
+        for secret in [
+            "hun",
+            "ter2",
+            "usesomesillystri",
+            "D4IrlXatmP7rx3P3",
+            "s3cr3t",
+        ] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        for text in kept {
+            assert!(out.contains(text), "{text} not in {out}");
+        }
+        assert!(
+            out.contains(&format!("({pseudonym}) != '")),
+            "{pseudonym} not in {out}"
+        );
+    }
+}
