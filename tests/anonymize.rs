@@ -243,7 +243,7 @@ fn anonymised_logs_count_as_the_originals_and_leak_nothing() {
 }
 
 #[test]
-fn keys_and_inputs_that_cannot_be_read_say_so() {
+fn keys_inputs_and_outputs_that_fail_say_so() {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("mail.log");
     fs::write(
@@ -276,6 +276,23 @@ fn keys_and_inputs_that_cannot_be_read_say_so() {
     assert!(
         fs::read_to_string(&log).unwrap().contains("louis"),
         "the input is kept"
+    );
+    // A full disk: said, with status 73.
+    let o = mls(
+        &[
+            "anonymize",
+            "--key-file",
+            key.to_str().unwrap(),
+            "--output",
+            "/dev/full",
+        ],
+        std::slice::from_ref(&log),
+    );
+    assert_eq!(o.status.code(), Some(73), "a full disk");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("No space left on device"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
     let o = run(&key, &[tmp.path().join("missing.log"), log.clone()]);
     assert_eq!(o.status.code(), Some(66), "a missing input");
