@@ -859,7 +859,8 @@ impl Message<'_> {
             return i;
         }
         if seen & AT != 0 {
-            sink.span(start, trim_end(word, start), Replacement::Mailbox);
+            let r = unquoted(word, start);
+            sink.span(r.start, r.end, Replacement::Mailbox);
             return i;
         }
         if names_a_host(word, next, || seen & SLASH != 0) {
@@ -867,9 +868,9 @@ impl Message<'_> {
             return i;
         }
         if seen & DOT != 0 && seen & SLASH == 0 {
-            let end = trim_end(word, start);
-            if is_host_name(&line[start..end]) {
-                sink.span(start, end, Replacement::Name(Kind::Host));
+            let r = unquoted(word, start);
+            if is_host_name(&line[r.clone()]) {
+                sink.span(r.start, r.end, Replacement::Name(Kind::Host));
                 return i;
             }
         }
@@ -1153,15 +1154,16 @@ fn names_a_host(word: &[u8], next: Option<u8>, has_slash: impl FnOnce() -> bool)
     next == Some(b'[') && word != b"unknown" && !has_slash()
 }
 
-/// The end of `word` (at `start`) without trailing `.` or `:` (the end of a sentence, of a
-/// field).
-fn trim_end(word: &[u8], start: usize) -> usize {
-    start + word.len()
-        - word
-            .iter()
-            .rev()
-            .take_while(|&&c| c == b'.' || c == b':')
-            .count()
+/// Where `word` (at `start`) is without the quote that opens it and the `.`, `:` and quote
+/// that close it (the end of a sentence, of a field; `'alice@example.org'` of a query).
+fn unquoted(word: &[u8], start: usize) -> std::ops::Range<usize> {
+    let open = usize::from(word.first() == Some(&b'\''));
+    let close = word[open..]
+        .iter()
+        .rev()
+        .take_while(|&&c| matches!(c, b'.' | b':' | b'\''))
+        .count();
+    start + open..start + word.len() - close
 }
 
 /// The address a word of digits, hexadecimal digits, `.` and `:` starts with, by its shape

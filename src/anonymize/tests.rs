@@ -654,3 +654,23 @@ fn passwords_and_hashes_of_dovecots_debug_lines_are_replaced() {
         );
     }
 }
+
+#[test]
+fn quotes_around_a_mail_address_or_a_host_name_stay() {
+    let mut a = anonymizer();
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:00:41 mail dovecot: auth: Debug: sql(bob,192.0.2.7): query: SELECT password FROM users WHERE userid = 'bob@example.org' AND host = 'mx.example.org'.",
+    );
+    assert!(!out.contains("bob") && !out.contains("mx.example"), "{out}");
+    let quoted: Vec<&str> = out.split('\'').collect();
+    assert_eq!(quoted.len(), 5, "{out}");
+    assert!(
+        quoted[1].starts_with('u') && quoted[1].contains('@') && quoted[1].ends_with(".org"),
+        "{out}"
+    );
+    assert!(
+        quoted[3].starts_with('h') && quoted[3].ends_with(".org") && quoted[4] == ".",
+        "{out}"
+    );
+}
