@@ -83,10 +83,10 @@ const REMEMBERED: usize = 100_000;
 
 /// The sizes of the names' tables, by [`Kind`] (2^bits slots of 128 bytes): users and host
 /// names come back all along (64 KiB each), a session or a queue id only in the next lines
-/// (16 KiB each), a password Dovecot logged seldom (2 KiB). Small enough to stay in a core's own cache beside the chunk: a name made
-/// again costs less than a table that a lookup waits for (on the generated log, tables 8
-/// times as large found 90% of the users again instead of 80%, 98% of the host names instead
-/// of 93%, and made the rewrite 5% slower).
+/// (16 KiB each), a password Dovecot logged seldom (2 KiB). Small enough to stay in a core's
+/// own cache beside the chunk: a name made again costs less than a table that a lookup waits
+/// for (on the generated log, tables 8 times as large found 90% of the users again instead of
+/// 80%, 98% of the host names instead of 93%, and made the rewrite 5% slower).
 const MEMO_BITS: [u32; 5] = [9, 9, 7, 7, 4];
 
 /// What a replaced name is (each kind its own pseudonyms and its own `remembered`).
@@ -484,9 +484,10 @@ impl ProgramField {
         for field in fields.iter().filter(|f| f.program == program) {
             if let Some(r) = field.find(message) {
                 let s = span(from + r.start, from + r.end, Replacement::Name(field.kind));
-                match field.side {
-                    Side::After | Side::Closing | Side::Quoted | Side::Argument => spans.push(s),
-                    Side::Ending => ending = Some(s),
+                if let Side::Ending = field.side {
+                    ending = Some(s);
+                } else {
+                    spans.push(s);
                 }
             }
         }
@@ -890,7 +891,7 @@ fn embedded_addresses(word: &[u8], mut span: impl FnMut(usize, usize, Replacemen
     if word.len() < 5 {
         return;
     }
-    let end = word.len() - word.iter().rev().take_while(|&&c| c == b'.').count();
+    let end = without_closing_dots(word).len();
     // Only the last bytes can be an address: a hostile word costs no more than a short one.
     let first = end.saturating_sub(detect::LONGEST_IP_TEXT).max(1);
     let tail = (first..end).find(|&k| {
@@ -912,8 +913,7 @@ fn embedded_addresses(word: &[u8], mut span: impl FnMut(usize, usize, Replacemen
             .iter()
             .take_while(|c| c.is_ascii_digit() || **c == b'.')
             .count();
-        let quad = &word[at..at + run];
-        let quad = &quad[..quad.len() - quad.iter().rev().take_while(|&&c| c == b'.').count()];
+        let quad = without_closing_dots(&word[at..at + run]);
         if !word.get(at + run).is_some_and(u8::is_ascii_alphanumeric)
             && let Some(a) = detect::parse_ipv4(quad)
         {
@@ -924,6 +924,11 @@ fn embedded_addresses(word: &[u8], mut span: impl FnMut(usize, usize, Replacemen
     if let Some(k) = tail {
         span(k, end, Replacement::Address);
     }
+}
+
+/// `text` without the dots that end it (a sentence's, not an address's).
+fn without_closing_dots(text: &[u8]) -> &[u8] {
+    &text[..text.len() - text.iter().rev().take_while(|&&c| c == b'.').count()]
 }
 
 impl Pseudonyms {
