@@ -7,7 +7,9 @@
 //! neighbours: a word holding `@`, or `.`/`:` between two of its bytes (a dot between digits
 //! only as the third of an IPv4 address); the word before `[` (`host[addr]`); the word after
 //! `<`, a word's `(` (`imap(`), `e=`/`r=` (`user=`, `sasl_username=`), `as ` and `e: `
-//! (`queued as `, `(username: `). Whether the word is replaced is decided there, not here.
+//! (`queued as `, `(username: `); and the separator after `<` (the quote of `<"bad
+//! user"@example.org>`), an empty word. Whether the word is replaced is decided there, not
+//! here.
 //!
 //! Not here: what a word is replaced by (`anonymize`).
 
@@ -277,11 +279,17 @@ impl ByteMap {
             || self.marks[last] & (u64::MAX >> (63 - (end - 1) % 64)) != 0
     }
 
-    /// Every word a candidate: what the candidates must not miss, for the tests.
+    /// Every word a candidate, and every separator after `<` of `chunk`: what the candidates
+    /// must not miss, for the tests.
     #[cfg(test)]
-    pub fn take_every_word(&mut self) {
+    pub fn take_every_word(&mut self, chunk: &[u8]) {
         for (candidate, separator) in self.candidates.iter_mut().zip(&self.separators) {
             *candidate = !separator;
+        }
+        for (i, pair) in chunk.windows(2).enumerate() {
+            if pair[0] == b'<' && self.is_separator(i + 1) {
+                self.candidates[(i + 1) / 64] |= 1 << ((i + 1) % 64);
+            }
         }
     }
 }
@@ -317,11 +325,10 @@ fn block(c: &Classes, before: &Shifted) -> (Words, Shifted) {
     // `as `, `e: `.
     let spaced_tail = c.before_space & next(c.before_before_space, before.before_before_space);
     let spaced = c.space & next(spaced_tail, before.spaced_tail);
-    let word_after = (next(c.angle, before.angle)
-        | next(paren, before.paren)
-        | next(field, before.field)
-        | next(spaced, before.spaced))
-        & in_word;
+    // After `<` also a separator: the quote that opens `<"bad user"@example.org>`.
+    let word_after = next(c.angle, before.angle)
+        | (next(paren, before.paren) | next(field, before.field) | next(spaced, before.spaced))
+            & in_word;
     let words = Words {
         newlines: c.newlines,
         separators: c.separators,
@@ -648,6 +655,34 @@ mod tests {
     }
 
     #[test]
+    fn the_separator_after_an_angle_bracket_is_an_empty_candidate() {
+        // `<"` within a block and across a block's end; `<>`; `<` before a word.
+        let mut text = vec![b'a'; 128];
+        for (at, bytes) in [
+            (10, &b" <\"b c\"@d "[..]),
+            (30, b" <> "),
+            (40, b" <e "),
+            (62, b" <\"f\"@g "),
+        ] {
+            text[at..at + bytes.len()].copy_from_slice(bytes);
+        }
+        let mut map = ByteMap::default();
+        map.fill(&text);
+        assert_eq!(
+            candidates(&map, 0, 128),
+            [
+                (0, 10),
+                (12, 12),
+                (17, 19), // `@d`
+                (32, 32),
+                (42, 43),
+                (64, 64),
+                (67, 69),
+            ]
+        );
+    }
+
+    #[test]
     fn candidate_words_are_found_across_64_byte_blocks() {
         // The first word, then words at each kind of place, some across a block's end.
         let mut text = vec![b'a'; 256];
@@ -686,7 +721,7 @@ mod tests {
         assert_eq!(candidates(&map, 62, 66), [(64, 66)]);
         assert_eq!(candidates(&map, 140, 140), []);
         // Every word, when every byte is a candidate.
-        map.take_every_word();
+        map.take_every_word(&text);
         assert_eq!(
             candidates(&map, 195, 255),
             [

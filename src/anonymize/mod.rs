@@ -355,10 +355,12 @@ enum Program {
 
 impl Program {
     /// Whether a line of the program may hold one of its fields (asked first: most Dovecot
-    /// lines end with no password).
+    /// lines end with no password, and are no debug or error line).
     #[inline(always)]
     fn may_hold_fields(self, message: &[u8]) -> bool {
-        self != Program::DovecotAuth || matches!(message.last(), Some(b')' | b'b' | b'\'' | b'd'))
+        self != Program::DovecotAuth
+            || matches!(message.last(), Some(b')' | b'b' | b'\'' | b'd'))
+            || is_debug_or_error(message)
     }
 
     /// The program of a line's tag (`amavis`, `amavisd`; `postfix/bounce`, and the same of
@@ -379,11 +381,21 @@ impl Program {
     }
 }
 
+/// Whether a Dovecot auth message is a debug or an error line: `Debug: …` in Dovecot's own
+/// log, `auth: Error: …` or `auth-worker(N): Debug: …` through syslog.
+fn is_debug_or_error(message: &[u8]) -> bool {
+    let level = |m: &[u8]| m.starts_with(b"Debug: ") || m.starts_with(b"Error: ");
+    level(message)
+        || message.starts_with(b"auth")
+            && memchr::memchr(b':', &message[..message.len().min(32)])
+                .is_some_and(|colon| message[colon + 1..].strip_prefix(b" ").is_some_and(level))
+}
+
 /// Ids with no shape of their own (an upper-case hexadecimal word, a random string) that a
 /// program writes by a text (its field name, or what follows the id): replaced as the same ids
 /// are where their place gives them away, so that the lines still go together. And the
 /// passwords Dovecot writes, which have no shape at all.
-const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 7] = [
+const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 9] = [
     // `Queue-ID: 4F2A81C0D3, ... queued_as: 5B1FC1C0D4, 1882 ms` (amavisd-new's log of a
     // message passed or blocked).
     (Program::Amavis, b"Queue-ID: ", Side::After, Kind::Queue),
@@ -427,6 +439,21 @@ const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 7] = [
         Side::Quoted,
         Kind::Password,
     ),
+    // `Debug: passwd-file(alice,…): Credentials: HEX` of a login that succeeded, and `Error:
+    // …: Invalid password 'HASH' in passdb: ERROR` (the stored password, with
+    // `auth_debug_passwords`).
+    (
+        Program::DovecotAuth,
+        b": Credentials: ",
+        Side::After,
+        Kind::Password,
+    ),
+    (
+        Program::DovecotAuth,
+        b": Invalid password '",
+        Side::Until(b"' in passdb: "),
+        Kind::Password,
+    ),
 ];
 
 /// Where a field's value is, by its text.
@@ -446,6 +473,8 @@ enum Side {
     /// All before its last place, from the `(` of the `SCHEME(` that opens the message after
     /// the passdb's `driver(user,…): `.
     Argument,
+    /// All after it up to the last place of the text given.
+    Until(&'static [u8]),
 }
 
 /// A field of [`PROGRAM_FIELDS`], with its text's searcher.
@@ -524,6 +553,10 @@ impl ProgramField {
                 .strip_suffix(b")")?;
                 let start = self.text.find(body)? + text.len();
                 start..body.len()
+            }
+            Side::Until(close) => {
+                let start = self.text.find(message)? + text.len();
+                start..start + memchr::memmem::rfind(&message[start..], close)?
             }
             Side::Quoted | Side::Argument => {
                 // Before Dovecot's hint of the scheme the password would have matched.
@@ -741,7 +774,12 @@ impl Message<'_> {
             i
         };
         while let Some(word) = map.next_candidate(base + after, end) {
-            after = self.word(word.start - base, word.end - base, false, sink);
+            let (start, i) = (word.start - base, word.end - base);
+            after = if start == i {
+                self.quote_after_angle(start, sink).unwrap_or(i)
+            } else {
+                self.word(start, i, false, sink)
+            };
         }
     }
 
@@ -759,6 +797,7 @@ impl Message<'_> {
         let next = line.get(i).copied();
         // Most words are plain ones in plain places: nothing to look at.
         let place = before.last().copied();
+
         // Fields whose value follows a space.
         // `queued as ID`, and `forwarded as ID` of a delivery to an alias.
         let queued_as = place == Some(b' ')
@@ -781,21 +820,8 @@ impl Message<'_> {
         match place {
             // A field's value: up to `>` when it opened with `<`.
             Some(b'<') => {
-                let kind = if MAILBOX_FIELDS.iter().any(|f| before.ends_with(f)) {
-                    Some(Replacement::Mailbox)
-                } else if before.ends_with(b"helo=<") {
-                    Some(Replacement::Name(Kind::Host))
-                } else {
-                    None
-                };
-                if let Some(kind) = kind {
-                    let end = closing(line, start, i, b'>');
-                    sink.span(start, end, kind);
+                if let Some(end) = self.after_angle(start, i, before, next, sink) {
                     return end;
-                }
-                if before.ends_with(b"session=<") || is_process_session(before) {
-                    sink.span(start, i, Replacement::Name(Kind::Session));
-                    return i;
                 }
             }
             Some(b'=') if USER_FIELDS.iter().any(|f| before.ends_with(f)) => {
@@ -880,6 +906,65 @@ impl Message<'_> {
     }
 }
 
+impl Message<'_> {
+    /// Adds the span that the value opening at `start` after `<` calls for, the word
+    /// `start..i` its first (empty when a separator opens the value), if any; says where the
+    /// scan goes on after it.
+    #[inline(always)]
+    fn after_angle(
+        &self,
+        start: usize,
+        i: usize,
+        before: &[u8],
+        next: Option<u8>,
+        sink: &mut impl Sink,
+    ) -> Option<usize> {
+        let line = self.line;
+        let kind = if MAILBOX_FIELDS.iter().any(|f| before.ends_with(f)) {
+            Some(Replacement::Mailbox)
+        } else if before.ends_with(b"helo=<") {
+            Some(Replacement::Name(Kind::Host))
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            let end = closing(line, start, i, b'>');
+            sink.span(start, end, kind);
+            return Some(end);
+        }
+        if start < i && (before.ends_with(b"session=<") || is_process_session(before)) {
+            sink.span(start, i, Replacement::Name(Kind::Session));
+            return Some(i);
+        }
+        if next != Some(b'>') {
+            return self.address_in_angles(start, i, sink);
+        }
+        None
+    }
+
+    /// [`Message::after_angle`] for the map's empty word, the separator after `<`: only a
+    /// quote opens a value there. Not inlined: few words are empty.
+    #[inline(never)]
+    fn quote_after_angle(&self, start: usize, sink: &mut impl Sink) -> Option<usize> {
+        if self.line.get(start) != Some(&b'"') || sink.taken(start) {
+            return None;
+        }
+        let before = &self.line[self.from..start];
+        self.after_angle(start, start, before, Some(b'"'), sink)
+    }
+
+    /// A mail address of which the word at `start..i` after `<` is only a part (`<"bad
+    /// user"@example.org>`, a quoted local part of RFC 5321; `<a==b@example.org>`): its span,
+    /// up to `>`, and its end. Not inlined: few words come this far.
+    #[inline(never)]
+    fn address_in_angles(&self, start: usize, i: usize, sink: &mut impl Sink) -> Option<usize> {
+        let end = closing(self.line, start, i, b'>');
+        memchr::memchr(b'@', &self.line[i..end])?;
+        sink.span(start, end, Replacement::Mailbox);
+        Some(end)
+    }
+}
+
 /// Gives `span` the addresses inside `word`, a word that is none itself, in order: dotted
 /// quads between bytes that are no letter, digit or dot (`smtpd:192.0.2.1` and
 /// `127.0.0.1:2525:192.0.2.1` of anvil's statistics, `https://…/query/ip/192.0.2.1` of a
@@ -939,14 +1024,42 @@ impl Pseudonyms {
             Replacement::Address => self.write_address(value, out),
             Replacement::V4(a) => self.write_v4(value, a, out),
             Replacement::Mailbox => match memchr::memrchr(b'@', value) {
-                Some(at) if at > 0 && at + 1 < value.len() => {
+                Some(at) if at > 0 && at + 1 < value.len() && value[0] != b'"' => {
                     self.write_pseudonym(Kind::User, &value[..at], out);
                     out.push(b'@');
                     self.write_pseudonym(Kind::Host, &value[at + 1..], out);
                 }
-                _ => self.write_pseudonym(Kind::User, value, out),
+                _ => self.write_other_mailbox(value, out),
             },
             Replacement::Name(k) => self.write_pseudonym(k, value, out),
+        }
+    }
+
+    /// A user, or a mail address of another shape than `local@domain`: with a quoted local
+    /// part (`"bad user"@`, RFC 5321), replaced inside its quotes; with an empty local part or
+    /// domain (`<@example.org>`, `alice@`), its `@` kept. Not inlined: few are.
+    #[inline(never)]
+    fn write_other_mailbox(&mut self, value: &[u8], out: &mut Vec<u8>) {
+        let (local, domain) = match memchr::memrchr(b'@', value) {
+            Some(at) => (&value[..at], Some(&value[at + 1..])),
+            None => (value, None),
+        };
+        match local {
+            [] => {}
+            [b'"', inner @ .., b'"'] => {
+                out.push(b'"');
+                if !inner.is_empty() {
+                    self.write_pseudonym(Kind::User, inner, out);
+                }
+                out.push(b'"');
+            }
+            _ => self.write_pseudonym(Kind::User, local, out),
+        }
+        if let Some(domain) = domain {
+            out.push(b'@');
+            if !domain.is_empty() {
+                self.write_pseudonym(Kind::Host, domain, out);
+            }
         }
     }
 

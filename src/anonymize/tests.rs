@@ -332,7 +332,7 @@ fn hostile_lines_stay_one_line() {
 fn the_words_left_out_as_no_candidates_are_never_replaced() {
     // Lines of pieces that make fields, shapes and places, at random offsets from the 64-byte
     // blocks' ends, rewritten looking at the candidates only and at every word.
-    const PIECES: [&str; 53] = [
+    const PIECES: [&str; 56] = [
         "255.255.255.255",
         "smtpd:",
         "/ip/",
@@ -386,6 +386,9 @@ fn the_words_left_out_as_no_candidates_are_never_replaced() {
         "4F2A81C0D3",
         "0.64",
         "s ",
+        "\"",
+        "\"a b\"@",
+        "==",
     ];
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut random = |n: usize| {
@@ -410,7 +413,7 @@ fn the_words_left_out_as_no_candidates_are_never_replaced() {
     let mut every_word = Vec::new();
     let mut a = anonymizer();
     a.map.fill(chunk);
-    a.map.take_every_word();
+    a.map.take_every_word(chunk);
     a.mapped_chunk(chunk, &mut every_word);
     for (ours, all) in candidates_only
         .split(|&c| c == b'\n')
@@ -673,4 +676,91 @@ fn quotes_around_a_mail_address_or_a_host_name_stay() {
         quoted[3].starts_with('h') && quoted[3].ends_with(".org") && quoted[4] == ".",
         "{out}"
     );
+}
+
+#[test]
+fn quoted_local_parts_are_replaced_and_keep_their_quotes() {
+    let mut a = anonymizer();
+    // Postfix logs a recipient with a quoted local part (RFC 5321) as it was given.
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:00:42 mail postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[192.0.2.9]: 550 5.1.1 <\"bad user\"@example.org>: Recipient address rejected: User unknown in local recipient table; from=<\"john smith\"@attacker.example> to=<\"bad user\"@example.org> proto=ESMTP helo=<x>",
+    );
+    for name in ["bad", "user\"", "john", "smith", "example.org", "attacker"] {
+        assert!(!out.contains(name), "{name} left in {out}");
+    }
+    // Each address keeps its shape: `<"u…"@h….tld>`, the same local part alike.
+    let addresses: Vec<&str> = out
+        .split('<')
+        .skip(1)
+        .filter_map(|s| s.split('>').next())
+        .filter(|s| s.contains('@'))
+        .collect();
+    assert_eq!(addresses.len(), 3, "{out}");
+    for address in &addresses {
+        let (local, domain) = address.rsplit_once('@').expect("an @");
+        assert!(
+            local.len() == 13 && local.starts_with("\"u") && local.ends_with('"'),
+            "{out}"
+        );
+        assert!(domain.starts_with('h') && !domain.contains('"'), "{out}");
+    }
+    assert_eq!(addresses[0], addresses[2], "{out}");
+    assert_ne!(addresses[0], addresses[1], "{out}");
+    // The local part inside quotes is replaced as the same name unquoted.
+    let plain = rewrite(
+        &mut a,
+        "Dec 30 00:00:43 mail dovecot: imap-login: Login: user=<bad user@example.org>, method=PLAIN, rip=192.0.2.9, lip=192.0.2.1, session=<abc>",
+    );
+    let local = addresses[0].split('"').nth(1).expect("quoted");
+    assert!(
+        plain.contains(&format!("user=<{local}@")),
+        "{plain} / {out}"
+    );
+    // A quoted word that is no local part stays.
+    let kept = rewrite(
+        &mut a,
+        "Dec 30 00:00:44 mail x: <\"quoted\"> <> <\"\"@> <\"",
+    );
+    assert!(kept.ends_with(" x: <\"quoted\"> <> <\"\"@> <\""), "{kept}");
+}
+
+#[test]
+fn an_empty_local_part_or_domain_keeps_its_at_sign() {
+    let mut a = anonymizer();
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:00:45 mail postfix/smtpd[9]: warning: Illegal address syntax from unknown[192.0.2.9] in RCPT command: <@example.org> <alice@>",
+    );
+    assert!(!out.contains("example") && !out.contains("alice"), "{out}");
+    assert!(out.contains("<@h") && out.contains("@>"), "{out}");
+    // A local part that separators cut into words is replaced whole.
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:00:46 mail postfix/cleanup[9]: NOQUEUE: discard: MAIL from x[192.0.2.9]: <bsdbd==_4343_sdfbd==@example.com>: Sender address SPAM",
+    );
+    assert!(!out.contains("bsdbd") && !out.contains("4343"), "{out}");
+    assert!(out.contains(": <u") && out.contains("@h"), "{out}");
+}
+
+#[test]
+fn stored_credentials_of_dovecots_debug_lines_are_replaced() {
+    let mut a = anonymizer();
+    for line in [
+        "Dec 30 00:00:46 mail dovecot: auth: Debug: passwd-file(alice,192.0.2.1,<Zx1>): Credentials: 7b2f3c4d5e6f",
+        "Dec 30 00:00:47 mail dovecot: auth: Error: passwd-file(alice,192.0.2.1,<Zx1>): Invalid password '$6$salt$SECRETHASH' in passdb: Invalid input",
+        "Dec 30 00:00:48 mail auth: Error: sql(alice,192.0.2.1): Invalid password '{CRYPT}SECRETHASH' in passdb: Unknown scheme",
+    ] {
+        let out = rewrite(&mut a, line);
+        assert!(
+            !out.contains("7b2f3c4d5e6f") && !out.contains("SECRETHASH") && !out.contains("alice"),
+            "{out}"
+        );
+        let (field, after) = if line.contains("Credentials") {
+            (": Credentials: p", "")
+        } else {
+            ("Invalid password 'p", "' in passdb: ")
+        };
+        assert!(out.contains(field) && out.contains(after), "{out}");
+    }
 }
