@@ -559,11 +559,18 @@ impl ProgramField {
                 start..start + memchr::memmem::rfind(&message[start..], close)?
             }
             Side::Quoted | Side::Argument => {
-                // Before Dovecot's hint of the scheme the password would have matched.
-                let body = match memchr::memmem::rfind(message, b"', try ") {
-                    Some(quote) if message.ends_with(b" scheme instead") => &message[..=quote],
-                    _ => message,
+                // Before Dovecot's hint of the scheme the password would have matched; the
+                // hash quoted last (asked first: most lines end otherwise).
+                let body = if message.ends_with(b" scheme instead")
+                    && let Some(quote) = memchr::memmem::rfind(message, b"', try ")
+                {
+                    &message[..=quote]
+                } else {
+                    message
                 };
+                if !body.ends_with(b"'") {
+                    return None;
+                }
                 // The last: a password may hold the text, a hash cannot.
                 let at = memchr::memmem::rfind(body, text)?;
                 if let Side::Quoted = self.side {
