@@ -445,7 +445,7 @@ const PROGRAM_FIELDS: [(Program, &[u8], Side, Kind); 9] = [
     (
         Program::DovecotAuth,
         b": Credentials: ",
-        Side::After,
+        Side::Until(b""),
         Kind::Password,
     ),
     (
@@ -473,7 +473,9 @@ enum Side {
     /// All before its last place, from the `(` of the `SCHEME(` that opens the message after
     /// the passdb's `driver(user,…): `.
     Argument,
-    /// All after it up to the last place of the text given.
+    /// All after its last place (a user's name may hold the text, what Dovecot writes after
+    /// it cannot) up to the last place of the text given after it, or to the message's end
+    /// when the text given is empty.
     Until(&'static [u8]),
 }
 
@@ -555,7 +557,7 @@ impl ProgramField {
                 start..body.len()
             }
             Side::Until(close) => {
-                let start = self.text.find(message)? + text.len();
+                let start = memchr::memmem::rfind(message, text)? + text.len();
                 start..start + memchr::memmem::rfind(&message[start..], close)?
             }
             Side::Quoted | Side::Argument => {
@@ -804,7 +806,6 @@ impl Message<'_> {
         let next = line.get(i).copied();
         // Most words are plain ones in plain places: nothing to look at.
         let place = before.last().copied();
-
         // Fields whose value follows a space.
         // `queued as ID`, and `forwarded as ID` of a delivery to an alias.
         let queued_as = place == Some(b' ')
@@ -911,9 +912,7 @@ impl Message<'_> {
         embedded_addresses(word, |s, e, kind| sink.span(start + s, start + e, kind));
         i
     }
-}
 
-impl Message<'_> {
     /// Adds the span that the value opening at `start` after `<` calls for, the word
     /// `start..i` its first (empty when a separator opens the value), if any; says where the
     /// scan goes on after it.

@@ -763,4 +763,10 @@ fn stored_credentials_of_dovecots_debug_lines_are_replaced() {
         };
         assert!(out.contains(field) && out.contains(after), "{out}");
     }
+    // A user's name that holds the field's text does not hide the field.
+    let out = rewrite(
+        &mut a,
+        "Dec 30 00:00:49 mail dovecot: auth-worker(7): Debug: sql(bob: Credentials: x,192.0.2.1): Credentials: c0ffee00",
+    );
+    assert!(!out.contains("c0ffee00"), "{out}");
 }
