@@ -1,7 +1,9 @@
 //! Where the words of a chunk are and which of them are worth a look: bitmaps of the chunk,
-//! one bit per byte, computed 32 bytes at a time (AVX2, each class's bits taken by AVX-512's
-//! mask registers where the processor has them), so that the scan goes from candidate to
-//! candidate and never looks at most words of a line.
+//! one bit per byte, computed 64 bytes at a time in the vector registers where the processor
+//! has AVX-512 VBMI (byte-wide table lookups), else each class's bitmap taken 32 bytes at a
+//! time (AVX2, by AVX-512's mask registers where there are some) and combined in ordinary
+//! ones, so that the scan goes from candidate to candidate and never looks at most words of a
+//! line.
 //!
 //! A candidate is a superset of the words `anonymize` may replace, decided from a byte and its
 //! neighbours: a word holding `@`, or `.`/`:` between two of its bytes (a dot between digits
@@ -80,6 +82,11 @@ impl ByteMap {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
+            if has!("avx512bw") && has!("avx512vbmi") {
+                // SAFETY: the processor has these features, as just checked.
+                unsafe { self.fill_vbmi(chunk) };
+                return;
+            }
             if has!("avx512bw") && has!("avx512vl") {
                 // SAFETY: the processor has these features, as just checked.
                 unsafe { self.fill_avx512(chunk) };
@@ -106,12 +113,11 @@ impl ByteMap {
         self.fill_with(chunk, |block| classify_avx512(block));
     }
 
+    /// The bitmaps of `n` blocks: a word of each bitmap a block (its old value written over:
+    /// sized, not zeroed), taken as slices of the blocks' number and written by index: no
+    /// length kept in `self` to load and store again after each word.
     #[inline(always)]
-    fn fill_with(&mut self, chunk: &[u8], classify: impl Fn(&[u8; 64]) -> Classes) {
-        // A word of each bitmap a block (its old value written over: sized, not zeroed),
-        // taken as slices of the blocks' number and written by index: no length kept in
-        // `self` to load and store again after each word.
-        let n = chunk.len().div_ceil(64);
+    fn sized(&mut self, n: usize) -> (&mut [u64], &mut [u64], &mut [u64], &mut [u64]) {
         for bitmap in [
             &mut self.newlines,
             &mut self.separators,
@@ -120,12 +126,87 @@ impl ByteMap {
         ] {
             bitmap.resize(n, 0);
         }
-        let (newlines, separators, marks, candidates) = (
+        (
             &mut self.newlines[..n],
             &mut self.separators[..n],
             &mut self.marks[..n],
             &mut self.candidates[..n],
-        );
+        )
+    }
+
+    /// The bitmaps with the places of candidates decided byte by byte, in the vector
+    /// registers: each byte and the three before it looked up in a table of 128 bytes each
+    /// (`vpermi2b`; a byte of 128 or more is a plain word byte, as 127 is), the products of
+    /// [`VBMI_TERMS`] taken in one AND of the four, a bit each, and only the bitmaps moved out
+    /// of the vector registers (a bitmap a class moved out and shifted, as `block` does, is
+    /// three times the instructions).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    fn fill_vbmi(&mut self, chunk: &[u8]) {
+        use std::arch::x86_64::{
+            __m512i, _mm512_and_si512, _mm512_loadu_si512, _mm512_min_epu8,
+            _mm512_permutex2var_epi8, _mm512_set1_epi8, _mm512_test_epi8_mask,
+        };
+        let (newlines, separators, marks, candidates) = self.sized(chunk.len().div_ceil(64));
+        let load = |bytes: &[u8; 64]| {
+            // SAFETY: 64 readable bytes; the load needs no alignment.
+            unsafe { _mm512_loadu_si512(bytes.as_ptr().cast::<__m512i>()) }
+        };
+        let table = |t: &[u8; 128]| {
+            let (low, high) = t.split_at(64);
+            (
+                load(low.try_into().expect("64 bytes")),
+                load(high.try_into().expect("64 bytes")),
+            )
+        };
+        let offsets = VBMI_TABLES.offsets.each_ref().map(table);
+        let own = table(&VBMI_TABLES.own);
+        // Byte `i` of the indexes: byte `64 + i - k` of the block before and this one.
+        let back: [__m512i; 3] =
+            std::array::from_fn(|k| load(&std::array::from_fn(|i| (64 + i - (k + 1)) as u8)));
+        let plain = _mm512_set1_epi8(0x7f);
+        let bit = |bits: u8| _mm512_set1_epi8(bits as i8);
+        // Before the chunk: a line's end.
+        let mut before = _mm512_set1_epi8(b'\n' as i8);
+        let (mut ddd_before, mut two_before) = (0, 0);
+        // The last block padded with NUL, a plain word byte as in `fill_with`.
+        let mut last = [0u8; 64];
+        let full = chunk.len() / 64;
+        last[..chunk.len() % 64].copy_from_slice(&chunk[full * 64..]);
+        // One loop, no closure: the tables stay in registers.
+        for (b, ((newlines, separators), (marks, candidates))) in newlines
+            .iter_mut()
+            .zip(separators.iter_mut())
+            .zip(marks.iter_mut().zip(candidates.iter_mut()))
+            .enumerate()
+        {
+            let bytes = chunk.get(b * 64..b * 64 + 64).unwrap_or(&last);
+            let now = _mm512_min_epu8(load(bytes.try_into().expect("64 bytes")), plain);
+            let at = |k: usize| match k {
+                0 => now,
+                _ => _mm512_permutex2var_epi8(before, back[k - 1], now),
+            };
+            let classes = |k: usize| _mm512_permutex2var_epi8(offsets[k].0, at(k), offsets[k].1);
+            let terms = _mm512_and_si512(
+                _mm512_and_si512(classes(0), classes(1)),
+                _mm512_and_si512(classes(2), classes(3)),
+            );
+            let own = _mm512_permutex2var_epi8(own.0, now, own.1);
+            *newlines = _mm512_test_epi8_mask(own, bit(OWN_NEWLINE));
+            *separators = _mm512_test_epi8_mask(own, bit(OWN_SEPARATOR));
+            *marks = _mm512_test_epi8_mask(own, bit(OWN_MARK));
+            let ddd = _mm512_test_epi8_mask(terms, bit(TERM_DIGIT_DOT_DIGIT));
+            let two = ddd & near(ddd, ddd_before);
+            *candidates = _mm512_test_epi8_mask(terms, bit(TERMS_CANDIDATE))
+                | _mm512_test_epi8_mask(terms, bit(TERM_INNER_MARK)) & !ddd
+                | two & near(two, two_before);
+            (before, ddd_before, two_before) = (now, ddd, two);
+        }
+    }
+
+    #[inline(always)]
+    fn fill_with(&mut self, chunk: &[u8], classify: impl Fn(&[u8; 64]) -> Classes) {
+        let (newlines, separators, marks, candidates) = self.sized(chunk.len().div_ceil(64));
         let mut put = |b: usize, words: Words| {
             newlines[b] = words.newlines;
             separators[b] = words.separators;
@@ -294,13 +375,23 @@ impl ByteMap {
     }
 }
 
+/// Each bit of `x` moved by `k` bytes, the last of `before` (the block before) coming first;
+/// by one: to the next byte.
+#[inline(always)]
+fn by(k: u32, x: u64, before: u64) -> u64 {
+    x << k | before >> (64 - k)
+}
+
+/// The bytes with a bit of `x` 2 to 4 bytes before them (`before`: the block before).
+#[inline(always)]
+fn near(x: u64, before: u64) -> u64 {
+    by(2, x, before) | by(3, x, before) | by(4, x, before)
+}
+
 /// A block's words of the bitmaps, its candidates decided with what the block before passes
 /// on; and what it passes on to the next.
 #[inline(always)]
 fn block(c: &Classes, before: &Shifted) -> (Words, Shifted) {
-    // Each bit moved by `k` bytes, the last of the block before coming first; by one: to
-    // the next byte.
-    let by = |k: u32, x: u64, before: u64| x << k | before >> (64 - k);
     let next = |x: u64, before: u64| by(1, x, before);
     let in_word = !c.separators;
     let after_in_word = next(in_word, before.in_word);
@@ -311,7 +402,6 @@ fn block(c: &Classes, before: &Shifted) -> (Words, Shifted) {
     // 4 bytes of each other (`192.0.2.1`): a host name has a letter after a dot (its
     // top-level domain), an address three dots between digits.
     let digit_dot_digits = c.digits & next(c.dots, before.dots) & by(2, c.digits, before.digits);
-    let near = |x: u64, before: u64| by(2, x, before) | by(3, x, before) | by(4, x, before);
     let two_digit_dot_digits = digit_dot_digits & near(digit_dot_digits, before.digit_dot_digits);
     let three_digit_dot_digits =
         two_digit_dot_digits & near(two_digit_dot_digits, before.two_digit_dot_digits);
@@ -377,9 +467,26 @@ const fn nibble_tables(classes: [&[u8]; 8]) -> ([u8; 16], [u8; 16]) {
 }
 
 /// Separators end a word of a message (`:` and `.` do not: addresses hold them), in four
-/// classes of nibble pairs (bits 0 to 3); the marks; `[`.
-const TABLE_1: ([u8; 16], [u8; 16]) =
-    nibble_tables([b"\t\n", b" \"(),", b";<=>", b"[]{}", b".", b":", b"@", b"["]);
+/// classes of nibble pairs.
+const SEPARATORS: [&[u8]; 4] = [b"\t\n", b" \"(),", b";<=>", b"[]{}"];
+/// The ends of the user fields' names, `e` and `r` (and `b` and `u`, their nibbles' pairs).
+const FIELD_ENDS: &[u8] = b"beru";
+const DIGITS: &[u8] = b"0123456789";
+/// Before the space of `queued as ` and `(username: `, and before those.
+const BEFORE_SPACE: &[u8] = b"s:";
+const BEFORE_BEFORE_SPACE: &[u8] = b"ae";
+
+/// The separators (bits 0 to 3); the marks; `[`.
+const TABLE_1: ([u8; 16], [u8; 16]) = nibble_tables([
+    SEPARATORS[0],
+    SEPARATORS[1],
+    SEPARATORS[2],
+    SEPARATORS[3],
+    b".",
+    b":",
+    b"@",
+    b"[",
+]);
 const SEPARATOR_BITS: u8 = 0b0000_1111;
 const DOT_BIT: u8 = 0b0001_0000;
 const COLON_BIT: u8 = 0b0010_0000;
@@ -387,8 +494,17 @@ const AT_BIT: u8 = 0b0100_0000;
 const OPEN_BRACKET_BIT: u8 = 0b1000_0000;
 /// The bytes that the places of candidates are made of (`b` and `u` come with `e` and `r`,
 /// their nibbles' pairs).
-const TABLE_2: ([u8; 16], [u8; 16]) =
-    nibble_tables([b"<", b"(", b"=", b"beru", b"0123456789", b" ", b"s", b"ae"]);
+const TABLE_2: ([u8; 16], [u8; 16]) = nibble_tables([
+    b"<",
+    b"(",
+    b"=",
+    FIELD_ENDS,
+    DIGITS,
+    b" ",
+    // `:`, the other byte of BEFORE_SPACE, is table 1's.
+    BEFORE_SPACE.split_at(1).0,
+    BEFORE_BEFORE_SPACE,
+]);
 const ANGLE_BIT: u8 = 0b0000_0001;
 const PAREN_BIT: u8 = 0b0000_0010;
 const EQUALS_BIT: u8 = 0b0000_0100;
@@ -397,6 +513,109 @@ const DIGIT_BIT: u8 = 0b0001_0000;
 const SPACE_BIT: u8 = 0b0010_0000;
 const S_BIT: u8 = 0b0100_0000;
 const A_E_BIT: u8 = 0b1000_0000;
+
+/// What a byte of a [`VBMI_TERMS`] term must be.
+#[derive(Clone, Copy)]
+enum Byte {
+    Any,
+    InWord,
+    In(&'static [u8]),
+}
+
+/// The places of candidates (those of `block`, but the third of three dots between digits)
+/// as products over a byte and the three before it (offsets 0, -1, -2, -3): bit `k` of the
+/// AND of the four tables' bytes is term `k`.
+const VBMI_TERMS: [[Byte; 4]; 8] = {
+    use Byte::{Any, In, InWord};
+    [
+        // `@`.
+        [In(b"@"), Any, Any, Any],
+        // The `[` after a word.
+        [In(b"["), InWord, Any, Any],
+        // After `<`, a separator too.
+        [Any, In(b"<"), Any, Any],
+        // After a word's `(`, `e=`/`r=`, `as `/`e: `.
+        [InWord, In(b"("), InWord, Any],
+        [InWord, In(b"="), In(FIELD_ENDS), Any],
+        [InWord, In(b" "), In(BEFORE_SPACE), In(BEFORE_BEFORE_SPACE)],
+        // After a `.` or `:` with word bytes on both sides of it, not a digit after a dot
+        // between digits (the next term).
+        [InWord, In(b".:"), InWord, Any],
+        [In(DIGITS), In(b"."), In(DIGITS), Any],
+    ]
+};
+const TERMS_CANDIDATE: u8 = 0b0011_1111;
+const TERM_INNER_MARK: u8 = 0b0100_0000;
+const TERM_DIGIT_DOT_DIGIT: u8 = 0b1000_0000;
+
+/// The tables of [`ByteMap::fill_vbmi`], by byte value (below 128).
+struct VbmiTables {
+    /// The terms' bits a byte has at each offset.
+    offsets: [[u8; 128]; 4],
+    /// A byte's own classes: `OWN_*`.
+    own: [u8; 128],
+}
+const OWN_NEWLINE: u8 = 1;
+const OWN_SEPARATOR: u8 = 2;
+const OWN_MARK: u8 = 4;
+
+static VBMI_TABLES: VbmiTables = {
+    const fn contains(set: &[u8], c: u8) -> bool {
+        let mut i = 0;
+        while i < set.len() {
+            if set[i] == c {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+    const fn is_separator(c: u8) -> bool {
+        let mut k = 0;
+        while k < SEPARATORS.len() {
+            if contains(SEPARATORS[k], c) {
+                return true;
+            }
+            k += 1;
+        }
+        false
+    }
+    let mut t = VbmiTables {
+        offsets: [[0; 128]; 4],
+        own: [0; 128],
+    };
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        let mut term = 0;
+        while term < VBMI_TERMS.len() {
+            let mut offset = 0;
+            while offset < 4 {
+                let holds = match VBMI_TERMS[term][offset] {
+                    Byte::Any => true,
+                    Byte::InWord => !is_separator(b),
+                    Byte::In(set) => contains(set, b),
+                };
+                if holds {
+                    t.offsets[offset][c] |= 1 << term;
+                }
+                offset += 1;
+            }
+            term += 1;
+        }
+        if b == b'\n' {
+            t.own[c] |= OWN_NEWLINE;
+        }
+        if is_separator(b) {
+            t.own[c] |= OWN_SEPARATOR;
+        }
+        if contains(b".:@", b) {
+            t.own[c] |= OWN_MARK;
+        }
+        c += 1;
+    }
+    t
+};
 
 /// The classes of one byte, by the tables: (table 1's bits, table 2's bits).
 fn byte_classes(c: u8) -> (u8, u8) {
@@ -600,6 +819,45 @@ mod tests {
                         assert_eq!((names, vector), (names, expected), "{block:?}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_vbmi_map_is_the_bytewise_map() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if !(has!("avx512bw") && has!("avx512vbmi")) {
+                eprintln!("SKIPPED: the processor has no AVX-512 VBMI");
+                return;
+            }
+            // The bytes of the places, some plain ones, and bytes of 128 or more (plain ones
+            // too, whatever their lower 7 bits), at random: every pair and triple of them
+            // comes, within a block and across blocks' ends.
+            let bytes = b"\t\n \"(),;<=>[]{}.:@0123456789aberusx/\x7f\x80\xa0\xae\xbb\xff";
+            let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+            let mut random = |n: usize| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % n as u64) as usize
+            };
+            let (mut bytewise, mut vbmi) = (ByteMap::default(), ByteMap::default());
+            for round in 0..3000 {
+                let len = if round % 10 == 0 {
+                    64 * random(8)
+                } else {
+                    random(700)
+                };
+                let text: Vec<u8> = (0..len).map(|_| bytes[random(bytes.len())]).collect();
+                bytewise.fill_with(&text, classify_bytes);
+                // SAFETY: the processor has these features, as just checked.
+                unsafe { vbmi.fill_vbmi(&text) };
+                let words = |m: &ByteMap| {
+                    [&m.newlines, &m.separators, &m.marks, &m.candidates].map(|v| v.clone())
+                };
+                assert_eq!(words(&vbmi), words(&bytewise), "{:?}", text.escape_ascii());
             }
         }
     }
