@@ -11,9 +11,12 @@
 //! `<`, a word's `(` (`imap(`), `e=`/`r=` (`user=`, `sasl_username=`), `as ` and `e: `
 //! (`queued as `, `(username: `); and the separator after `<` (the quote of `<"bad
 //! user"@example.org>`), an empty word. Whether the word is replaced is decided there, not
-//! here.
+//! here. With VBMI the map also has where a needle of the prefilter may end, so that the
+//! detectors' lines are found without the prefilter's own pass over the chunk.
 //!
 //! Not here: what a word is replaced by (`anonymize`).
+
+use crate::detect::{NEEDLES, Prefilter};
 
 /// The bitmaps of one chunk: bit `i % 64` of word `i / 64` for byte `i`.
 #[derive(Default)]
@@ -24,6 +27,9 @@ pub struct ByteMap {
     marks: Vec<u64>,
     /// A byte of each candidate word, or the `[` right after it.
     candidates: Vec<u64>,
+    /// The places where one of the prefilter's needles may end (its last four bytes, in any
+    /// case: a superset), mapped by `fill_vbmi` only.
+    needle_ends: Vec<u64>,
 }
 
 /// A block's words of the bitmaps.
@@ -77,28 +83,30 @@ struct Classes {
 }
 
 impl ByteMap {
-    /// Maps `chunk` (the buffers are kept from chunk to chunk).
-    pub fn fill(&mut self, chunk: &[u8]) {
+    /// Maps `chunk` (the buffers are kept from chunk to chunk); says whether the needles' ends
+    /// are mapped too ([`ByteMap::has_needle`]).
+    pub fn fill(&mut self, chunk: &[u8]) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
             if has!("avx512bw") && has!("avx512vbmi") {
                 // SAFETY: the processor has these features, as just checked.
                 unsafe { self.fill_vbmi(chunk) };
-                return;
+                return true;
             }
             if has!("avx512bw") && has!("avx512vl") {
                 // SAFETY: the processor has these features, as just checked.
                 unsafe { self.fill_avx512(chunk) };
-                return;
+                return false;
             }
             if has!("avx2") {
                 // SAFETY: as above.
                 unsafe { self.fill_avx2(chunk) };
-                return;
+                return false;
             }
         }
         self.fill_with(chunk, classify_bytes);
+        false
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -117,21 +125,18 @@ impl ByteMap {
     /// sized, not zeroed), taken as slices of the blocks' number and written by index: no
     /// length kept in `self` to load and store again after each word.
     #[inline(always)]
-    fn sized(&mut self, n: usize) -> (&mut [u64], &mut [u64], &mut [u64], &mut [u64]) {
-        for bitmap in [
+    fn sized(&mut self, n: usize) -> [&mut [u64]; 5] {
+        let bitmaps = [
             &mut self.newlines,
             &mut self.separators,
             &mut self.marks,
             &mut self.candidates,
-        ] {
+            &mut self.needle_ends,
+        ];
+        bitmaps.map(|bitmap| {
             bitmap.resize(n, 0);
-        }
-        (
-            &mut self.newlines[..n],
-            &mut self.separators[..n],
-            &mut self.marks[..n],
-            &mut self.candidates[..n],
-        )
+            &mut bitmap[..n]
+        })
     }
 
     /// The bitmaps with the places of candidates decided byte by byte, in the vector
@@ -139,7 +144,8 @@ impl ByteMap {
     /// (`vpermi2b`; a byte of 128 or more is a plain word byte, as 127 is), the products of
     /// [`VBMI_TERMS`] taken in one AND of the four, a bit each, and only the bitmaps moved out
     /// of the vector registers (a bitmap a class moved out and shifted, as `block` does, is
-    /// three times the instructions).
+    /// three times the instructions). The needles' ends the same way, from tables of their
+    /// own.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
     fn fill_vbmi(&mut self, chunk: &[u8]) {
@@ -147,7 +153,8 @@ impl ByteMap {
             __m512i, _mm512_and_si512, _mm512_loadu_si512, _mm512_min_epu8,
             _mm512_permutex2var_epi8, _mm512_set1_epi8, _mm512_test_epi8_mask,
         };
-        let (newlines, separators, marks, candidates) = self.sized(chunk.len().div_ceil(64));
+        let n = chunk.len().div_ceil(64);
+        let [newlines, separators, marks, candidates, needle_ends] = self.sized(n);
         let load = |bytes: &[u8; 64]| {
             // SAFETY: 64 readable bytes; the load needs no alignment.
             unsafe { _mm512_loadu_si512(bytes.as_ptr().cast::<__m512i>()) }
@@ -159,7 +166,8 @@ impl ByteMap {
                 load(high.try_into().expect("64 bytes")),
             )
         };
-        let offsets = VBMI_TABLES.offsets.each_ref().map(table);
+        let places = VBMI_TABLES.places.each_ref().map(table);
+        let needles = VBMI_TABLES.needles.each_ref().map(table);
         let own = table(&VBMI_TABLES.own);
         // Byte `i` of the indexes: byte `64 + i - k` of the block before and this one.
         let back: [__m512i; 3] =
@@ -174,39 +182,41 @@ impl ByteMap {
         let full = chunk.len() / 64;
         last[..chunk.len() % 64].copy_from_slice(&chunk[full * 64..]);
         // One loop, no closure: the tables stay in registers.
-        for (b, ((newlines, separators), (marks, candidates))) in newlines
-            .iter_mut()
-            .zip(separators.iter_mut())
-            .zip(marks.iter_mut().zip(candidates.iter_mut()))
-            .enumerate()
-        {
+        for b in 0..n {
             let bytes = chunk.get(b * 64..b * 64 + 64).unwrap_or(&last);
             let now = _mm512_min_epu8(load(bytes.try_into().expect("64 bytes")), plain);
-            let at = |k: usize| match k {
-                0 => now,
-                _ => _mm512_permutex2var_epi8(before, back[k - 1], now),
+            let at = [
+                now,
+                _mm512_permutex2var_epi8(before, back[0], now),
+                _mm512_permutex2var_epi8(before, back[1], now),
+                _mm512_permutex2var_epi8(before, back[2], now),
+            ];
+            let products = |tables: &[(__m512i, __m512i); 4]| {
+                let lookup = |k: usize| _mm512_permutex2var_epi8(tables[k].0, at[k], tables[k].1);
+                _mm512_and_si512(
+                    _mm512_and_si512(lookup(0), lookup(1)),
+                    _mm512_and_si512(lookup(2), lookup(3)),
+                )
             };
-            let classes = |k: usize| _mm512_permutex2var_epi8(offsets[k].0, at(k), offsets[k].1);
-            let terms = _mm512_and_si512(
-                _mm512_and_si512(classes(0), classes(1)),
-                _mm512_and_si512(classes(2), classes(3)),
-            );
+            let terms = products(&places);
             let own = _mm512_permutex2var_epi8(own.0, now, own.1);
-            *newlines = _mm512_test_epi8_mask(own, bit(OWN_NEWLINE));
-            *separators = _mm512_test_epi8_mask(own, bit(OWN_SEPARATOR));
-            *marks = _mm512_test_epi8_mask(own, bit(OWN_MARK));
+            newlines[b] = _mm512_test_epi8_mask(own, bit(OWN_NEWLINE));
+            separators[b] = _mm512_test_epi8_mask(own, bit(OWN_SEPARATOR));
+            marks[b] = _mm512_test_epi8_mask(own, bit(OWN_MARK));
             let ddd = _mm512_test_epi8_mask(terms, bit(TERM_DIGIT_DOT_DIGIT));
             let two = ddd & near(ddd, ddd_before);
-            *candidates = _mm512_test_epi8_mask(terms, bit(TERMS_CANDIDATE))
+            candidates[b] = _mm512_test_epi8_mask(terms, bit(TERMS_CANDIDATE))
                 | _mm512_test_epi8_mask(terms, bit(TERM_INNER_MARK)) & !ddd
                 | two & near(two, two_before);
+            let tails = products(&needles);
+            needle_ends[b] = _mm512_test_epi8_mask(tails, tails);
             (before, ddd_before, two_before) = (now, ddd, two);
         }
     }
 
     #[inline(always)]
     fn fill_with(&mut self, chunk: &[u8], classify: impl Fn(&[u8; 64]) -> Classes) {
-        let (newlines, separators, marks, candidates) = self.sized(chunk.len().div_ceil(64));
+        let [newlines, separators, marks, candidates, _] = self.sized(chunk.len().div_ceil(64));
         let mut put = |b: usize, words: Words| {
             newlines[b] = words.newlines;
             separators[b] = words.separators;
@@ -250,6 +260,34 @@ impl ByteMap {
             bits = *self.newlines.get(block)?;
         }
         Some(block * 64 + bits.trailing_zeros() as usize)
+    }
+
+    /// The first place in `from..end` where a needle may end.
+    fn next_needle_end(&self, from: usize, end: usize) -> Option<usize> {
+        let mut block = from / 64;
+        let mut bits = self.needle_ends[block] & (u64::MAX << (from % 64));
+        while bits == 0 {
+            block += 1;
+            if block * 64 >= end {
+                return None;
+            }
+            bits = self.needle_ends[block];
+        }
+        let at = block * 64 + bits.trailing_zeros() as usize;
+        (at < end).then_some(at)
+    }
+
+    /// Whether one of the prefilter's needles is in `chunk[start..end]`, by the places the map
+    /// says one may end (when [`ByteMap::fill`] says they are mapped).
+    pub fn has_needle(&self, chunk: &[u8], start: usize, end: usize) -> bool {
+        let mut from = start;
+        while let Some(at) = self.next_needle_end(from, end) {
+            if Prefilter::ends_with_needle(&chunk[start..=at]) {
+                return true;
+            }
+            from = at + 1;
+        }
+        false
     }
 
     fn is_separator(&self, at: usize) -> bool {
@@ -548,10 +586,44 @@ const TERMS_CANDIDATE: u8 = 0b0011_1111;
 const TERM_INNER_MARK: u8 = 0b0100_0000;
 const TERM_DIGIT_DOT_DIGIT: u8 = 0b1000_0000;
 
+/// The last four bytes of the prefilter's needles in lower case, each once, and how many:
+/// where a needle may end, whatever the case (the prefilter's own check tells).
+const NEEDLE_TAILS: ([[u8; 4]; 8], usize) = {
+    let (mut tails, mut n) = ([[0u8; 4]; 8], 0);
+    let mut k = 0;
+    while k < NEEDLES.len() {
+        let needle = NEEDLES[k].as_bytes();
+        assert!(needle.len() >= 4, "a needle of 4 bytes or more");
+        let mut tail = [0u8; 4];
+        let mut i = 0;
+        while i < 4 {
+            tail[i] = needle[needle.len() - 4 + i].to_ascii_lowercase();
+            assert!(tail[i] < 0x7f, "a needle of ASCII bytes, not DEL");
+            i += 1;
+        }
+        let mut seen = false;
+        let mut j = 0;
+        while j < n {
+            let t = tails[j];
+            seen |= t[0] == tail[0] && t[1] == tail[1] && t[2] == tail[2] && t[3] == tail[3];
+            j += 1;
+        }
+        if !seen {
+            assert!(n < 8, "at most 8 needles' tails: a bit each");
+            tails[n] = tail;
+            n += 1;
+        }
+        k += 1;
+    }
+    (tails, n)
+};
+
 /// The tables of [`ByteMap::fill_vbmi`], by byte value (below 128).
 struct VbmiTables {
-    /// The terms' bits a byte has at each offset.
-    offsets: [[u8; 128]; 4],
+    /// The places' terms' bits a byte has at each offset.
+    places: [[u8; 128]; 4],
+    /// The needles' tails' bits a byte has at each offset.
+    needles: [[u8; 128]; 4],
     /// A byte's own classes: `OWN_*`.
     own: [u8; 128],
 }
@@ -581,7 +653,8 @@ static VBMI_TABLES: VbmiTables = {
         false
     }
     let mut t = VbmiTables {
-        offsets: [[0; 128]; 4],
+        places: [[0; 128]; 4],
+        needles: [[0; 128]; 4],
         own: [0; 128],
     };
     let mut c = 0;
@@ -597,11 +670,23 @@ static VBMI_TABLES: VbmiTables = {
                     Byte::In(set) => contains(set, b),
                 };
                 if holds {
-                    t.offsets[offset][c] |= 1 << term;
+                    t.places[offset][c] |= 1 << term;
                 }
                 offset += 1;
             }
             term += 1;
+        }
+        let (tails, n) = NEEDLE_TAILS;
+        let mut tail = 0;
+        while tail < n {
+            let mut offset = 0;
+            while offset < 4 {
+                if b.to_ascii_lowercase() == tails[tail][3 - offset] {
+                    t.needles[offset][c] |= 1 << tail;
+                }
+                offset += 1;
+            }
+            tail += 1;
         }
         if b == b'\n' {
             t.own[c] |= OWN_NEWLINE;
@@ -859,6 +944,63 @@ mod tests {
                 };
                 assert_eq!(words(&vbmi), words(&bytewise), "{:?}", text.escape_ascii());
             }
+        }
+    }
+
+    #[test]
+    fn the_lines_with_a_needle_are_the_prefilters() {
+        let mut map = ByteMap::default();
+        if !map.fill(b"") {
+            eprintln!("SKIPPED: the needles' ends are mapped with AVX-512 VBMI only");
+            return;
+        }
+        // Needles and their parts in other cases, cut short, or across lines.
+        let pieces: [&[u8]; 16] = [
+            b"auth",
+            b"aUth",
+            b"AUTH",
+            b"Auth",
+            b"login",
+            b"LOGIN",
+            b"LoGiN",
+            b"SASL",
+            b"SaSL",
+            b"password",
+            b"PASSWORD",
+            b"word",
+            b"rhost=",
+            b"host=",
+            b"\n",
+            b" x ",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut random = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let prefilter = Prefilter::default();
+        for _ in 0..2000 {
+            let mut text = Vec::new();
+            for _ in 0..random(40) {
+                let piece = pieces[random(pieces.len())];
+                text.extend_from_slice(&piece[..piece.len() - random(2).min(piece.len() - 1)]);
+            }
+            text.push(b'\n');
+            let mut expected = Vec::new();
+            prefilter.for_each_candidate(&text, |line| {
+                expected.push(line.as_ptr() as usize - text.as_ptr() as usize)
+            });
+            assert!(map.fill(&text));
+            let (mut found, mut start) = (Vec::new(), 0);
+            while let Some(end) = map.next_newline(start) {
+                if map.has_needle(&text, start, end) {
+                    found.push(start);
+                }
+                start = end + 1;
+            }
+            assert_eq!(found, expected, "{:?}", text.escape_ascii());
         }
     }
 

@@ -629,22 +629,29 @@ impl Anonymizer {
 
     /// Appends `chunk` (whole lines, each ending with a newline) rewritten to `out`.
     pub fn chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        self.map.fill(chunk);
-        self.mapped_chunk(chunk, out);
+        let needles_mapped = self.map.fill(chunk);
+        self.mapped_chunk(chunk, needles_mapped, out);
     }
 
-    /// [`Anonymizer::chunk`] once `chunk` is mapped.
-    fn mapped_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        // The lines `parse` would give the detectors, by their starts.
+    /// [`Anonymizer::chunk`] once `chunk` is mapped (`needles_mapped`: the needles' ends too).
+    fn mapped_chunk(&mut self, chunk: &[u8], needles_mapped: bool, out: &mut Vec<u8>) {
+        // The lines `parse` would give the detectors: those where the map finds a needle's
+        // end, or else the prefilter's, by their starts.
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
-        self.prefilter.for_each_candidate(chunk, |line| {
-            candidates.push(line.as_ptr() as usize - chunk.as_ptr() as usize);
-        });
+        if !needles_mapped {
+            self.prefilter.for_each_candidate(chunk, |line| {
+                candidates.push(line.as_ptr() as usize - chunk.as_ptr() as usize);
+            });
+        }
         let mut next_candidate = candidates.iter().copied().peekable();
         let (mut start, mut written) = (0, 0);
         while let Some(end) = self.map.next_newline(start) {
-            let candidate = next_candidate.next_if_eq(&start).is_some();
+            let candidate = if needles_mapped {
+                self.map.has_needle(chunk, start, end)
+            } else {
+                next_candidate.next_if_eq(&start).is_some()
+            };
             if source::is_too_long(&chunk[start..end]) {
                 // Left out, as `parse` skips it: what is before it written, it not.
                 out.extend_from_slice(&chunk[written..start]);

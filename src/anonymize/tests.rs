@@ -412,9 +412,9 @@ fn the_words_left_out_as_no_candidates_are_never_replaced() {
     anonymizer().chunk(chunk, &mut candidates_only);
     let mut every_word = Vec::new();
     let mut a = anonymizer();
-    a.map.fill(chunk);
+    let needles_mapped = a.map.fill(chunk);
     a.map.take_every_word(chunk);
-    a.mapped_chunk(chunk, &mut every_word);
+    a.mapped_chunk(chunk, needles_mapped, &mut every_word);
     for (ours, all) in candidates_only
         .split(|&c| c == b'\n')
         .zip(every_word.split(|&c| c == b'\n'))

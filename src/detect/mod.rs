@@ -146,7 +146,7 @@ fn has_word(hay: &[u8], word: &[u8]) -> bool {
 
 /// Byte strings, one of which every auth-related line holds. Case matters: each spelling
 /// that real logs use is listed, which keeps the scan on its fast SIMD path.
-const NEEDLES: [&str; 9] = [
+pub const NEEDLES: [&str; 9] = [
     "auth", "AUTH", "Auth", "ogin", "OGIN", "SASL", "sasl", "assword", "rhost=",
 ];
 
@@ -188,6 +188,12 @@ impl Prefilter {
     /// Whether one line would be a candidate.
     pub fn is_candidate(&self, line: &[u8]) -> bool {
         self.searcher.is_match(line)
+    }
+
+    /// Whether a needle ends `text` (for a caller that found where one may end otherwise: a
+    /// line is a candidate when one ends at one of its bytes).
+    pub fn ends_with_needle(text: &[u8]) -> bool {
+        NEEDLES.iter().any(|n| text.ends_with(n.as_bytes()))
     }
 }
 
