@@ -264,6 +264,9 @@ impl ByteMap {
 
     /// The first place in `from..end` where a needle may end.
     fn next_needle_end(&self, from: usize, end: usize) -> Option<usize> {
+        if from >= end {
+            return None;
+        }
         let mut block = from / 64;
         let mut bits = self.needle_ends[block] & (u64::MAX << (from % 64));
         while bits == 0 {
@@ -396,6 +399,13 @@ impl ByteMap {
         self.marks[first] >> (start % 64) != 0
             || self.marks[first + 1..last].iter().any(|&m| m != 0)
             || self.marks[last] & (u64::MAX >> (63 - (end - 1) % 64)) != 0
+    }
+
+    /// `chunk` mapped byte by byte, the needles' ends not: the map of a processor without
+    /// vector instructions, for the tests.
+    #[cfg(test)]
+    pub fn fill_bytewise(&mut self, chunk: &[u8]) {
+        self.fill_with(chunk, classify_bytes);
     }
 
     /// Every word a candidate, and every separator after `<` of `chunk`: what the candidates
