@@ -262,29 +262,11 @@ impl ByteMap {
         Some(block * 64 + bits.trailing_zeros() as usize)
     }
 
-    /// The first place in `from..end` where a needle may end.
-    fn next_needle_end(&self, from: usize, end: usize) -> Option<usize> {
-        if from >= end {
-            return None;
-        }
-        let mut block = from / 64;
-        let mut bits = self.needle_ends[block] & (u64::MAX << (from % 64));
-        while bits == 0 {
-            block += 1;
-            if block * 64 >= end {
-                return None;
-            }
-            bits = self.needle_ends[block];
-        }
-        let at = block * 64 + bits.trailing_zeros() as usize;
-        (at < end).then_some(at)
-    }
-
     /// Whether one of the prefilter's needles is in `chunk[start..end]`, by the places the map
     /// says one may end (when [`ByteMap::fill`] says they are mapped).
     pub fn has_needle(&self, chunk: &[u8], start: usize, end: usize) -> bool {
         let mut from = start;
-        while let Some(at) = self.next_needle_end(from, end) {
+        while let Some(at) = first_bit(&self.needle_ends, from, end) {
             if Prefilter::ends_with_needle(&chunk[start..=at]) {
                 return true;
             }
@@ -350,23 +332,7 @@ impl ByteMap {
     /// The next candidate word starting after `after` (a separator or `end`) and ending by
     /// `end`, a separator or the end of a line.
     pub fn next_candidate(&self, after: usize, end: usize) -> Option<std::ops::Range<usize>> {
-        let from = after + 1;
-        if from >= end {
-            return None;
-        }
-        let mut block = from / 64;
-        let mut bits = self.candidates[block] & (u64::MAX << (from % 64));
-        while bits == 0 {
-            block += 1;
-            if block * 64 >= end || block >= self.candidates.len() {
-                return None;
-            }
-            bits = self.candidates[block];
-        }
-        let at = block * 64 + bits.trailing_zeros() as usize;
-        if at >= end {
-            return None;
-        }
+        let at = first_bit(&self.candidates, after + 1, end)?;
         // `at` is a byte of the word or the `[` after it: the word is from after the separator
         // before `at` to the first separator from `at` on (`at` itself for the `[`).
         Some(self.word_start(at)..self.next_with(at, end, true))
@@ -421,6 +387,25 @@ impl ByteMap {
             }
         }
     }
+}
+
+/// The first set bit of `bitmap` in `from..end`.
+#[inline(always)]
+fn first_bit(bitmap: &[u64], from: usize, end: usize) -> Option<usize> {
+    if from >= end {
+        return None;
+    }
+    let mut block = from / 64;
+    let mut bits = bitmap[block] & (u64::MAX << (from % 64));
+    while bits == 0 {
+        block += 1;
+        if block * 64 >= end || block >= bitmap.len() {
+            return None;
+        }
+        bits = bitmap[block];
+    }
+    let at = block * 64 + bits.trailing_zeros() as usize;
+    (at < end).then_some(at)
 }
 
 /// Each bit of `x` moved by `k` bytes, the last of `before` (the block before) coming first;
@@ -931,13 +916,7 @@ mod tests {
             // too, whatever their lower 7 bits), at random: every pair and triple of them
             // comes, within a block and across blocks' ends.
             let bytes = b"\t\n \"(),;<=>[]{}.:@0123456789aberusx/\x7f\x80\xa0\xae\xbb\xff";
-            let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-            let mut random = |n: usize| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % n as u64) as usize
-            };
+            let mut random = crate::random::seeded(0x9e37_79b9_7f4a_7c15);
             let (mut bytewise, mut vbmi) = (ByteMap::default(), ByteMap::default());
             for round in 0..3000 {
                 let len = if round % 10 == 0 {
@@ -983,13 +962,7 @@ mod tests {
             b"\n",
             b" x ",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut random = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut random = crate::random::seeded(0x2545_f491_4f6c_dd1d);
         let prefilter = Prefilter::default();
         for _ in 0..2000 {
             let mut text = Vec::new();

@@ -390,13 +390,7 @@ fn the_words_left_out_as_no_candidates_are_never_replaced() {
         "\"a b\"@",
         "==",
     ];
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut random = |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut random = crate::random::seeded(0x9e37_79b9_7f4a_7c15);
     let mut chunk = String::new();
     for _ in 0..3000 {
         if random(2) == 0 {

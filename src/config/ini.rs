@@ -886,13 +886,7 @@ json.dump(out, sys.stdout)
             "n = %(m)s",
             "Été = 1",
         ];
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::random::seeded(0x9e37_79b9_7f4a_7c15);
         (0..count)
             .map(|_| {
                 let lines = 1 + next(10);
