@@ -925,7 +925,7 @@ mod tests {
                     random(700)
                 };
                 let text: Vec<u8> = (0..len).map(|_| bytes[random(bytes.len())]).collect();
-                bytewise.fill_with(&text, classify_bytes);
+                bytewise.fill_bytewise(&text);
                 // SAFETY: the processor has these features, as just checked.
                 unsafe { vbmi.fill_vbmi(&text) };
                 let words = |m: &ByteMap| {
